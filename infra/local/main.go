@@ -1,0 +1,284 @@
+// Command local runs the system on one machine without Docker or an AWS
+// account, driven by template.yaml: the local equivalent of `sam local
+// start-api`, `start-lambda` and `invoke`.
+//
+//	local run [--fresh] [--in-memory] [--schedules] [--api-addr A] [--invoke-addr A] [--param K=V]...
+//	local invoke <LogicalId> [--event FILE|-]
+//	local fire <Function>/<Event>
+//	local schedules
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gmis-oss/gmis/infra/local/services"
+	"github.com/gmis-oss/gmis/infra/local/stack"
+)
+
+const usage = `usage:
+  local run [flags]                   run the whole system (HTTP API, Invoke API, DynamoDB Local, moto)
+  local invoke <LogicalId> [--event FILE|-]
+                                      run one function once on an event and print its answer
+  local fire <Function>/<Event>       fire one of the template's schedules now (needs a running stack)
+  local schedules                     list the template's schedules and their next times (needs a running stack)
+
+run 'local <command> -h' for the flags of a command`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "invoke":
+		err = invokeCmd(os.Args[2:])
+	case "fire":
+		err = fireCmd(os.Args[2:])
+	case "schedules":
+		err = schedulesCmd(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", os.Args[1], usage)
+	}
+	var exit exitCode
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the program with a status and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+type paramFlags map[string]string
+
+func (p paramFlags) String() string { return "" }
+func (p paramFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want Name=Value, got %q", v)
+	}
+	p[k] = val
+	return nil
+}
+
+type common struct {
+	root     string
+	stateDir string
+	params   paramFlags
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	c.params = paramFlags{}
+	fs.StringVar(&c.root, "root", "", "repository root (default: the folder with go.mod above the current one)")
+	fs.StringVar(&c.stateDir, "state-dir", "", "builds, DynamoDB data and stack.json (default: <root>/.local)")
+	fs.Var(c.params, "param", "template parameter override Name=Value (repeatable)")
+}
+
+func (c *common) resolve() error {
+	if c.root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		if c.root, err = services.RepoRoot(wd); err != nil {
+			return err
+		}
+	}
+	if c.stateDir == "" {
+		c.stateDir = filepath.Join(c.root, ".local")
+	}
+	return nil
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	apiAddr := fs.String("api-addr", "127.0.0.1:3000", "HTTP API listen address")
+	invokeAddr := fs.String("invoke-addr", "127.0.0.1:3001", "Lambda Invoke API listen address")
+	fresh := fs.Bool("fresh", false, "delete the local DynamoDB data before starting")
+	inMemory := fs.Bool("in-memory", false, "keep DynamoDB data in memory only")
+	schedules := fs.Bool("schedules", false, "fire the template's schedules at their times")
+	maxInstances := fs.Int("max-instances", 10, "concurrent instances per function")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(*apiAddr, "127.") || !strings.HasPrefix(*invokeAddr, "127.") {
+		return errors.New("the local stack listens on loopback addresses only (127.x.x.x)")
+	}
+	if *fresh {
+		if err := os.RemoveAll(filepath.Join(c.stateDir, "dynamodb")); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := os.Stdout
+	fmt.Fprintln(out, "starting DynamoDB Local and moto, building functions ...")
+	st, err := stack.Start(ctx, stack.Options{
+		Root: c.root, StateDir: c.stateDir, Parameters: c.params, InMemory: *inMemory,
+		APIAddr: *apiAddr, InvokeAddr: *invokeAddr, Schedules: *schedules, MaxInstances: *maxInstances, Out: out,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	statePath, err := st.WriteState()
+	if err != nil {
+		return err
+	}
+	defer os.Remove(statePath)
+
+	fmt.Fprintf(out, "\nHTTP API    %s\nInvoke API  %s  (aws lambda invoke --endpoint-url %s --function-name <LogicalId> ...)\n", st.APIURL, st.InvokeURL, st.InvokeURL)
+	fmt.Fprintf(out, "DynamoDB    %s\nSES, SNS    %s  (sent mail and SMS: %s/moto-api/data.json)\n", st.Endpoints.DynamoDB, st.Endpoints.Moto, st.Endpoints.Moto)
+	for _, rt := range st.Template.Routes {
+		fmt.Fprintf(out, "  %-28s → %s\n", rt.Key(), rt.Function)
+	}
+	fmt.Fprintln(out, "\nready; Ctrl-C stops everything")
+	<-ctx.Done()
+	fmt.Fprintln(out, "stopping ...")
+	return nil
+}
+
+func invokeCmd(args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: local invoke <LogicalId> [--event FILE|-]")
+	}
+	name := args[0]
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	eventPath := fs.String("event", "", "event JSON file, or - for standard input (default: {})")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	payload := []byte("{}")
+	if *eventPath != "" {
+		var err error
+		if *eventPath == "-" {
+			payload, err = io.ReadAll(os.Stdin)
+		} else {
+			payload, err = os.ReadFile(*eventPath)
+		}
+		if err != nil {
+			return err
+		}
+		if !json.Valid(payload) {
+			return fmt.Errorf("%s is not valid JSON", *eventPath)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := stack.Options{Root: c.root, StateDir: c.stateDir, Parameters: c.params, Out: os.Stderr, MaxInstances: 1}
+	// Against a running stack's DynamoDB and moto when there is one, like
+	// `sam local invoke` against running services; otherwise on fresh,
+	// in-memory ones that go away afterwards.
+	if state, err := stack.ReadState(c.stateDir); err == nil {
+		opts.Endpoints = &state.Endpoints
+	} else {
+		fmt.Fprintln(os.Stderr, "no running local stack: starting DynamoDB Local (in memory) and moto for this invocation")
+		opts.InMemory = true
+		opts.StateDir = filepath.Join(c.stateDir, "invoke")
+	}
+	st, err := stack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := st.Invoke(ctx, name, payload)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(res.Payload))
+	fmt.Fprintf(os.Stderr, "%s: %dms, %s\n", name, res.Duration.Milliseconds(), map[bool]string{true: "cold", false: "warm"}[res.Cold])
+	if res.FunctionError != "" {
+		fmt.Fprintf(os.Stderr, "function error (%s)\n", res.ErrorType)
+		return exitCode(1)
+	}
+	return nil
+}
+
+func fireCmd(args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: local fire <Function>/<Event>")
+	}
+	fs := flag.NewFlagSet("fire", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	state, err := stack.ReadState(c.stateDir)
+	if err != nil {
+		return fmt.Errorf("no running local stack (start it with make local): %w", err)
+	}
+	resp, err := (&http.Client{Timeout: 15 * time.Minute}).Post(state.InvokeURL+"/_local/schedules/"+args[0], "application/json", bytes.NewReader(nil))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+		return exitCode(1)
+	}
+	return nil
+}
+
+func schedulesCmd(args []string) error {
+	fs := flag.NewFlagSet("schedules", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	state, err := stack.ReadState(c.stateDir)
+	if err != nil {
+		return fmt.Errorf("no running local stack (start it with make local): %w", err)
+	}
+	resp, err := http.Get(state.InvokeURL + "/_local/schedules")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
+}
