@@ -222,6 +222,17 @@ func (f *Function) Instances() int {
 	return len(f.live)
 }
 
+// PIDs returns the process IDs of the running instances.
+func (f *Function) PIDs() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pids := make([]int, 0, len(f.live))
+	for in := range f.live {
+		pids = append(pids, in.cmd.Process.Pid)
+	}
+	return pids
+}
+
 // Close stops every instance and waits for their processes to end.
 func (f *Function) Close() {
 	f.once.Do(func() { close(f.done) })

@@ -38,7 +38,7 @@ func parseSchedule(s template.Schedule) (schedule.Expression, error) {
 // Schedules lists the template's schedules with their next fire time.
 func (st *Stack) Schedules() []invokeapi.ScheduleInfo {
 	var out []invokeapi.ScheduleInfo
-	now := time.Now()
+	now := st.opts.Now()
 	for _, s := range st.Template.Schedules {
 		info := invokeapi.ScheduleInfo{Name: s.Name(), Expression: s.Expression, Timezone: s.Timezone, Enabled: s.Enabled}
 		if expr, err := parseSchedule(s); err == nil {
@@ -58,7 +58,7 @@ func (st *Stack) FireSchedule(ctx context.Context, name string) (sandbox.Result,
 	if !ok {
 		return sandbox.Result{}, fmt.Errorf("no schedule %s in the template (names are Function/Event)", name)
 	}
-	return st.fire(ctx, s, time.Now().Truncate(time.Minute))
+	return st.fire(ctx, s, st.opts.Now().Truncate(time.Minute))
 }
 
 func (st *Stack) fire(ctx context.Context, s template.Schedule, at time.Time) (sandbox.Result, error) {
@@ -116,19 +116,17 @@ func (st *Stack) startScheduler() {
 }
 
 func (st *Stack) runSchedule(ctx context.Context, s template.Schedule, expr schedule.Expression) {
-	after := time.Now()
+	after := st.opts.Now()
 	for {
 		next, ok := expr.Next(after)
 		if !ok {
 			return
 		}
 		fmt.Fprintf(st.opts.Out, "schedule %s: next at %s\n", s.Name(), next.Format(time.RFC3339))
-		timer := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			return
-		case <-timer.C:
+		case <-st.opts.After(next.Sub(st.opts.Now())):
 		}
 		res, err := st.fire(ctx, s, next)
 		switch {

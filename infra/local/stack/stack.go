@@ -39,9 +39,12 @@ type Options struct {
 	InvokeAddr string            // Invoke API listen address; "" serves none
 	// Endpoints, when set, are services already running (another stack's):
 	// nothing is started and no table is created.
-	Endpoints    *services.Endpoints
-	Schedules    bool // fire schedules at their time
-	MaxInstances int  // per function, unless the template reserves concurrency; default 10
+	Endpoints *services.Endpoints
+	Schedules bool // fire schedules at their time
+	// Now and After are the scheduler's clock; time.Now and time.After when nil.
+	Now          func() time.Time
+	After        func(time.Duration) <-chan time.Time
+	MaxInstances int // per function, unless the template reserves concurrency; default 10
 	Out          io.Writer
 }
 
@@ -75,6 +78,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
 	}
 	tmpl, err := template.Load(opts.Template, template.Options{Parameters: opts.Parameters})
 	if err != nil {
@@ -161,7 +170,8 @@ func (st *Stack) startServices(ctx context.Context) error {
 
 // Build builds one function with the Makefile's build-<LogicalId> target,
 // the same one `sam build` runs, for this machine's OS and architecture.
-func Build(ctx context.Context, root, outDir string, f *template.Function) (string, error) {
+// Like SAM, it resolves CodeUri against the template's folder.
+func Build(ctx context.Context, templateDir, outDir string, f *template.Function) (string, error) {
 	if f.BuildMethod != "makefile" {
 		return "", fmt.Errorf("function %s: the local stack builds with BuildMethod makefile only (Metadata.BuildMethod)", f.LogicalID)
 	}
@@ -169,7 +179,11 @@ func Build(ctx context.Context, root, outDir string, f *template.Function) (stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", filepath.Join(root, f.CodeURI), "build-"+f.LogicalID,
+	codeDir := f.CodeURI
+	if !filepath.IsAbs(codeDir) {
+		codeDir = filepath.Join(templateDir, codeDir)
+	}
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", codeDir, "build-"+f.LogicalID,
 		"ARTIFACTS_DIR="+dir, "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %w\n%s", f.LogicalID, err, out)
@@ -182,7 +196,7 @@ func Build(ctx context.Context, root, outDir string, f *template.Function) (stri
 }
 
 func (st *Stack) addFunction(ctx context.Context, f *template.Function) error {
-	bin, err := Build(ctx, st.opts.Root, filepath.Join(st.opts.StateDir, "build"), f)
+	bin, err := Build(ctx, filepath.Dir(st.opts.Template), filepath.Join(st.opts.StateDir, "build"), f)
 	if err != nil {
 		return err
 	}
@@ -324,6 +338,9 @@ func (st *Stack) PIDs() []int {
 	var pids []int
 	for _, p := range st.procs {
 		pids = append(pids, p.PID())
+	}
+	for _, f := range st.functions {
+		pids = append(pids, f.PIDs()...)
 	}
 	return pids
 }

@@ -36,6 +36,7 @@ func main() {
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	fmt.Printf("event %s\n", raw)
 	var cmd command
 	_ = json.Unmarshal(raw, &cmd)
 	if cmd.RawPath != "" {
