@@ -19,6 +19,7 @@ type resolver struct {
 	pseudo     map[string]string
 	conditions map[string]any
 	condCache  map[string]bool
+	condBusy   map[string]bool // conditions being evaluated, to catch cycles
 	resources  map[string]map[string]any
 	refs       map[string]string // logical ID → what Ref returns, once computed
 	resolving  map[string]bool   // guards against cycles between resources
@@ -319,6 +320,10 @@ func (r *resolver) sub(arg any) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Fn::Sub ${%s}: %w", name, err)
 		}
+		switch val.(type) {
+		case []any, map[string]any:
+			return nil, fmt.Errorf("Fn::Sub ${%s}: is a list, not a string", name)
+		}
 		b.WriteString(toString(val))
 	}
 }
@@ -331,6 +336,11 @@ func (r *resolver) condition(name string) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("condition %s is not defined", name)
 	}
+	if r.condBusy[name] {
+		return false, fmt.Errorf("condition %s: circular reference", name)
+	}
+	r.condBusy[name] = true
+	defer delete(r.condBusy, name)
 	v, err := r.evalCondition(def)
 	if err != nil {
 		return false, fmt.Errorf("condition %s: %w", name, err)

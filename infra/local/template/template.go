@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,7 @@ func Parse(data []byte, opts Options) (*Template, error) {
 			"AWS::StackId": fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/local", opts.Region, opts.AccountID, opts.StackName),
 		},
 		condCache: map[string]bool{},
+		condBusy:  map[string]bool{},
 		refs:      map[string]string{},
 		resolving: map[string]bool{},
 	}
@@ -245,6 +247,15 @@ func setParameters(r *resolver, doc map[string]any, overrides map[string]string)
 		p, _ := v.(map[string]any)
 		if typ, _ := p["Type"].(string); typ == "CommaDelimitedList" || strings.HasPrefix(typ, "List<") {
 			r.listParams[name] = true
+		}
+		if pat, _ := p["AllowedPattern"].(string); pat != "" {
+			re, err := regexp.Compile("^(?:" + pat + ")$")
+			if err != nil {
+				return fmt.Errorf("parameter %s: AllowedPattern %q: %w", name, pat, err)
+			}
+			if !re.MatchString(r.params[name]) {
+				return fmt.Errorf("parameter %s: %q does not match its AllowedPattern %s", name, r.params[name], pat)
+			}
 		}
 		allowed, _ := p["AllowedValues"].([]any)
 		if len(allowed) == 0 {
@@ -385,7 +396,11 @@ func (t *Template) addRoute(r *resolver, f *Function, event string, props map[st
 		return err
 	}
 	p := resolved.(map[string]any)
-	if v := str(p["PayloadFormatVersion"]); v != "" && v != "2.0" {
+	version := str(p["PayloadFormatVersion"])
+	if f, ok := p["PayloadFormatVersion"].(float64); ok {
+		version = strconv.FormatFloat(f, 'f', 1, 64) // YAML reads an unquoted 2.0 as a number
+	}
+	if v := version; v != "" && v != "2.0" {
 		return fmt.Errorf("PayloadFormatVersion %s: the functions speak payload format 2.0 only", v)
 	}
 	rt := Route{API: api, Function: f.LogicalID, EventName: event, IntegrationTimeout: 30 * time.Second}
