@@ -69,6 +69,11 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.API == nil {
 		cfg.API = &template.HTTPAPI{LogicalID: template.ImplicitAPI}
 	}
+	for i := range cfg.Routes {
+		if cfg.Routes[i].IntegrationTimeout <= 0 {
+			cfg.Routes[i].IntegrationTimeout = 30 * time.Second
+		}
+	}
 	return &Gateway{cfg: cfg, router: newRouter(cfg.Routes)}, nil
 }
 
@@ -131,7 +136,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.logLine(start, route.Function, r, http.StatusInternalServerError, coldOrWarm(res)+" malformed response: "+err.Error())
 		return
 	}
-	writeResponse(w, resp)
+	writeResponse(w, resp, g.cfg.API.CORS != nil)
 	g.logLine(start, route.Function, r, resp.StatusCode, coldOrWarm(res))
 }
 
@@ -262,7 +267,8 @@ func isText(contentType string, body []byte) bool {
 
 // parseResponse reads a function's answer as API Gateway does for payload
 // format 2.0: an object with statusCode is a full response; any other valid
-// JSON is the body of a 200 application/json response.
+// JSON is the body of a 200 application/json response (a JSON string without
+// its quotes).
 func parseResponse(payload []byte) (events.APIGatewayV2HTTPResponse, error) {
 	if !json.Valid(payload) {
 		return events.APIGatewayV2HTTPResponse{}, errors.New("the function's answer is not JSON")
@@ -280,35 +286,49 @@ func parseResponse(payload []byte) (events.APIGatewayV2HTTPResponse, error) {
 			return resp, nil
 		}
 	}
+	body := string(payload)
+	var str string
+	if err := json.Unmarshal(payload, &str); err == nil {
+		body = str // "Hello" becomes the body Hello, as in AWS's own example
+	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: http.StatusOK,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(payload),
+		Body:       body,
 	}, nil
 }
 
-func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
-	h := w.Header()
-	for k, v := range resp.Headers {
-		h.Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	for _, c := range resp.Cookies {
-		h.Add("Set-Cookie", c)
-	}
+// writeResponse writes the function's response. When the API has a CORS
+// configuration, API Gateway ignores CORS headers from the function; so
+// does this.
+func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse, apiCORS bool) {
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		decoded, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
-			h.Del("Content-Length")
 			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		body = decoded
+	}
+	h := w.Header()
+	skip := func(name string) bool {
+		return apiCORS && strings.HasPrefix(strings.ToLower(name), "access-control-")
+	}
+	for k, v := range resp.Headers {
+		if !skip(k) {
+			h.Set(k, v)
+		}
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			if !skip(k) {
+				h.Add(k, v)
+			}
+		}
+	}
+	for _, c := range resp.Cookies {
+		h.Add("Set-Cookie", c)
 	}
 	if h.Get("Content-Type") == "" && len(body) > 0 {
 		h.Set("Content-Type", "application/json")

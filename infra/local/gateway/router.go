@@ -6,10 +6,11 @@ import (
 	"github.com/gmis-oss/gmis/infra/local/template"
 )
 
-// router matches requests to routes the way API Gateway HTTP APIs do: the
-// most specific path wins (a literal segment beats a {param}, which beats a
-// greedy {proxy+}), a route's own method beats ANY, and the $default route
-// catches what nothing else does. A path that no route matches, whatever the
+// router matches requests to routes the way API Gateway HTTP APIs do: a
+// full match (path variables included) beats a match through a greedy
+// {proxy+}; among those the most specific path wins, segment by segment (a
+// literal beats a {param}); a route's own method beats ANY; and the $default
+// route catches what nothing else does. A path that no route matches, whatever the
 // method, is 404: HTTP APIs have no 405.
 type router struct {
 	routes []compiledRoute
@@ -80,6 +81,11 @@ func (r *router) match(method, path string) (*template.Route, map[string]string)
 		if !ok {
 			continue
 		}
+		full := 1
+		if cr.segs[len(cr.segs)-1].kind == greedySeg {
+			full = 0
+		}
+		score = append([]int{full}, score...)
 		if cr.route.Method != "ANY" {
 			score = append(score, 1)
 		} else {
