@@ -83,7 +83,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Apigw-Requestid", requestID)
 
 	if g.preflight(w, r) {
-		g.logLine(start, "-", r, http.StatusNoContent, "preflight")
+		g.logLine(start, nil, r, http.StatusNoContent, "preflight")
 		return
 	}
 	g.addCORS(w.Header(), r)
@@ -91,7 +91,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, params := g.router.match(r.Method, r.URL.Path)
 	if route == nil {
 		writeMessage(w, http.StatusNotFound, "Not Found")
-		g.logLine(start, "-", r, http.StatusNotFound, "no route")
+		g.logLine(start, nil, r, http.StatusNotFound, "no route")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
@@ -101,7 +101,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(body) > MaxRequestBytes {
 		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
-		g.logLine(start, route.Function, r, http.StatusRequestEntityTooLarge, "")
+		g.logLine(start, route, r, http.StatusRequestEntityTooLarge, "")
 		return
 	}
 	ev := g.event(r, route, params, body, requestID, start)
@@ -119,25 +119,25 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
-		g.logLine(start, route.Function, r, http.StatusServiceUnavailable, "integration timeout")
+		g.logLine(start, route, r, http.StatusServiceUnavailable, "integration timeout")
 		return
 	case err != nil:
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		g.logLine(start, route.Function, r, http.StatusInternalServerError, err.Error())
+		g.logLine(start, route, r, http.StatusInternalServerError, err.Error())
 		return
 	case res.FunctionError != "":
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		g.logLine(start, route.Function, r, http.StatusInternalServerError, coldOrWarm(res)+" "+res.ErrorType)
+		g.logLine(start, route, r, http.StatusInternalServerError, coldOrWarm(res)+" "+res.ErrorType)
 		return
 	}
 	resp, err := parseResponse(res.Payload)
 	if err != nil {
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		g.logLine(start, route.Function, r, http.StatusInternalServerError, coldOrWarm(res)+" malformed response: "+err.Error())
+		g.logLine(start, route, r, http.StatusInternalServerError, coldOrWarm(res)+" malformed response: "+err.Error())
 		return
 	}
 	writeResponse(w, resp, g.cfg.API.CORS != nil)
-	g.logLine(start, route.Function, r, resp.StatusCode, coldOrWarm(res))
+	g.logLine(start, route, r, resp.StatusCode, coldOrWarm(res))
 }
 
 func coldOrWarm(res sandbox.Result) string {
@@ -147,11 +147,17 @@ func coldOrWarm(res sandbox.Result) string {
 	return "warm"
 }
 
-func (g *Gateway) logLine(start time.Time, fn string, r *http.Request, status int, note string) {
+// logLine prints one line per request: time, function, route key, method
+// and path, status, duration, and cold or warm (or why it failed).
+func (g *Gateway) logLine(start time.Time, route *template.Route, r *http.Request, status int, note string) {
 	if g.cfg.Log == nil {
 		return
 	}
-	fmt.Fprintf(g.cfg.Log, "%s %-22s %-6s %-40s %d %6dms %s\n", start.Format("15:04:05"), fn, r.Method, r.URL.RequestURI(),
+	fn, key := "-", "-"
+	if route != nil {
+		fn, key = route.Function, route.Key()
+	}
+	fmt.Fprintf(g.cfg.Log, "%s %-20s %-24s %s %s %d %dms %s\n", start.Format("15:04:05"), fn, key, r.Method, r.URL.RequestURI(),
 		status, g.cfg.Now().Sub(start).Milliseconds(), note)
 }
 
