@@ -84,7 +84,8 @@ func TestHealthAgainstDynamoDBLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(ddb.Stop)
-	tmpl, err := template.Load(filepath.Join(root, "template.yaml"), template.Options{})
+	tmpl, err := template.Load(filepath.Join(root, "template.yaml"), template.Options{
+		Parameters: map[string]string{"AuthSecret": "a-test-secret-of-at-least-32-characters"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,12 @@ func TestHealthAgainstDynamoDBLocal(t *testing.T) {
 	if _, err := services.CreateTables(ctx, ep.DynamoDBClient(), tmpl.Tables); err != nil {
 		t.Fatal(err)
 	}
-	table := tmpl.Functions[0].Env["SYSTEM_TABLE"]
+	var table string
+	for _, f := range tmpl.Functions {
+		if f.LogicalID == "HealthFunction" {
+			table = f.Env["SYSTEM_TABLE"]
+		}
+	}
 	if table == "" {
 		t.Fatal("HealthFunction has no SYSTEM_TABLE in the template")
 	}

@@ -6,6 +6,8 @@
 //	local invoke <LogicalId> [--event FILE|-]
 //	local fire <Function>/<Event>
 //	local schedules
+//	local admin --mail ADDRESS
+//	local demo-users
 package main
 
 import (
@@ -34,6 +36,8 @@ const usage = `usage:
                                       run one function once on an event and print its answer
   local fire <Function>/<Event>       fire one of the template's schedules now (needs a running stack)
   local schedules                     list the template's schedules and their next times (needs a running stack)
+  local admin --mail ADDRESS          create a national administrator; prints its ID and initial password
+  local demo-users                    create one demo account per role; prints IDs and initial passwords
 
 run 'local <command> -h' for the flags of a command`
 
@@ -52,6 +56,10 @@ func main() {
 		err = fireCmd(os.Args[2:])
 	case "schedules":
 		err = schedulesCmd(os.Args[2:])
+	case "admin":
+		err = adminCmd(os.Args[2:])
+	case "demo-users":
+		err = demoCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return

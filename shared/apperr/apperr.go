@@ -25,14 +25,26 @@ const (
 	Internal        Code = "internal"          // anything else; detail never reaches the client
 )
 
+// Problem is one of several things wrong with a request: a broken password
+// rule, a bad cell of an uploaded CSV.
+type Problem struct {
+	Field     string `json:"field,omitempty"`
+	Row       int    `json:"row,omitempty"`    // 1-based line of an upload
+	Column    string `json:"column,omitempty"` // an upload's column letter and name
+	Rule      string `json:"rule,omitempty"`
+	Message   string `json:"message"`
+	MessageEn string `json:"messageEn,omitempty"`
+}
+
 // Error is an error meant for the caller: a code, a message in Japanese and
 // English, and, for invalid input, the field at fault.
 type Error struct {
 	Code      Code
-	Field     string // JSON name of the offending field, if any
-	Message   string // Japanese, shown to browser users
-	MessageEn string // English
-	Err       error  // underlying cause, for the log only
+	Field     string    // JSON name of the offending field, if any
+	Message   string    // Japanese, shown to browser users
+	MessageEn string    // English
+	Problems  []Problem // every problem, when there are several
+	Err       error     // underlying cause, for the log only
 }
 
 // Error returns the English message with the field, for logs and tests.

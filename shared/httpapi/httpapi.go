@@ -63,11 +63,19 @@ type middleware struct {
 // requestState travels in the request context so that handlers deep inside
 // can hand an internal error to the one place that logs it.
 type requestState struct {
-	id  string
-	err error
+	id     string
+	err    error
+	userID string
 }
 
 type stateKey struct{}
+
+// SetUserID records the authenticated caller for the access log.
+func SetUserID(ctx context.Context, userID string) {
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		st.userID = userID
+	}
+}
 
 // RequestID returns the ID of the request being served: API Gateway's
 // request ID when there is one, otherwise one made up at the edge.
@@ -120,6 +128,9 @@ func (m *middleware) logAccess(r *http.Request, rec *statusRecorder, st *request
 		slog.String("route", r.Pattern),
 		slog.Int("status", status),
 		slog.Int64("duration_ms", d.Milliseconds()),
+	}
+	if st.userID != "" {
+		attrs = append(attrs, slog.String("user_id", st.userID))
 	}
 	level := slog.LevelInfo
 	if st.err != nil {

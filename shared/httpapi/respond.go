@@ -44,11 +44,12 @@ type ErrorBody struct {
 
 // ErrorDetail is the inside of ErrorBody.
 type ErrorDetail struct {
-	Code      apperr.Code `json:"code"`
-	Message   string      `json:"message"`
-	MessageEn string      `json:"messageEn,omitempty"`
-	Field     string      `json:"field,omitempty"`
-	RequestID string      `json:"requestId,omitempty"`
+	Code      apperr.Code      `json:"code"`
+	Message   string           `json:"message"`
+	MessageEn string           `json:"messageEn,omitempty"`
+	Field     string           `json:"field,omitempty"`
+	Problems  []apperr.Problem `json:"problems,omitempty"`
+	RequestID string           `json:"requestId,omitempty"`
 }
 
 // WriteJSON writes v as JSON with the given status. API answers are never
@@ -87,7 +88,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, st *requestState, e *apperr.Error) {
-	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, RequestID: st.id}
+	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, Problems: e.Problems, RequestID: st.id}
 	if e.Code == apperr.Internal && st.id != "" {
 		detail.Message = fmt.Sprintf("内部エラーが発生しました。お問い合わせの際はリクエストID %s をお伝えください。", st.id)
 		detail.MessageEn = "internal error; quote request ID " + st.id + " when you contact support"

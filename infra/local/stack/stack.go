@@ -5,6 +5,8 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,7 +87,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.After == nil {
 		opts.After = time.After
 	}
-	tmpl, err := template.Load(opts.Template, template.Options{Parameters: opts.Parameters})
+	tmpl, err := LoadTemplate(opts.Root, opts.Template, opts.StateDir, opts.Parameters)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +168,19 @@ func (st *Stack) startServices(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// LoadTemplate reads the template as the stack does: NoEcho parameters
+// without a default take this machine's generated secrets.
+func LoadTemplate(root, path, stateDir string, params map[string]string) (*template.Template, error) {
+	if path == "" {
+		path = filepath.Join(root, "template.yaml")
+	}
+	if stateDir == "" {
+		stateDir = filepath.Join(root, ".local")
+	}
+	return template.Load(path, template.Options{Parameters: params,
+		Secret: func(name string) (string, error) { return localSecret(stateDir, name) }})
 }
 
 // Build builds one function with the Makefile's build-<LogicalId> target,
@@ -395,4 +410,36 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// localSecret returns the value of a NoEcho parameter for this machine:
+// generated once, kept in StateDir/secrets.json (mode 0600) so that codes,
+// sealed secrets and sessions survive a restart of the stack.
+func localSecret(stateDir, name string) (string, error) {
+	path := filepath.Join(stateDir, "secrets.json")
+	secrets := map[string]string{}
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &secrets); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if v, ok := secrets[name]; ok {
+		return v, nil
+	}
+	b := make([]byte, 36)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	secrets[name] = base64.RawURLEncoding.EncodeToString(b)
+	data, err := json.MarshalIndent(secrets, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", err
+	}
+	return secrets[name], nil
 }

@@ -22,6 +22,9 @@ type Options struct {
 	Region     string            // AWS::Region; default "ap-northeast-1"
 	AccountID  string            // AWS::AccountId; default "123456789012"
 	Parameters map[string]string // overrides of parameter defaults
+	// Secret supplies NoEcho parameters that have no default (keys a real
+	// deployment is given at deploy time); nil makes them an error.
+	Secret func(name string) (string, error)
 }
 
 // Template is what the local stack needs to know of a SAM template.
@@ -155,7 +158,7 @@ func Parse(data []byte, opts Options) (*Template, error) {
 		resolving: map[string]bool{},
 	}
 	r.conditions, _ = doc["Conditions"].(map[string]any)
-	if err := setParameters(r, doc, opts.Parameters); err != nil {
+	if err := setParameters(r, doc, opts.Parameters, opts.Secret); err != nil {
 		return nil, err
 	}
 	r.resources = map[string]map[string]any{}
@@ -216,7 +219,7 @@ func Parse(data []byte, opts Options) (*Template, error) {
 	return t, nil
 }
 
-func setParameters(r *resolver, doc map[string]any, overrides map[string]string) error {
+func setParameters(r *resolver, doc map[string]any, overrides map[string]string, secret func(string) (string, error)) error {
 	params, _ := doc["Parameters"].(map[string]any)
 	for name, v := range overrides {
 		if _, ok := params[name]; !ok {
@@ -230,6 +233,14 @@ func setParameters(r *resolver, doc map[string]any, overrides map[string]string)
 		}
 		p, _ := v.(map[string]any)
 		def, ok := p["Default"]
+		if !ok && p["NoEcho"] == true && secret != nil {
+			v, err := secret(name)
+			if err != nil {
+				return fmt.Errorf("parameter %s: %w", name, err)
+			}
+			r.params[name] = v
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("parameter %s has no default; give it a value", name)
 		}

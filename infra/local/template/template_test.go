@@ -105,8 +105,17 @@ func attributes(pairs ...string) []types.AttributeDefinition {
 	return out
 }
 
+// testSecret stands in for the NoEcho parameters a deployment is given.
+const testSecret = "test-secret-of-at-least-thirty-two-characters"
+
+// realOptions supplies the real template's NoEcho parameters.
+func realOptions(o Options) Options {
+	o.Secret = func(string) (string, error) { return testSecret, nil }
+	return o
+}
+
 func TestParseRealTemplate(t *testing.T) {
-	tpl := mustParse(t, readRealTemplate(t), Options{})
+	tpl := mustParse(t, readRealTemplate(t), realOptions(Options{}))
 
 	t.Run("HealthFunction", func(t *testing.T) {
 		got := findFunction(t, tpl, "HealthFunction")
@@ -127,25 +136,41 @@ func TestParseRealTemplate(t *testing.T) {
 			LogLevel:  "INFO",
 		}
 		assertDeepEqual(t, "HealthFunction", got, want)
-		if len(tpl.Functions) != 1 {
-			t.Errorf("functions = %v, want [HealthFunction]", functionIDs(tpl))
+	})
+
+	t.Run("AuthFunction", func(t *testing.T) {
+		got := findFunction(t, tpl, "AuthFunction")
+		for k, want := range map[string]string{
+			"USERS_TABLE": "gmis-local-users", "AUTH_SECRET": testSecret,
+			"ALLOWED_ORIGINS": "http://127.0.0.1:3000,http://localhost:3000", "SESSION_IDLE_TIMEOUT": "3h",
+		} {
+			if got.Env[k] != want {
+				t.Errorf("AuthFunction env %s = %q, want %q", k, got.Env[k], want)
+			}
 		}
 	})
 
 	t.Run("routes", func(t *testing.T) {
-		want := []Route{{
+		want := Route{
 			API:                "HttpApi",
 			Function:           "HealthFunction",
 			EventName:          "Health",
 			Method:             "GET",
 			Path:               "/health",
 			IntegrationTimeout: 30 * time.Second,
-		}}
-		assertDeepEqual(t, "routes", tpl.Routes, want)
-		if len(tpl.Routes) == 1 {
-			if got, want := tpl.Routes[0].Key(), "GET /health"; got != want {
-				t.Errorf("Key() = %q, want %q", got, want)
+		}
+		var found bool
+		for _, rt := range tpl.Routes {
+			if rt.Key() == "GET /health" {
+				found = true
+				assertDeepEqual(t, "GET /health", rt, want)
 			}
+			if rt.API != "HttpApi" {
+				t.Errorf("route %s is on API %s, want HttpApi", rt.Key(), rt.API)
+			}
+		}
+		if !found {
+			t.Errorf("no GET /health route in %+v", tpl.Routes)
 		}
 	})
 
@@ -160,9 +185,6 @@ func TestParseRealTemplate(t *testing.T) {
 		assertDeepEqual(t, "SystemTable input", tbl.Input, want)
 		if got, want := tbl.TTLAttribute, "expiresAt"; got != want {
 			t.Errorf("TTLAttribute = %q, want %q", got, want)
-		}
-		if len(tpl.Tables) != 1 {
-			t.Errorf("tables = %v, want [SystemTable]", tableIDs(tpl))
 		}
 	})
 
@@ -187,13 +209,17 @@ func TestParseRealTemplate(t *testing.T) {
 	})
 
 	t.Run("parameters", func(t *testing.T) {
-		want := map[string]string{
+		for name, want := range map[string]string{
 			"Stage":          "local",
 			"AllowedOrigins": "http://127.0.0.1:3000,http://localhost:3000",
 			"MailFrom":       "no-reply@gmis.example.jp",
 			"LogLevel":       "INFO",
+			"AuthSecret":     testSecret, // NoEcho without default: supplied
+		} {
+			if got := tpl.Parameters[name]; got != want {
+				t.Errorf("parameter %s = %q, want %q", name, got, want)
+			}
 		}
-		assertDeepEqual(t, "Parameters", tpl.Parameters, want)
 	})
 
 	t.Run("no schedules", func(t *testing.T) {
@@ -219,7 +245,7 @@ func TestParseRealTemplateParameterOverrides(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tpl := mustParse(t, data, Options{Parameters: tt.params})
+			tpl := mustParse(t, data, realOptions(Options{Parameters: tt.params}))
 			tbl := findTable(t, tpl, "SystemTable")
 			if got := aws.ToString(tbl.Input.TableName); got != tt.wantTable {
 				t.Errorf("TableName = %q, want %q", got, tt.wantTable)
@@ -242,49 +268,46 @@ func TestParseRealTemplateParameterOverrides(t *testing.T) {
 }
 
 func TestAllowedOriginsOverride(t *testing.T) {
-	tpl := mustParse(t, readRealTemplate(t), Options{Parameters: map[string]string{
+	tpl := mustParse(t, readRealTemplate(t), realOptions(Options{Parameters: map[string]string{
 		"AllowedOrigins": "https://a.example.jp, https://b.example.jp",
-	}})
+	}}))
 	got := tpl.APIs["HttpApi"].CORS.AllowOrigins
 	want := []string{"https://a.example.jp", "https://b.example.jp"}
 	assertDeepEqual(t, "AllowOrigins", got, want)
 }
 
 // The template is the only source of routes: without the function's
-// HttpApi event there is no route at all.
+// HttpApi event its route is gone, and the function stays.
 func TestRealTemplateWithoutHealthRoute(t *testing.T) {
 	src := string(readRealTemplate(t))
-	start := strings.Index(src, "      Events:\n")
+	fn := strings.Index(src, "\n  HealthFunction:\n")
+	start := strings.Index(src[fn+1:], "      Events:\n")
 	end := strings.Index(src, "\nOutputs:")
-	if start < 0 || end < start {
+	if fn < 0 || start < 0 || end < fn+1+start {
 		t.Fatalf("cannot find HealthFunction's Events block in %s", realTemplate)
 	}
+	start += fn + 1
 	cut := src[:start] + src[end+1:]
 	if strings.Contains(cut, "/health\n") {
 		t.Fatalf("the copy still declares /health:\n%s", cut)
 	}
 
-	tpl := mustParse(t, []byte(cut), Options{})
-	if len(tpl.Routes) != 0 {
-		t.Errorf("Routes = %+v, want none", tpl.Routes)
+	tpl := mustParse(t, []byte(cut), realOptions(Options{}))
+	for _, rt := range tpl.Routes {
+		if rt.Function == "HealthFunction" || rt.Path == "/health" {
+			t.Errorf("route %s of %s is still there", rt.Key(), rt.Function)
+		}
 	}
-	if len(tpl.Functions) != 1 || tpl.Functions[0].LogicalID != "HealthFunction" {
-		t.Errorf("functions = %v, want [HealthFunction]", functionIDs(tpl))
-	}
-	if _, ok := tpl.APIs[ImplicitAPI]; ok {
-		t.Errorf("an implicit API was created without any route")
-	}
+	findFunction(t, tpl, "HealthFunction")
 }
 
 func TestLoad(t *testing.T) {
 	t.Run("real template", func(t *testing.T) {
-		tpl, err := Load(realTemplate, Options{})
+		tpl, err := Load(realTemplate, realOptions(Options{}))
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
-		if len(tpl.Functions) != 1 {
-			t.Errorf("functions = %v", functionIDs(tpl))
-		}
+		findFunction(t, tpl, "HealthFunction")
 	})
 	t.Run("error names the file", func(t *testing.T) {
 		path := t.TempDir() + "/bad.yaml"
@@ -1010,12 +1033,26 @@ func TestSubOfListParameter(t *testing.T) {
 
 // An override must match the parameter's AllowedPattern.
 func TestAllowedPatternEnforced(t *testing.T) {
-	tpl, err := Parse(readRealTemplate(t), Options{Parameters: map[string]string{"Stage": "Bad Stage"}})
+	tpl, err := Parse(readRealTemplate(t), realOptions(Options{Parameters: map[string]string{"Stage": "Bad Stage"}}))
 	if err == nil {
 		t.Fatalf("Parse succeeded with table %q; want an error: Stage does not match its AllowedPattern",
 			aws.ToString(findTable(t, tpl, "SystemTable").Input.TableName))
 	}
 	if !strings.Contains(err.Error(), "Stage") || !strings.Contains(err.Error(), "AllowedPattern") {
 		t.Errorf("error %q does not name Stage and its AllowedPattern", err)
+	}
+}
+
+func TestNoEchoParameterWithoutDefault(t *testing.T) {
+	src := []byte(string(readRealTemplate(t)))
+	if _, err := Parse(src, Options{}); err == nil || !strings.Contains(err.Error(), "AuthSecret") {
+		t.Errorf("Parse without a secret source = %v, want an error naming AuthSecret", err)
+	}
+	tpl, err := Parse(src, Options{Parameters: map[string]string{"AuthSecret": "given-on-the-command-line-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tpl.Parameters["AuthSecret"]; got != "given-on-the-command-line-0123456789" {
+		t.Errorf("AuthSecret = %q, want the override", got)
 	}
 }

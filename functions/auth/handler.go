@@ -1,0 +1,305 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+type handler struct {
+	svc            *auth.Service
+	sessions       *session.Manager
+	allowedOrigins []string
+	logger         *slog.Logger
+	// resetFloor is the least time a reset request takes, so the answer's
+	// timing does not tell whether the ID exists (mail is sent only if so).
+	resetFloor time.Duration
+}
+
+func (h *handler) routes() http.Handler {
+	rt := session.NewRouter(h.sessions, h.allowedOrigins)
+	rt.Public("POST /auth/login", h.login)
+	rt.Public("POST /auth/login/resend", h.resend)
+	rt.Public("POST /auth/verify", h.verify)
+	rt.Public("POST /auth/password-reset/request", h.requestReset)
+	rt.Public("POST /auth/password-reset/confirm", h.confirmReset)
+	rt.DuringPasswordChange("POST /auth/logout", h.logout)
+	rt.DuringPasswordChange("GET /auth/me", h.me)
+	rt.DuringPasswordChange("POST /auth/password", h.changePassword)
+	rt.Private("POST /auth/second-factor/change", h.startFactorChange)
+	rt.Private("POST /auth/second-factor/change/confirm", h.confirmFactorChange)
+	rt.Private("POST /auth/totp/enroll", h.startTOTP)
+	rt.Private("POST /auth/totp/confirm", h.confirmTOTP)
+	rt.Private("GET /auth/users/{userId}", h.user)
+	return rt
+}
+
+func client(r *http.Request) auth.Client {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// decode reads the body into v and checks each named field is present and
+// not longer than its limit (a 10 MB password would only burn CPU).
+func decode(w http.ResponseWriter, r *http.Request, v any, fields ...field) bool {
+	if err := httpapi.DecodeJSON(r, v); err != nil {
+		httpapi.WriteError(w, r, err)
+		return false
+	}
+	for _, f := range fields {
+		switch {
+		case *f.value == "":
+			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"を入力してください。", f.name+" is required"))
+			return false
+		case len(*f.value) > f.max:
+			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"が長すぎます。", f.name+" is too long"))
+			return false
+		case f.pattern != nil && !f.pattern.MatchString(*f.value):
+			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"の形式が正しくありません。", f.name+" is malformed"))
+			return false
+		}
+	}
+	return true
+}
+
+type field struct {
+	name, label string
+	value       *string
+	max         int
+	pattern     *regexp.Regexp
+}
+
+var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
+
+// meBody is what /auth/me and a finished login answer.
+type meBody struct {
+	UserID             string     `json:"userId"`
+	Name               string     `json:"name"`
+	Role               authz.Role `json:"role"`
+	InstitutionCode    string     `json:"institutionCode,omitempty"`
+	PrefectureCode     string     `json:"prefectureCode,omitempty"`
+	HealthCenterCode   string     `json:"healthCenterCode,omitempty"`
+	MustChangePassword bool       `json:"mustChangePassword"`
+	SecondFactor       factorBody `json:"secondFactor"`
+}
+
+type factorBody struct {
+	Method      auth.Method `json:"method"`
+	Destination string      `json:"destination,omitempty"`
+}
+
+func meOf(u auth.User) meBody {
+	return meBody{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionCode: u.InstitutionCode,
+		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, MustChangePassword: u.MustChangePassword,
+		SecondFactor: factorBody{Method: u.Method, Destination: auth.MaskDestination(u.Method, u.Destination)}}
+}
+
+func (h *handler) setSession(w http.ResponseWriter, started auth.Started) {
+	http.SetCookie(w, session.Cookie(started.Token, h.svc.Config().Session.Absolute))
+}
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UserID   string `json:"userId"`
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &req, field{"userId", "利用者ID", &req.UserID, 64, nil}, field{"password", "パスワード", &req.Password, 128, nil}) {
+		return
+	}
+	res, err := h.svc.Login(r.Context(), client(r), req.UserID, req.Password)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) resend(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ChallengeID string `json:"challengeId"`
+	}
+	if !decode(w, r, &req, field{"challengeId", "チャレンジID", &req.ChallengeID, 64, nil}) {
+		return
+	}
+	res, err := h.svc.Resend(r.Context(), client(r), req.ChallengeID)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ChallengeID string `json:"challengeId"`
+		Code        string `json:"code"`
+	}
+	if !decode(w, r, &req, field{"challengeId", "チャレンジID", &req.ChallengeID, 64, nil},
+		field{"code", "認証コード", &req.Code, 6, sixDigits}) {
+		return
+	}
+	started, err := h.svc.Verify(r.Context(), client(r), req.ChallengeID, req.Code)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.setSession(w, started)
+	httpapi.WriteJSON(w, http.StatusOK, meOf(started.User))
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Logout(r.Context(), client(r), session.MustFrom(r.Context())); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	http.SetCookie(w, session.ClearCookie())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	u, err := h.svc.Me(r.Context(), session.MustFrom(r.Context()))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if !decode(w, r, &req, field{"current", "現在のパスワード", &req.Current, 128, nil}, field{"new", "新しいパスワード", &req.New, 128, nil}) {
+		return
+	}
+	started, err := h.svc.ChangePassword(r.Context(), client(r), session.MustFrom(r.Context()), req.Current, req.New)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.setSession(w, started)
+	httpapi.WriteJSON(w, http.StatusOK, meOf(started.User))
+}
+
+func (h *handler) requestReset(w http.ResponseWriter, r *http.Request) {
+	floor := time.After(h.resetFloor)
+	var req struct {
+		UserID string `json:"userId"`
+	}
+	if !decode(w, r, &req, field{"userId", "利用者ID", &req.UserID, 64, nil}) {
+		return
+	}
+	err := h.svc.RequestReset(r.Context(), client(r), req.UserID)
+	<-floor
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]string{
+		"message":   "登録されているメールアドレスに、パスワード再設定のご案内を送信しました。届かない場合は管理者にお問い合わせください。",
+		"messageEn": "if the ID is registered with a mail address, a reset link has been sent to it",
+	})
+}
+
+func (h *handler) confirmReset(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token       string `json:"token"`
+		NewPassword string `json:"newPassword"`
+	}
+	if !decode(w, r, &req, field{"token", "トークン", &req.Token, 100, nil}, field{"newPassword", "新しいパスワード", &req.NewPassword, 128, nil}) {
+		return
+	}
+	if err := h.svc.ConfirmReset(r.Context(), client(r), req.Token, req.NewPassword); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) startFactorChange(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		CurrentPassword string      `json:"currentPassword"`
+		Method          auth.Method `json:"method"`
+		Destination     string      `json:"destination"`
+	}
+	if !decode(w, r, &req, field{"currentPassword", "現在のパスワード", &req.CurrentPassword, 128, nil},
+		field{"destination", "送信先", &req.Destination, 254, nil}) {
+		return
+	}
+	res, err := h.svc.StartFactorChange(r.Context(), client(r), session.MustFrom(r.Context()), req.CurrentPassword, req.Method, req.Destination)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) confirmFactorChange(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !decode(w, r, &req, field{"code", "認証コード", &req.Code, 6, sixDigits}) {
+		return
+	}
+	u, err := h.svc.ConfirmFactorChange(r.Context(), client(r), session.MustFrom(r.Context()), req.Code)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+func (h *handler) startTOTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		CurrentPassword string `json:"currentPassword"`
+	}
+	if !decode(w, r, &req, field{"currentPassword", "現在のパスワード", &req.CurrentPassword, 128, nil}) {
+		return
+	}
+	res, err := h.svc.StartTOTP(r.Context(), client(r), session.MustFrom(r.Context()), req.CurrentPassword)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !decode(w, r, &req, field{"code", "認証コード", &req.Code, 6, sixDigits}) {
+		return
+	}
+	u, err := h.svc.ConfirmTOTP(r.Context(), client(r), session.MustFrom(r.Context()), req.Code)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+// user shows one account to those allowed to see it: the user themself, an
+// institution manager of the same institution, or an administrator whose
+// jurisdiction covers it.
+func (h *handler) user(w http.ResponseWriter, r *http.Request) {
+	sess := session.MustFrom(r.Context())
+	u, err := h.svc.Account(r.Context(), sess.Principal(), r.PathValue("userId"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, meOf(u))
+}

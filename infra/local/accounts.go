@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gmis-oss/gmis/infra/local/stack"
+	"github.com/gmis-oss/gmis/infra/local/template"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+)
+
+// accountService builds the account service against a running stack's
+// DynamoDB, with the table names and secret the template gives the auth
+// function. Accounts are created the way an administrator creates them:
+// generated ID and initial password, forced change at first login.
+func accountService(c common) (*auth.Service, error) {
+	state, err := stack.ReadState(c.stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("no running local stack (start it with make local): %w", err)
+	}
+	tmpl, err := stack.LoadTemplate(c.root, "", c.stateDir, c.params)
+	if err != nil {
+		return nil, err
+	}
+	var fn *template.Function
+	for _, f := range tmpl.Functions {
+		if f.LogicalID == "AuthFunction" {
+			fn = f
+		}
+	}
+	if fn == nil {
+		return nil, errors.New("template.yaml has no AuthFunction")
+	}
+	db := state.Endpoints.DynamoDBClient()
+	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fn.Env["USERS_TABLE"], Sessions: fn.Env["SESSIONS_TABLE"],
+		AuthState: fn.Env["AUTH_STATE_TABLE"]})
+	return auth.NewService(store, dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"]), nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
+}
+
+// adminCmd creates the first national administrator.
+func adminCmd(args []string) error {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	mail := fs.String("mail", "", "the administrator's mail address: one-time codes go there (required)")
+	name := fs.String("name", "システム管理者", "the administrator's name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *mail == "" {
+		return errors.New("usage: local admin --mail you@example.jp [--name NAME]")
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	svc, err := accountService(c)
+	if err != nil {
+		return err
+	}
+	u, initial, err := svc.CreateAccount(context.Background(), "local-admin-command", auth.NewAccount{
+		Name: *name, Role: authz.National, Mail: *mail, Method: auth.MethodMail})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("national administrator created\n  user ID:          %s\n  initial password: %s\n  codes go to:      %s\n", u.ID, initial, u.Mail)
+	fmt.Fprintln(os.Stderr, "The initial password is shown only now; it must be changed at first login.")
+	return nil
+}
+
+// demoAccounts are one account per role, in fictional jurisdictions:
+// Tokyo (13), its health centre 1301 and institution 1310000001.
+var demoAccounts = []auth.NewAccount{
+	{Name: "厚労 太郎", Role: authz.National, Mail: "national@demo.gmis.example.jp", Method: auth.MethodMail},
+	{Name: "東京 花子", Role: authz.PrefectureAdmin, PrefectureCode: "13", Mail: "pref13@demo.gmis.example.jp", Method: auth.MethodMail},
+	{Name: "保健 一郎", Role: authz.HealthCenterAdmin, PrefectureCode: "13", HealthCenterCode: "1301",
+		Mail: "hc1301@demo.gmis.example.jp", Phone: "090-0000-1301", Method: auth.MethodSMS},
+	{Name: "病院 管理子", Role: authz.InstitutionManager, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301",
+		Mail: "manager@demo.gmis.example.jp", Method: auth.MethodMail},
+	{Name: "病院 利用者", Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301",
+		Mail: "user@demo.gmis.example.jp", Method: auth.MethodMail},
+}
+
+// demoCmd loads one demo user per role.
+func demoCmd(args []string) error {
+	fs := flag.NewFlagSet("demo-users", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	svc, err := accountService(c)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-20s %-12s %-14s %s\n", "role", "user ID", "password", "codes go to")
+	for _, a := range demoAccounts {
+		u, initial, err := svc.CreateAccount(context.Background(), "local-demo-command", a)
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.Role, err)
+		}
+		fmt.Printf("%-20s %-12s %-14s %s\n", u.Role, u.ID, initial, strings.TrimSpace(u.Destination))
+	}
+	fmt.Fprintln(os.Stderr, "Demo passwords are initial ones: change them at first login. Codes are in moto's /moto-api/data.json.")
+	return nil
+}

@@ -1,0 +1,622 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/mailaddr"
+	"github.com/gmis-oss/gmis/shared/otp"
+	"github.com/gmis-oss/gmis/shared/password"
+	"github.com/gmis-oss/gmis/shared/phone"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+// Config holds the service's limits. Zero values take the defaults noted.
+type Config struct {
+	Now             func() time.Time
+	CodeTTL         time.Duration // 5 min
+	MaxCodeAttempts int           // 5 per challenge
+	MaxSends        int           // 5 codes per user ...
+	SendWindow      time.Duration // ... per 15 min
+	DelayAfter      int           // failures before delays start: 5
+	MaxDelay        time.Duration // 15 min (Amazon Cognito's ceiling)
+	LockAfter       int           // 100 consecutive failures lock (NIST SP 800-63B's ceiling)
+	ResetTTL        time.Duration // 30 min
+	ResetURL        string        // the page that takes ?token=
+	IPLimit         int           // login and reset attempts per source IP ...
+	IPWindow        time.Duration // ... per 5 min: 30
+	TOTPIssuer      string
+	Session         session.Config
+}
+
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	seti := func(i *int, v int) {
+		if *i <= 0 {
+			*i = v
+		}
+	}
+	set(&c.CodeTTL, 5*time.Minute)
+	set(&c.SendWindow, 15*time.Minute)
+	set(&c.MaxDelay, 15*time.Minute)
+	set(&c.ResetTTL, 30*time.Minute)
+	set(&c.IPWindow, 5*time.Minute)
+	seti(&c.MaxCodeAttempts, 5)
+	seti(&c.MaxSends, 5)
+	seti(&c.DelayAfter, 5)
+	seti(&c.LockAfter, 100)
+	seti(&c.IPLimit, 30)
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "G-MIS"
+	}
+	c.Session.Now = c.Now
+	c.Session = sessionDefaults(c.Session)
+	return c
+}
+
+func sessionDefaults(c session.Config) session.Config {
+	return session.NewManager(nil, c).Config()
+}
+
+// Service carries out the account operations.
+type Service struct {
+	store  Store
+	audit  audit.Log
+	notify Notifier
+	hasher *otp.Hasher
+	sealer *sealer
+	cfg    Config
+}
+
+// NewService returns a Service. secret (at least 32 bytes) keys the code
+// hashes and seals TOTP secrets.
+func NewService(store Store, log audit.Log, notify Notifier, secret []byte, cfg Config) (*Service, error) {
+	hasher, err := otp.NewHasher(deriveKey(secret, "code-hash"))
+	if err != nil {
+		return nil, err
+	}
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("auth secret must be at least 32 bytes")
+	}
+	s, err := newSealer(deriveKey(secret, "totp-seal"))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, audit: log, notify: notify, hasher: hasher, sealer: s, cfg: cfg.withDefaults()}, nil
+}
+
+// Config returns the limits in force.
+func (s *Service) Config() Config { return s.cfg }
+
+// Client is where a request came from, for the audit log and IP limits.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+var errBadCredentials = apperr.New(apperr.Unauthenticated,
+	"利用者IDまたはパスワードが正しくありません。", "wrong user ID or password")
+
+var errBadCode = apperr.New(apperr.Unauthenticated,
+	"認証コードが正しくないか、有効期限が切れています。もう一度ログインしてください。", "wrong or expired code")
+
+func (s *Service) record(ctx context.Context, c Client, userID, action string, detail map[string]string) error {
+	err := s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: userID, Action: action,
+		SourceIP: c.IP, UserAgent: c.UserAgent, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// delay is how long an account with n consecutive failures must wait after
+// the last one: 2^(n-5) seconds from the fifth on, at most MaxDelay.
+func (s *Service) delay(n int) time.Duration {
+	if n < s.cfg.DelayAfter {
+		return 0
+	}
+	exp := n - s.cfg.DelayAfter
+	if exp > 20 {
+		return s.cfg.MaxDelay
+	}
+	return min(time.Duration(1<<exp)*time.Second, s.cfg.MaxDelay)
+}
+
+// blocked says whether u may not try now: stopped, locked, or inside the
+// wait its failures earned. Callers answer every case alike.
+func (s *Service) blocked(u User) (string, bool) {
+	switch {
+	case u.Status != StatusActive:
+		return "stopped", true
+	case u.Locked:
+		return "locked", true
+	case s.cfg.Now().Before(u.LastFailureAt.Add(s.delay(u.FailedAttempts))):
+		return "delayed", true
+	}
+	return "", false
+}
+
+func (s *Service) limitIP(ctx context.Context, kind string, c Client) error {
+	if c.IP == "" {
+		return nil
+	}
+	err := s.store.Allow(ctx, "ip:"+kind+":"+c.IP, s.cfg.Now(), s.cfg.IPWindow, s.cfg.IPLimit)
+	if apperr.CodeOf(err) == apperr.TooManyRequests {
+		return apperr.New(apperr.TooManyRequests, "試行回数が多すぎます。しばらく待ってからもう一度お試しください。",
+			"too many attempts from this address; wait and try again")
+	}
+	return err
+}
+
+// fail counts a failure against the account and records it.
+func (s *Service) fail(ctx context.Context, c Client, u User, action string) error {
+	n, err := s.store.RecordFailure(ctx, u.ID, s.cfg.Now(), s.cfg.LockAfter)
+	if err != nil {
+		return err
+	}
+	if err := s.record(ctx, c, u.ID, action, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
+		return err
+	}
+	if n == s.cfg.LockAfter {
+		return s.record(ctx, c, u.ID, audit.AccountLocked, map[string]string{"failures": fmt.Sprint(n)})
+	}
+	return nil
+}
+
+// LoginResult tells the browser where the code went.
+type LoginResult struct {
+	ChallengeID string `json:"challengeId"`
+	Method      Method `json:"method"`
+	Destination string `json:"destination"` // masked
+	ExpiresAt   time.Time
+}
+
+// Login checks the password and sends a code by the user's method. A wrong
+// ID, a wrong password, a stopped, locked or waiting account all get the
+// same answer after the same work.
+func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (LoginResult, error) {
+	if err := s.limitIP(ctx, "login", c); err != nil {
+		return LoginResult{}, err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		password.DummyVerify(pw)
+		return LoginResult{}, firstErr(s.record(ctx, c, userID, audit.LoginFailed, map[string]string{"reason": "unknown_user"}), errBadCredentials)
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	ok, err := password.Verify(u.PasswordHash, pw)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
+	}
+	if why, no := s.blocked(u); no {
+		return LoginResult{}, firstErr(s.record(ctx, c, u.ID, audit.LoginThrottled, map[string]string{"reason": why}), errBadCredentials)
+	}
+	if !ok {
+		return LoginResult{}, firstErr(s.fail(ctx, c, u, audit.LoginFailed), errBadCredentials)
+	}
+	if err := s.record(ctx, c, u.ID, audit.LoginPasswordOK, nil); err != nil {
+		return LoginResult{}, err
+	}
+	id, err := randomID(16)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	ch, err := s.newChallenge(ctx, c, u, PurposeLogin, u.Method, u.Destination, "", id)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{ChallengeID: ch.ID, Method: ch.Method, Destination: maskDestination(ch.Method, ch.Destination), ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// firstErr returns the first non-nil of an internal failure and the answer.
+func firstErr(internal, answer error) error {
+	if internal != nil {
+		return internal
+	}
+	return answer
+}
+
+func (s *Service) newChallenge(ctx context.Context, c Client, u User, purpose Purpose, method Method, dest, sessionID, id string) (Challenge, error) {
+	now := s.cfg.Now()
+	var err error
+	ch := Challenge{ID: id, UserID: u.ID, Purpose: purpose, Method: method, Destination: dest, SessionID: sessionID,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}
+	var code string
+	if method != MethodTOTP {
+		if err := s.allowSend(ctx, u.ID); err != nil {
+			return Challenge{}, err
+		}
+		if code, err = otp.NewCode(); err != nil {
+			return Challenge{}, err
+		}
+		ch.CodeHash = s.hasher.Hash(string(purpose), id, code)
+		ch.Sends = 1
+	}
+	if err := s.store.PutChallenge(ctx, ch); err != nil {
+		return Challenge{}, err
+	}
+	if method != MethodTOTP {
+		if err := s.notify.SendCode(ctx, method, dest, code); err != nil {
+			return Challenge{}, fmt.Errorf("send code to %s by %s: %w", u.ID, method, err)
+		}
+		if err := s.record(ctx, c, u.ID, audit.CodeSent, map[string]string{"method": string(method), "purpose": string(purpose),
+			"destination": maskDestination(method, dest)}); err != nil {
+			return Challenge{}, err
+		}
+	}
+	return ch, nil
+}
+
+func (s *Service) allowSend(ctx context.Context, userID string) error {
+	err := s.store.Allow(ctx, "send:"+userID, s.cfg.Now(), s.cfg.SendWindow, s.cfg.MaxSends)
+	if apperr.CodeOf(err) == apperr.TooManyRequests {
+		return apperr.New(apperr.TooManyRequests,
+			fmt.Sprintf("認証コードの送信回数が上限に達しました。%d分ほど待ってからもう一度お試しください。", int(s.cfg.SendWindow.Minutes())),
+			"too many codes sent; wait and try again")
+	}
+	return err
+}
+
+// Resend sends a new code for a login challenge. The failure count of the
+// challenge stays: resending does not buy more guesses.
+func (s *Service) Resend(ctx context.Context, c Client, challengeID string) (LoginResult, error) {
+	ch, err := s.liveChallenge(ctx, challengeID, PurposeLogin)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if ch.Method == MethodTOTP {
+		return LoginResult{}, apperr.InvalidField("challengeId", "認証アプリのコードは再送できません。", "an authenticator app code cannot be resent")
+	}
+	if err := s.allowSend(ctx, ch.UserID); err != nil {
+		return LoginResult{}, err
+	}
+	code, err := otp.NewCode()
+	if err != nil {
+		return LoginResult{}, err
+	}
+	expires := s.cfg.Now().Add(s.cfg.CodeTTL)
+	if err := s.store.ResendChallenge(ctx, ch.ID, s.hasher.Hash(string(ch.Purpose), ch.ID, code), expires); err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict || apperr.CodeOf(err) == apperr.NotFound {
+			return LoginResult{}, errBadCode
+		}
+		return LoginResult{}, err
+	}
+	if err := s.notify.SendCode(ctx, ch.Method, ch.Destination, code); err != nil {
+		return LoginResult{}, fmt.Errorf("resend code: %w", err)
+	}
+	if err := s.record(ctx, c, ch.UserID, audit.CodeSent, map[string]string{"method": string(ch.Method), "purpose": "resend"}); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{ChallengeID: ch.ID, Method: ch.Method, Destination: maskDestination(ch.Method, ch.Destination), ExpiresAt: expires}, nil
+}
+
+// liveChallenge returns a challenge that can still be answered.
+func (s *Service) liveChallenge(ctx context.Context, id string, purpose Purpose) (Challenge, error) {
+	if id == "" || len(id) > 64 {
+		return Challenge{}, errBadCode
+	}
+	ch, err := s.store.GetChallenge(ctx, id)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return Challenge{}, errBadCode
+	}
+	if err != nil {
+		return Challenge{}, err
+	}
+	if ch.Purpose != purpose || ch.Consumed || !s.cfg.Now().Before(ch.ExpiresAt) || ch.Attempts >= s.cfg.MaxCodeAttempts {
+		return Challenge{}, errBadCode
+	}
+	return ch, nil
+}
+
+// checkCode compares code with the challenge; for TOTP it returns the step
+// that matched so it can be spent.
+func (s *Service) checkCode(u User, ch Challenge, secretSealed, code string) (int64, bool, error) {
+	if ch.Method == MethodTOTP {
+		secret, err := s.sealer.open(secretSealed)
+		if err != nil {
+			return 0, false, err
+		}
+		step, ok := otp.VerifyTOTP(secret, code, s.cfg.Now(), u.TOTPLastStep)
+		return step, ok, nil
+	}
+	return 0, s.hasher.Equal(ch.CodeHash, string(ch.Purpose), ch.ID, code), nil
+}
+
+// Started is a new session.
+type Started struct {
+	Token string // for the cookie only
+	User  User
+}
+
+// Verify checks the code of a login challenge and starts a new session.
+func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string) (Started, error) {
+	if err := s.limitIP(ctx, "login", c); err != nil {
+		return Started{}, err
+	}
+	ch, err := s.liveChallenge(ctx, challengeID, PurposeLogin)
+	if err != nil {
+		return Started{}, err
+	}
+	u, err := s.store.GetUser(ctx, ch.UserID)
+	if err != nil {
+		return Started{}, firstErr(ignoreNotFound(err), errBadCode)
+	}
+	if _, no := s.blocked(u); no {
+		return Started{}, errBadCode
+	}
+	step, ok, err := s.checkCode(u, ch, u.TOTPSecret, code)
+	if err != nil {
+		return Started{}, err
+	}
+	if !ok {
+		if _, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts); err != nil && apperr.CodeOf(err) != apperr.Conflict {
+			return Started{}, err
+		}
+		return Started{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
+	}
+	if err := s.store.ConsumeChallenge(ctx, ch.ID); err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict {
+			return Started{}, errBadCode // a concurrent request used it first
+		}
+		return Started{}, err
+	}
+	if ch.Method == MethodTOTP {
+		u.TOTPLastStep = step
+		if u, err = s.store.UpdateUser(ctx, u); err != nil {
+			return Started{}, err
+		}
+	}
+	if err := s.store.ClearFailures(ctx, u.ID); err != nil {
+		return Started{}, err
+	}
+	started, err := s.startSession(ctx, u)
+	if err != nil {
+		return Started{}, err
+	}
+	return started, s.record(ctx, c, u.ID, audit.LoginSucceeded, map[string]string{"method": string(ch.Method)})
+}
+
+func ignoreNotFound(err error) error {
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) startSession(ctx context.Context, u User) (Started, error) {
+	token, id, err := session.NewToken()
+	if err != nil {
+		return Started{}, err
+	}
+	now := s.cfg.Now()
+	sess := session.Session{ID: id, UserID: u.ID, Role: u.Role, InstitutionCode: u.InstitutionCode,
+		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, MustChangePassword: u.MustChangePassword,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Session.Absolute)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return Started{}, err
+	}
+	return Started{Token: token, User: u}, nil
+}
+
+// Logout ends the session on the server.
+func (s *Service) Logout(ctx context.Context, c Client, sess session.Session) error {
+	if err := s.store.DeleteSession(ctx, sess.ID); err != nil && apperr.CodeOf(err) != apperr.NotFound {
+		return err
+	}
+	return s.record(ctx, c, sess.UserID, audit.SessionEnded, map[string]string{"reason": "logout"})
+}
+
+// Me returns the session's user.
+func (s *Service) Me(ctx context.Context, sess session.Session) (User, error) {
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return User{}, apperr.New(apperr.Unauthenticated, "ログインしてください。", "log in first")
+	}
+	return u, err
+}
+
+// policyError is one Invalid error that lists every broken rule.
+func policyError(field string, vs []password.Violation) error {
+	e := apperr.InvalidField(field, "", "")
+	ja := make([]string, len(vs))
+	en := make([]string, len(vs))
+	for i, v := range vs {
+		ja[i], en[i] = v.Message, v.MessageEn
+		e.Problems = append(e.Problems, apperr.Problem{Field: field, Rule: v.Rule, Message: v.Message, MessageEn: v.MessageEn})
+	}
+	e.Message = "パスワードが条件を満たしていません：" + strings.Join(ja, "")
+	e.MessageEn = "the password breaks the policy: " + strings.Join(en, "; ")
+	return e
+}
+
+func (s *Service) checkNewPassword(u User, field, newPassword string) error {
+	vs := password.Check(newPassword, u.ID, func(candidate string) bool {
+		ok, _ := password.Verify(u.PasswordHash, candidate)
+		return ok
+	})
+	if len(vs) > 0 {
+		return policyError(field, vs)
+	}
+	return nil
+}
+
+// ChangePassword changes the password of the session's user after checking
+// the current one. Every session of the user ends, and a fresh one is
+// started for this browser.
+func (s *Service) ChangePassword(ctx context.Context, c Client, sess session.Session, current, newPassword string) (Started, error) {
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return Started{}, err
+	}
+	if ok, err := password.Verify(u.PasswordHash, current); err != nil || !ok {
+		if err != nil {
+			return Started{}, err
+		}
+		if err := s.fail(ctx, c, u, audit.LoginFailed); err != nil {
+			return Started{}, err
+		}
+		return Started{}, apperr.InvalidField("current", "現在のパスワードが正しくありません。", "the current password is wrong")
+	}
+	if err := s.checkNewPassword(u, "new", newPassword); err != nil {
+		return Started{}, err
+	}
+	if u, err = s.setPassword(ctx, u, newPassword); err != nil {
+		return Started{}, err
+	}
+	started, err := s.startSession(ctx, u)
+	if err != nil {
+		return Started{}, err
+	}
+	return started, s.record(ctx, c, u.ID, audit.PasswordChanged, nil)
+}
+
+func (s *Service) setPassword(ctx context.Context, u User, newPassword string) (User, error) {
+	hash, err := password.Hash(newPassword)
+	if err != nil {
+		return User{}, err
+	}
+	u.PasswordHash, u.MustChangePassword, u.PasswordChangedAt = hash, false, s.cfg.Now()
+	if u, err = s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// RequestReset mails a single-use reset link if the ID exists and has a
+// mail address. The caller cannot tell whether it did.
+func (s *Service) RequestReset(ctx context.Context, c Client, userID string) error {
+	if err := s.limitIP(ctx, "reset", c); err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return s.record(ctx, c, userID, audit.PasswordResetAsked, map[string]string{"result": "unknown_user"})
+	}
+	if err != nil {
+		return err
+	}
+	if u.Status != StatusActive || u.Locked || u.Mail == "" {
+		return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "not_sent"})
+	}
+	if err := s.allowSend(ctx, u.ID); err != nil {
+		// Saying "too many" would confirm the ID exists; stay silent.
+		return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "rate_limited"})
+	}
+	token, err := randomID(32)
+	if err != nil {
+		return err
+	}
+	t := ResetToken{ID: s.hasher.Hash("reset", "", token), UserID: u.ID, ExpiresAt: s.cfg.Now().Add(s.cfg.ResetTTL)}
+	if err := s.store.PutResetToken(ctx, t); err != nil {
+		return err
+	}
+	if err := s.notify.SendResetLink(ctx, u.Mail, s.cfg.ResetURL+"?token="+token); err != nil {
+		return fmt.Errorf("send reset link to %s: %w", u.ID, err)
+	}
+	return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "sent"})
+}
+
+// ConfirmReset sets a new password with a reset token. Every session of the
+// user ends; the user logs in again with the new password.
+func (s *Service) ConfirmReset(ctx context.Context, c Client, token, newPassword string) error {
+	if err := s.limitIP(ctx, "reset", c); err != nil {
+		return err
+	}
+	badToken := apperr.InvalidField("token", "このリンクは無効か、有効期限が切れています。もう一度パスワードの再設定を申し込んでください。",
+		"the reset link is invalid or expired")
+	if token == "" || len(token) > 100 {
+		return badToken
+	}
+	id := s.hasher.Hash("reset", "", token)
+	// Check the policy before spending the token, so a refused password
+	// leaves the link usable.
+	t, err := s.store.GetResetToken(ctx, id, s.cfg.Now())
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return badToken
+		}
+		return err
+	}
+	u, err := s.store.GetUser(ctx, t.UserID)
+	if err != nil {
+		return firstErr(ignoreNotFound(err), badToken)
+	}
+	if err := s.checkNewPassword(u, "newPassword", newPassword); err != nil {
+		return err
+	}
+	if _, err := s.store.ConsumeResetToken(ctx, id, s.cfg.Now()); err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return badToken
+		}
+		return err
+	}
+	if _, err := s.setPassword(ctx, u, newPassword); err != nil {
+		return err
+	}
+	if err := s.store.ClearFailures(ctx, u.ID); err != nil {
+		return err
+	}
+	return s.record(ctx, c, u.ID, audit.PasswordReset, nil)
+}
+
+func randomID(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Account returns the account userID if p may see it. Whether an ID exists
+// is not revealed to those who may not see it.
+func (s *Service) Account(ctx context.Context, p authz.Principal, userID string) (User, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if p.Role == authz.National {
+			return User{}, apperr.New(apperr.NotFound, "利用者が見つかりません。", "user not found")
+		}
+		return User{}, authz.Authorize(p, authz.ViewAccounts, authz.Scope{})
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if u.ID == p.UserID || authz.Allowed(p, authz.ViewAccounts, u.Scope()) {
+		return u, nil
+	}
+	return User{}, authz.Authorize(p, authz.ViewAccounts, u.Scope())
+}
+
+// MaskDestination shows where codes go without showing all of it.
+func MaskDestination(m Method, dest string) string { return maskDestination(m, dest) }
+
+func maskDestination(m Method, dest string) string {
+	switch m {
+	case MethodMail:
+		return mailaddr.Mask(dest)
+	case MethodSMS, MethodVoice:
+		if n, err := phone.Parse(dest); err == nil {
+			return phone.Mask(n)
+		}
+		return "***"
+	}
+	return ""
+}

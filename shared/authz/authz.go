@@ -1,0 +1,122 @@
+// Package authz is the one place that answers "may this caller do this":
+// it knows the roles and their jurisdictions (prefecture, health centre,
+// institution) and nothing about HTTP or storage. Every function asks it,
+// through the session middleware's Principal, before touching data.
+package authz
+
+import (
+	"github.com/gmis-oss/gmis/shared/apperr"
+)
+
+// Role is what an account may do.
+type Role string
+
+// The roles.
+const (
+	// National is 厚生労働省: everything, nationwide.
+	National Role = "national"
+	// PrefectureAdmin is システム利用統括責任者 / 利用者認証実施者 (都道府県): one prefecture.
+	PrefectureAdmin Role = "prefecture_admin"
+	// HealthCenterAdmin is 利用者認証実施者 (保健所): one health centre's area.
+	HealthCenterAdmin Role = "health_center_admin"
+	// InstitutionManager is 利用機関内システム利用管理者: its own institution, including its accounts.
+	InstitutionManager Role = "institution_manager"
+	// InstitutionUser is システム一般利用者: its own institution's surveys, SOS and search.
+	InstitutionUser Role = "institution_user"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{National, PrefectureAdmin, HealthCenterAdmin, InstitutionManager, InstitutionUser}
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool {
+	for _, x := range Roles {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	UserID           string
+	Role             Role
+	InstitutionCode  string // institution roles
+	PrefectureCode   string // prefecture and health-centre admins, and institutions
+	HealthCenterCode string // health-centre admins, and institutions
+}
+
+// Scope is where a piece of data belongs: an institution and its
+// jurisdiction, or a jurisdiction alone (an empty field matches nothing
+// narrower: a prefecture scope has no institution).
+type Scope struct {
+	InstitutionCode  string
+	PrefectureCode   string
+	HealthCenterCode string
+}
+
+// Action is something a caller wants to do to data in a Scope.
+type Action string
+
+// The actions.
+const (
+	// ReadInstitution reads an institution's surveys, requests and status.
+	ReadInstitution Action = "read_institution"
+	// WriteInstitution writes an institution's surveys and SOS requests.
+	WriteInstitution Action = "write_institution"
+	// ViewAccounts sees accounts (users) in the scope.
+	ViewAccounts Action = "view_accounts"
+	// ManageAccounts issues, stops, resumes and deletes accounts in the scope.
+	ManageAccounts Action = "manage_accounts"
+	// ManageMasters imports and edits master data in the scope.
+	ManageMasters Action = "manage_masters"
+	// ReviewSOS moves SOS requests through review in the scope.
+	ReviewSOS Action = "review_sos"
+	// AcceptSOS gives final acceptance of SOS requests (national only).
+	AcceptSOS Action = "accept_sos"
+	// OperateSystem schedules maintenance and posts notices (national only).
+	OperateSystem Action = "operate_system"
+)
+
+// Allowed reports whether p may do a to data in s.
+func Allowed(p Principal, a Action, s Scope) bool {
+	switch p.Role {
+	case National:
+		return true
+	case PrefectureAdmin:
+		switch a {
+		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS:
+			return p.PrefectureCode != "" && s.PrefectureCode == p.PrefectureCode
+		}
+	case HealthCenterAdmin:
+		switch a {
+		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters:
+			return p.HealthCenterCode != "" && s.HealthCenterCode == p.HealthCenterCode &&
+				(s.PrefectureCode == "" || s.PrefectureCode == p.PrefectureCode)
+		}
+	case InstitutionManager:
+		switch a {
+		case ReadInstitution, WriteInstitution, ViewAccounts:
+			return ownInstitution(p, s)
+		}
+	case InstitutionUser:
+		switch a {
+		case ReadInstitution, WriteInstitution:
+			return ownInstitution(p, s)
+		}
+	}
+	return false
+}
+
+func ownInstitution(p Principal, s Scope) bool {
+	return p.InstitutionCode != "" && s.InstitutionCode == p.InstitutionCode
+}
+
+// Authorize is Allowed as an error: nil, or a Forbidden error for the client.
+func Authorize(p Principal, a Action, s Scope) error {
+	if Allowed(p, a, s) {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, "この操作を行う権限がありません。", "you are not allowed to do this")
+}

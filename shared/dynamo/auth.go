@@ -1,0 +1,563 @@
+package dynamo
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+// AuthTables names the tables of accounts and sessions.
+type AuthTables struct {
+	Users     string // pk userId
+	Sessions  string // pk id; GSI user-index (userId)
+	AuthState string // pk pk: challenges, reset tokens, rate-limit windows; TTL expiresAt
+}
+
+// AuthStore implements auth.Store.
+type AuthStore struct {
+	db     Client
+	tables AuthTables
+}
+
+var _ auth.Store = (*AuthStore)(nil)
+
+// NewAuthStore returns an AuthStore over db.
+func NewAuthStore(db Client, tables AuthTables) *AuthStore {
+	return &AuthStore{db: db, tables: tables}
+}
+
+// userItem is a user as stored. Index keys are omitted when empty: DynamoDB
+// refuses empty strings in index keys.
+type userItem struct {
+	UserID             string `dynamodbav:"userId"`
+	Name               string `dynamodbav:"name"`
+	Role               string `dynamodbav:"role"`
+	InstitutionCode    string `dynamodbav:"institutionCode,omitempty"`
+	PrefectureCode     string `dynamodbav:"prefectureCode,omitempty"`
+	HealthCenterCode   string `dynamodbav:"healthCenterCode,omitempty"`
+	Mail               string `dynamodbav:"mail,omitempty"`
+	Phone              string `dynamodbav:"phone,omitempty"`
+	PasswordHash       string `dynamodbav:"passwordHash"`
+	MustChangePassword bool   `dynamodbav:"mustChangePassword"`
+	PasswordChangedAt  string `dynamodbav:"passwordChangedAt,omitempty"`
+	Method             string `dynamodbav:"method"`
+	Destination        string `dynamodbav:"destination,omitempty"`
+	TOTPSecret         string `dynamodbav:"totpSecret,omitempty"`
+	TOTPLastStep       int64  `dynamodbav:"totpLastStep"`
+	Status             string `dynamodbav:"status"`
+	FailedAttempts     int    `dynamodbav:"failedAttempts"`
+	LastFailureAt      string `dynamodbav:"lastFailureAt,omitempty"`
+	Locked             bool   `dynamodbav:"locked"`
+	CreatedAt          string `dynamodbav:"createdAt"`
+	Version            int64  `dynamodbav:"version"`
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func toUserItem(u auth.User) userItem {
+	return userItem{UserID: u.ID, Name: u.Name, Role: string(u.Role), InstitutionCode: u.InstitutionCode,
+		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, Mail: u.Mail, Phone: u.Phone,
+		PasswordHash: u.PasswordHash, MustChangePassword: u.MustChangePassword, PasswordChangedAt: timeString(u.PasswordChangedAt),
+		Method: string(u.Method), Destination: u.Destination, TOTPSecret: u.TOTPSecret, TOTPLastStep: u.TOTPLastStep,
+		Status: string(u.Status), FailedAttempts: u.FailedAttempts, LastFailureAt: timeString(u.LastFailureAt),
+		Locked: u.Locked, CreatedAt: timeString(u.CreatedAt), Version: u.Version}
+}
+
+func (it userItem) user() auth.User {
+	return auth.User{ID: it.UserID, Name: it.Name, Role: authz.Role(it.Role), InstitutionCode: it.InstitutionCode,
+		PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode, Mail: it.Mail, Phone: it.Phone,
+		PasswordHash: it.PasswordHash, MustChangePassword: it.MustChangePassword, PasswordChangedAt: parseTime(it.PasswordChangedAt),
+		Method: auth.Method(it.Method), Destination: it.Destination, TOTPSecret: it.TOTPSecret, TOTPLastStep: it.TOTPLastStep,
+		Status: auth.Status(it.Status), FailedAttempts: it.FailedAttempts, LastFailureAt: parseTime(it.LastFailureAt),
+		Locked: it.Locked, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}
+}
+
+// GetUser reads a user (strongly consistent: a login right after a change
+// must see it).
+func (s *AuthStore) GetUser(ctx context.Context, id string) (auth.User, error) {
+	if id == "" {
+		return auth.User{}, notFound("user")
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Users,
+		Key: map[string]types.AttributeValue{"userId": str(id)}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return auth.User{}, wrap("get user", err)
+	}
+	if out.Item == nil {
+		return auth.User{}, notFound("user")
+	}
+	var it userItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return auth.User{}, wrap("decode user", err)
+	}
+	return it.user(), nil
+}
+
+// CreateUser stores a new user; Conflict if the ID is taken.
+func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
+	u.Version = 1
+	item, err := attributevalue.MarshalMap(toUserItem(u))
+	if err != nil {
+		return wrap("encode user", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Users, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(userId)")})
+	if isConditionFailed(err) {
+		return apperr.New(apperr.Conflict, "この利用者IDは既に使われています。", "user ID already exists")
+	}
+	if err != nil {
+		return wrap("create user", err)
+	}
+	return nil
+}
+
+// profileFields are what UpdateUser writes. The failure counter and lock
+// are left to RecordFailure, ClearFailures and Unlock, which update them
+// atomically, so a profile update never overwrites a failure counted in
+// between (and the reverse).
+var profileFields = []string{"name", "role", "institutionCode", "prefectureCode", "healthCenterCode", "mail", "phone",
+	"passwordHash", "mustChangePassword", "passwordChangedAt", "method", "destination", "totpSecret", "totpLastStep", "status"}
+
+// UpdateUser writes u's profile if u.Version is still the stored version.
+func (s *AuthStore) UpdateUser(ctx context.Context, u auth.User) (auth.User, error) {
+	item, err := attributevalue.MarshalMap(toUserItem(u))
+	if err != nil {
+		return auth.User{}, wrap("encode user", err)
+	}
+	names := map[string]string{"#version": "version"}
+	values := map[string]types.AttributeValue{":v": num(u.Version), ":one": num(1)}
+	set, remove := "SET #version = #version + :one", ""
+	for i, f := range profileFields {
+		ref := "#f" + strconv.Itoa(i)
+		names[ref] = f
+		if v, ok := item[f]; ok {
+			values[":f"+strconv.Itoa(i)] = v
+			set += ", " + ref + " = :f" + strconv.Itoa(i)
+		} else {
+			if remove == "" {
+				remove = " REMOVE " + ref
+			} else {
+				remove += ", " + ref
+			}
+		}
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                      map[string]types.AttributeValue{"userId": str(u.ID)},
+		UpdateExpression:         aws.String(set + remove),
+		ConditionExpression:      aws.String("#version = :v"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValues: types.ReturnValueAllNew})
+	if isConditionFailed(err) {
+		return auth.User{}, conflict("user")
+	}
+	if err != nil {
+		return auth.User{}, wrap("update user", err)
+	}
+	var it userItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return auth.User{}, wrap("decode user", err)
+	}
+	return it.user(), nil
+}
+
+// RecordFailure counts a consecutive failure atomically and locks the
+// account at lockAfter.
+func (s *AuthStore) RecordFailure(ctx context.Context, userID string, at time.Time, lockAfter int) (int, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
+		UpdateExpression:          aws.String("SET failedAttempts = if_not_exists(failedAttempts, :zero) + :one, lastFailureAt = :at"),
+		ConditionExpression:       aws.String("attribute_exists(userId)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1), ":at": str(timeString(at))},
+		ReturnValues:              types.ReturnValueUpdatedNew})
+	if isConditionFailed(err) {
+		return 0, notFound("user")
+	}
+	if err != nil {
+		return 0, wrap("record failure", err)
+	}
+	var n int
+	if err := attributevalue.Unmarshal(out.Attributes["failedAttempts"], &n); err != nil {
+		return 0, wrap("decode failures", err)
+	}
+	if n >= lockAfter {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+			Key:                       map[string]types.AttributeValue{"userId": str(userID)},
+			UpdateExpression:          aws.String("SET locked = :true"),
+			ConditionExpression:       aws.String("attribute_exists(userId)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}})
+		if err != nil {
+			return 0, wrap("lock user", err)
+		}
+	}
+	return n, nil
+}
+
+// ClearFailures resets the consecutive failure count after a success.
+func (s *AuthStore) ClearFailures(ctx context.Context, userID string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
+		UpdateExpression:          aws.String("SET failedAttempts = :zero REMOVE lastFailureAt"),
+		ConditionExpression:       aws.String("attribute_exists(userId)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)}})
+	if isConditionFailed(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return wrap("clear failures", err)
+	}
+	return nil
+}
+
+// Unlock ends a lock and the failure count: an administrator's action.
+func (s *AuthStore) Unlock(ctx context.Context, userID string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
+		UpdateExpression:          aws.String("SET failedAttempts = :zero, locked = :false REMOVE lastFailureAt"),
+		ConditionExpression:       aws.String("attribute_exists(userId)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":false": &types.AttributeValueMemberBOOL{Value: false}}})
+	if isConditionFailed(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return wrap("unlock user", err)
+	}
+	return nil
+}
+
+// challengeItem is a challenge as stored in the auth state table.
+type challengeItem struct {
+	PK            string `dynamodbav:"pk"`
+	UserID        string `dynamodbav:"userId"`
+	Purpose       string `dynamodbav:"purpose"`
+	Method        string `dynamodbav:"method"`
+	Destination   string `dynamodbav:"destination,omitempty"`
+	CodeHash      string `dynamodbav:"codeHash,omitempty"`
+	TOTPSecret    string `dynamodbav:"totpSecret,omitempty"`
+	SessionID     string `dynamodbav:"sessionId,omitempty"`
+	Attempts      int    `dynamodbav:"attempts"`
+	Sends         int    `dynamodbav:"sends"`
+	Consumed      bool   `dynamodbav:"consumed"`
+	CreatedAt     string `dynamodbav:"createdAt"`
+	CodeExpiresAt int64  `dynamodbav:"codeExpiresAt"` // unix ms
+	ExpiresAt     int64  `dynamodbav:"expiresAt"`     // TTL, unix s: a day after, for the record's cleanup
+}
+
+func challengeKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("challenge#" + id)}
+}
+
+// PutChallenge stores a challenge, replacing one with the same ID (a
+// session's pending factor change is replaced by a newer one).
+func (s *AuthStore) PutChallenge(ctx context.Context, c auth.Challenge) error {
+	item, err := attributevalue.MarshalMap(challengeItem{PK: "challenge#" + c.ID, UserID: c.UserID, Purpose: string(c.Purpose),
+		Method: string(c.Method), Destination: c.Destination, CodeHash: c.CodeHash, TOTPSecret: c.TOTPSecret, SessionID: c.SessionID,
+		Attempts: c.Attempts, Sends: c.Sends, Consumed: c.Consumed, CreatedAt: timeString(c.CreatedAt),
+		CodeExpiresAt: c.ExpiresAt.UnixMilli(), ExpiresAt: c.ExpiresAt.Add(24 * time.Hour).Unix()})
+	if err != nil {
+		return wrap("encode challenge", err)
+	}
+	if _, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item}); err != nil {
+		return wrap("put challenge", err)
+	}
+	return nil
+}
+
+// GetChallenge reads a challenge.
+func (s *AuthStore) GetChallenge(ctx context.Context, id string) (auth.Challenge, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return auth.Challenge{}, wrap("get challenge", err)
+	}
+	if out.Item == nil {
+		return auth.Challenge{}, notFound("challenge")
+	}
+	var it challengeItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return auth.Challenge{}, wrap("decode challenge", err)
+	}
+	return auth.Challenge{ID: id, UserID: it.UserID, Purpose: auth.Purpose(it.Purpose), Method: auth.Method(it.Method),
+		Destination: it.Destination, CodeHash: it.CodeHash, TOTPSecret: it.TOTPSecret, SessionID: it.SessionID,
+		Attempts: it.Attempts, Sends: it.Sends, Consumed: it.Consumed, CreatedAt: parseTime(it.CreatedAt),
+		ExpiresAt: time.UnixMilli(it.CodeExpiresAt)}, nil
+}
+
+// FailChallenge counts a wrong code, refusing once maxAttempts are spent.
+func (s *AuthStore) FailChallenge(ctx context.Context, id string, maxAttempts int) (int, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
+		UpdateExpression:          aws.String("SET attempts = attempts + :one"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attempts < :max AND consumed = :false"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(int64(maxAttempts)), ":false": &types.AttributeValueMemberBOOL{}},
+		ReturnValues:              types.ReturnValueUpdatedNew})
+	if isConditionFailed(err) {
+		return maxAttempts, conflict("challenge")
+	}
+	if err != nil {
+		return 0, wrap("fail challenge", err)
+	}
+	var n int
+	_ = attributevalue.Unmarshal(out.Attributes["attempts"], &n)
+	return n, nil
+}
+
+// ConsumeChallenge marks a challenge used, once.
+func (s *AuthStore) ConsumeChallenge(ctx context.Context, id string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
+		UpdateExpression:          aws.String("SET consumed = :true"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND consumed = :false"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}, ":false": &types.AttributeValueMemberBOOL{}}})
+	if isConditionFailed(err) {
+		return conflict("challenge")
+	}
+	if err != nil {
+		return wrap("consume challenge", err)
+	}
+	return nil
+}
+
+// ResendChallenge replaces the code of a live challenge, keeping its attempts.
+func (s *AuthStore) ResendChallenge(ctx context.Context, id, codeHash string, expiresAt time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
+		UpdateExpression:    aws.String("SET codeHash = :h, codeExpiresAt = :exp, expiresAt = :ttl, sends = sends + :one"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND consumed = :false"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(codeHash), ":exp": num(expiresAt.UnixMilli()),
+			":ttl": num(expiresAt.Add(24 * time.Hour).Unix()), ":one": num(1), ":false": &types.AttributeValueMemberBOOL{}}})
+	if isConditionFailed(err) {
+		return conflict("challenge")
+	}
+	if err != nil {
+		return wrap("resend challenge", err)
+	}
+	return nil
+}
+
+// Allow keeps a sliding window of event times under key and refuses the
+// event when max are already inside the window. Concurrent callers meet on
+// the item's version; the loser reads again.
+func (s *AuthStore) Allow(ctx context.Context, key string, now time.Time, window time.Duration, max int) error {
+	pk := map[string]types.AttributeValue{"pk": str("limit#" + key)}
+	for range 8 {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState, Key: pk, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return wrap("read limit", err)
+		}
+		var it struct {
+			Times   []int64 `dynamodbav:"times"`
+			Version int64   `dynamodbav:"version"`
+		}
+		if out.Item != nil {
+			if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+				return wrap("decode limit", err)
+			}
+		}
+		cutoff := now.Add(-window).UnixMilli()
+		live := slices.DeleteFunc(slices.Clone(it.Times), func(t int64) bool { return t <= cutoff })
+		if len(live) >= max {
+			return apperr.New(apperr.TooManyRequests, "回数の上限に達しました。しばらく待ってからお試しください。", "rate limit reached")
+		}
+		live = append(live, now.UnixMilli())
+		item, err := attributevalue.MarshalMap(struct {
+			PK        string  `dynamodbav:"pk"`
+			Times     []int64 `dynamodbav:"times"`
+			Version   int64   `dynamodbav:"version"`
+			ExpiresAt int64   `dynamodbav:"expiresAt"`
+		}{"limit#" + key, live, it.Version + 1, now.Add(window).Unix() + 60})
+		if err != nil {
+			return wrap("encode limit", err)
+		}
+		cond, values := "attribute_not_exists(pk)", map[string]types.AttributeValue(nil)
+		if out.Item != nil {
+			cond, values = "version = :v", map[string]types.AttributeValue{":v": num(it.Version)}
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item,
+			ConditionExpression: &cond, ExpressionAttributeValues: values})
+		if isConditionFailed(err) {
+			continue
+		}
+		if err != nil {
+			return wrap("write limit", err)
+		}
+		return nil
+	}
+	return conflict("rate limit " + key)
+}
+
+// sessionItem is a session as stored.
+type sessionItem struct {
+	ID                 string `dynamodbav:"id"`
+	UserID             string `dynamodbav:"userId"`
+	Role               string `dynamodbav:"role"`
+	InstitutionCode    string `dynamodbav:"institutionCode,omitempty"`
+	PrefectureCode     string `dynamodbav:"prefectureCode,omitempty"`
+	HealthCenterCode   string `dynamodbav:"healthCenterCode,omitempty"`
+	MustChangePassword bool   `dynamodbav:"mustChangePassword"`
+	CreatedAt          string `dynamodbav:"createdAt"`
+	LastSeenAt         string `dynamodbav:"lastSeenAt"`
+	ExpiresAt          int64  `dynamodbav:"expiresAt"` // TTL, unix s
+}
+
+// CreateSession stores a new session.
+func (s *AuthStore) CreateSession(ctx context.Context, sess session.Session) error {
+	item, err := attributevalue.MarshalMap(sessionItem{ID: sess.ID, UserID: sess.UserID, Role: string(sess.Role),
+		InstitutionCode: sess.InstitutionCode, PrefectureCode: sess.PrefectureCode, HealthCenterCode: sess.HealthCenterCode,
+		MustChangePassword: sess.MustChangePassword, CreatedAt: timeString(sess.CreatedAt), LastSeenAt: timeString(sess.LastSeenAt),
+		ExpiresAt: sess.ExpiresAt.Unix()})
+	if err != nil {
+		return wrap("encode session", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Sessions, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(id)")})
+	if err != nil {
+		return wrap("create session", err)
+	}
+	return nil
+}
+
+// GetSession reads a session.
+func (s *AuthStore) GetSession(ctx context.Context, id string) (session.Session, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Sessions,
+		Key: map[string]types.AttributeValue{"id": str(id)}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return session.Session{}, wrap("get session", err)
+	}
+	if out.Item == nil {
+		return session.Session{}, notFound("session")
+	}
+	var it sessionItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return session.Session{}, wrap("decode session", err)
+	}
+	return session.Session{ID: it.ID, UserID: it.UserID, Role: authz.Role(it.Role), InstitutionCode: it.InstitutionCode,
+		PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode, MustChangePassword: it.MustChangePassword,
+		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: time.Unix(it.ExpiresAt, 0)}, nil
+}
+
+// TouchSession moves a session's idle clock.
+func (s *AuthStore) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Sessions,
+		Key:                       map[string]types.AttributeValue{"id": str(id)},
+		UpdateExpression:          aws.String("SET lastSeenAt = :at"),
+		ConditionExpression:       aws.String("attribute_exists(id)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(timeString(at))}})
+	if isConditionFailed(err) {
+		return notFound("session")
+	}
+	if err != nil {
+		return wrap("touch session", err)
+	}
+	return nil
+}
+
+// DeleteSession ends a session.
+func (s *AuthStore) DeleteSession(ctx context.Context, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.Sessions,
+		Key: map[string]types.AttributeValue{"id": str(id)}})
+	if err != nil {
+		return wrap("delete session", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user (Query on user-index).
+func (s *AuthStore) DeleteUserSessions(ctx context.Context, userID string) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.tables.Sessions, IndexName: aws.String("user-index"),
+		KeyConditionExpression:    aws.String("userId = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap("query sessions", err)
+		}
+		for _, item := range page.Items {
+			id, ok := item["id"].(*types.AttributeValueMemberS)
+			if !ok {
+				continue
+			}
+			if err := s.DeleteSession(ctx, id.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type resetItem struct {
+	PK         string `dynamodbav:"pk"`
+	UserID     string `dynamodbav:"userId"`
+	ValidUntil int64  `dynamodbav:"validUntil"` // unix ms
+	ExpiresAt  int64  `dynamodbav:"expiresAt"`  // TTL, unix s
+}
+
+// PutResetToken stores a reset token by its hash.
+func (s *AuthStore) PutResetToken(ctx context.Context, t auth.ResetToken) error {
+	item, err := attributevalue.MarshalMap(resetItem{PK: "reset#" + t.ID, UserID: t.UserID,
+		ValidUntil: t.ExpiresAt.UnixMilli(), ExpiresAt: t.ExpiresAt.Add(time.Hour).Unix()})
+	if err != nil {
+		return wrap("encode reset token", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item}); err != nil {
+		return wrap("put reset token", err)
+	}
+	return nil
+}
+
+// GetResetToken reads a live reset token.
+func (s *AuthStore) GetResetToken(ctx context.Context, id string, now time.Time) (auth.ResetToken, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState,
+		Key: map[string]types.AttributeValue{"pk": str("reset#" + id)}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return auth.ResetToken{}, wrap("get reset token", err)
+	}
+	var it resetItem
+	if out.Item == nil {
+		return auth.ResetToken{}, notFound("reset token")
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return auth.ResetToken{}, wrap("decode reset token", err)
+	}
+	if now.UnixMilli() >= it.ValidUntil {
+		return auth.ResetToken{}, notFound("reset token")
+	}
+	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
+}
+
+// ConsumeResetToken deletes a live token and returns it: only one caller
+// can succeed.
+func (s *AuthStore) ConsumeResetToken(ctx context.Context, id string, now time.Time) (auth.ResetToken, error) {
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.AuthState,
+		Key:                       map[string]types.AttributeValue{"pk": str("reset#" + id)},
+		ConditionExpression:       aws.String("attribute_exists(pk) AND validUntil > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli())},
+		ReturnValues:              types.ReturnValueAllOld})
+	if isConditionFailed(err) {
+		return auth.ResetToken{}, notFound("reset token")
+	}
+	if err != nil {
+		return auth.ResetToken{}, wrap("consume reset token", err)
+	}
+	var it resetItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return auth.ResetToken{}, wrap("decode reset token", err)
+	}
+	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
+}
