@@ -30,8 +30,8 @@ type Config struct {
 	LockAfter       int           // 100 consecutive failures lock (NIST SP 800-63B's ceiling)
 	ResetTTL        time.Duration // 30 min
 	ResetURL        string        // the page that takes ?token=
-	IPLimit         int           // login and reset attempts per source IP ...
-	IPWindow        time.Duration // ... per 5 min: 30
+	IPLimit         int           // login and reset attempts per source IP (a hospital shares one) ...
+	IPWindow        time.Duration // ... per 5 min: 300
 	TOTPIssuer      string
 	Session         session.Config
 }
@@ -59,7 +59,7 @@ func (c Config) withDefaults() Config {
 	seti(&c.MaxSends, 5)
 	seti(&c.DelayAfter, 5)
 	seti(&c.LockAfter, 100)
-	seti(&c.IPLimit, 30)
+	seti(&c.IPLimit, 300)
 	if c.TOTPIssuer == "" {
 		c.TOTPIssuer = "G-MIS"
 	}
@@ -179,10 +179,10 @@ func (s *Service) fail(ctx context.Context, c Client, u User, action string) err
 
 // LoginResult tells the browser where the code went.
 type LoginResult struct {
-	ChallengeID string `json:"challengeId"`
-	Method      Method `json:"method"`
-	Destination string `json:"destination"` // masked
-	ExpiresAt   time.Time
+	ChallengeID string    `json:"challengeId"`
+	Method      Method    `json:"method"`
+	Destination string    `json:"destination"` // masked
+	ExpiresAt   time.Time `json:"expiresAt"`
 }
 
 // Login checks the password and sends a code by the user's method. A wrong
@@ -308,7 +308,7 @@ func (s *Service) Resend(ctx context.Context, c Client, challengeID string) (Log
 
 // liveChallenge returns a challenge that can still be answered.
 func (s *Service) liveChallenge(ctx context.Context, id string, purpose Purpose) (Challenge, error) {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 100 {
 		return Challenge{}, errBadCode
 	}
 	ch, err := s.store.GetChallenge(ctx, id)

@@ -203,7 +203,8 @@ func (s *AuthStore) RecordFailure(ctx context.Context, userID string, at time.Ti
 	if n >= lockAfter {
 		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
 			Key:                       map[string]types.AttributeValue{"userId": str(userID)},
-			UpdateExpression:          aws.String("SET locked = :true"),
+			UpdateExpression:          aws.String("SET #locked = :true"),
+			ExpressionAttributeNames:  map[string]string{"#locked": "locked"},
 			ConditionExpression:       aws.String("attribute_exists(userId)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}}})
 		if err != nil {
@@ -233,7 +234,8 @@ func (s *AuthStore) ClearFailures(ctx context.Context, userID string) error {
 func (s *AuthStore) Unlock(ctx context.Context, userID string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
 		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
-		UpdateExpression:          aws.String("SET failedAttempts = :zero, locked = :false REMOVE lastFailureAt"),
+		UpdateExpression:          aws.String("SET failedAttempts = :zero, #locked = :false REMOVE lastFailureAt"),
+		ExpressionAttributeNames:  map[string]string{"#locked": "locked"},
 		ConditionExpression:       aws.String("attribute_exists(userId)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":false": &types.AttributeValueMemberBOOL{Value: false}}})
 	if isConditionFailed(err) {
@@ -305,8 +307,9 @@ func (s *AuthStore) GetChallenge(ctx context.Context, id string) (auth.Challenge
 // FailChallenge counts a wrong code, refusing once maxAttempts are spent.
 func (s *AuthStore) FailChallenge(ctx context.Context, id string, maxAttempts int) (int, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
-		UpdateExpression:          aws.String("SET attempts = attempts + :one"),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND attempts < :max AND consumed = :false"),
+		UpdateExpression:          aws.String("SET #attempts = #attempts + :one"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #attempts < :max AND #consumed = :false"),
+		ExpressionAttributeNames:  map[string]string{"#attempts": "attempts", "#consumed": "consumed"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(int64(maxAttempts)), ":false": &types.AttributeValueMemberBOOL{}},
 		ReturnValues:              types.ReturnValueUpdatedNew})
 	if isConditionFailed(err) {
@@ -323,8 +326,9 @@ func (s *AuthStore) FailChallenge(ctx context.Context, id string, maxAttempts in
 // ConsumeChallenge marks a challenge used, once.
 func (s *AuthStore) ConsumeChallenge(ctx context.Context, id string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
-		UpdateExpression:          aws.String("SET consumed = :true"),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND consumed = :false"),
+		UpdateExpression:          aws.String("SET #consumed = :true"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #consumed = :false"),
+		ExpressionAttributeNames:  map[string]string{"#consumed": "consumed"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}, ":false": &types.AttributeValueMemberBOOL{}}})
 	if isConditionFailed(err) {
 		return conflict("challenge")
@@ -338,8 +342,9 @@ func (s *AuthStore) ConsumeChallenge(ctx context.Context, id string) error {
 // ResendChallenge replaces the code of a live challenge, keeping its attempts.
 func (s *AuthStore) ResendChallenge(ctx context.Context, id, codeHash string, expiresAt time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: challengeKey(id),
-		UpdateExpression:    aws.String("SET codeHash = :h, codeExpiresAt = :exp, expiresAt = :ttl, sends = sends + :one"),
-		ConditionExpression: aws.String("attribute_exists(pk) AND consumed = :false"),
+		UpdateExpression:         aws.String("SET codeHash = :h, codeExpiresAt = :exp, expiresAt = :ttl, #sends = #sends + :one"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #consumed = :false"),
+		ExpressionAttributeNames: map[string]string{"#sends": "sends", "#consumed": "consumed"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(codeHash), ":exp": num(expiresAt.UnixMilli()),
 			":ttl": num(expiresAt.Add(24 * time.Hour).Unix()), ":one": num(1), ":false": &types.AttributeValueMemberBOOL{}}})
 	if isConditionFailed(err) {
@@ -385,12 +390,14 @@ func (s *AuthStore) Allow(ctx context.Context, key string, now time.Time, window
 		if err != nil {
 			return wrap("encode limit", err)
 		}
-		cond, values := "attribute_not_exists(pk)", map[string]types.AttributeValue(nil)
+		in := &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)")}
 		if out.Item != nil {
-			cond, values = "version = :v", map[string]types.AttributeValue{":v": num(it.Version)}
+			in.ConditionExpression = aws.String("#version = :v")
+			in.ExpressionAttributeNames = map[string]string{"#version": "version"}
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(it.Version)}
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item,
-			ConditionExpression: &cond, ExpressionAttributeValues: values})
+		_, err = s.db.PutItem(ctx, in)
 		if isConditionFailed(err) {
 			continue
 		}

@@ -1,0 +1,623 @@
+package main
+
+import (
+	"context"
+	"encoding/base32"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gmis-oss/gmis/infra/local/services"
+	"github.com/gmis-oss/gmis/infra/local/stack"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/otp"
+)
+
+// env is one local stack shared by the tests of this file: the project's
+// template, the real auth function as its own process, DynamoDB Local and
+// moto, and real HTTP through the local API.
+type env struct {
+	st     *stack.Stack
+	out    *syncBuffer
+	store  *dynamo.AuthStore
+	audit  *dynamo.AuditLog
+	admins *auth.Service // opens accounts as an administrator would
+	moto   authtest.Moto
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	sharedEnv  *env
+	sharedOnce sync.Once
+	sharedErr  error
+)
+
+// stateDir holds the shared stack's builds; it outlives any one test.
+var stateDir string
+
+// TestMain stops the shared stack after every test.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "auth-stack-")
+	if err != nil {
+		panic(err)
+	}
+	stateDir = dir
+	code := m.Run()
+	if sharedEnv != nil {
+		sharedEnv.st.Close()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func stackEnv(t *testing.T) *env {
+	t.Helper()
+	sharedOnce.Do(func() {
+		root, err := services.RepoRoot(".")
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		out := &syncBuffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		st, err := stack.Start(ctx, stack.Options{Root: root, StateDir: stateDir, InMemory: true,
+			APIAddr: "127.0.0.1:0", Out: out})
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		var fn = st.Template.Functions[0]
+		for _, f := range st.Template.Functions {
+			if f.LogicalID == "AuthFunction" {
+				fn = f
+			}
+		}
+		db := st.Endpoints.DynamoDBClient()
+		store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fn.Env["USERS_TABLE"], Sessions: fn.Env["SESSIONS_TABLE"], AuthState: fn.Env["AUTH_STATE_TABLE"]})
+		log := dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"])
+		admins, err := auth.NewService(store, log, nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
+		if err != nil {
+			st.Close()
+			sharedErr = err
+			return
+		}
+		sharedEnv = &env{st: st, out: out, store: store, audit: log, admins: admins, moto: authtest.Moto{Endpoint: st.Endpoints.Moto}}
+	})
+	if sharedErr != nil {
+		t.Fatalf("local stack: %v", sharedErr)
+	}
+	sharedEnv.moto.T = t
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range strings.Split(sharedEnv.out.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) {
+					t.Log(line)
+				}
+			}
+		}
+	})
+	return sharedEnv
+}
+
+func (e *env) client(t *testing.T) *authtest.Client {
+	return &authtest.Client{T: t, Base: e.st.APIURL, Origin: "http://127.0.0.1:3000"}
+}
+
+var mailSeq struct {
+	sync.Mutex
+	n int
+}
+
+// account opens an account and returns it with its initial password.
+func (e *env) account(t *testing.T, a auth.NewAccount) (auth.User, string) {
+	t.Helper()
+	if a.Name == "" {
+		a.Name = "テスト 利用者"
+	}
+	if a.Role == "" {
+		a.Role, a.InstitutionCode, a.PrefectureCode, a.HealthCenterCode = authz.InstitutionUser, "1310000001", "13", "1301"
+	}
+	if a.Mail == "" {
+		mailSeq.Lock()
+		mailSeq.n++
+		a.Mail = fmt.Sprintf("user%d-%d@test.example.jp", time.Now().UnixNano(), mailSeq.n)
+		mailSeq.Unlock()
+	}
+	if a.Method == "" {
+		a.Method = auth.MethodMail
+	}
+	u, pw, err := e.admins.CreateAccount(context.Background(), "test", a)
+	if err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	return u, pw
+}
+
+// login walks login → code from moto → verify and returns the client with
+// its session.
+func (e *env) login(t *testing.T, u auth.User, pw string) *authtest.Client {
+	t.Helper()
+	c := e.client(t)
+	sent := len(e.moto.Mails(u.Mail))
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("login %s: %d %s", u.ID, r.Status, r.Body)
+	}
+	code := authtest.LastCode(t, sent+1, func() []string { return e.moto.Mails(u.Mail) })
+	r = c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code})
+	if r.Status != 200 || c.Cookie == "" {
+		t.Fatalf("verify %s: %d %s", u.ID, r.Status, r.Body)
+	}
+	return c
+}
+
+const goodPassword = "Kusuri#Bako42"
+
+// loginChanged logs in and changes the initial password, as a first login must.
+func (e *env) loginChanged(t *testing.T, u auth.User, initial string) *authtest.Client {
+	t.Helper()
+	c := e.login(t, u, initial)
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": initial, "new": goodPassword}); r.Status != 200 {
+		t.Fatalf("change password: %d %s", r.Status, r.Body)
+	}
+	return c
+}
+
+func TestLoginWithMailCode(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.login(t, u, pw)
+
+	me := c.Do("GET", "/auth/me", nil)
+	if me.Status != 200 || me.String("userId") != u.ID || me.JSON["mustChangePassword"] != true || me.String("role") != "institution_user" {
+		t.Fatalf("me = %d %s", me.Status, me.Body)
+	}
+	if r := c.Do("POST", "/auth/logout", nil); r.Status != 204 || c.Cookie != "" {
+		t.Fatalf("logout = %d %s (cookie %q)", r.Status, r.Body, c.Cookie)
+	}
+	// The token itself is dead on the server, not only forgotten by the browser.
+	token := e.login(t, u, pw).Cookie
+	other := e.client(t)
+	other.Cookie = token
+	if r := other.Do("POST", "/auth/logout", nil); r.Status != 204 {
+		t.Fatalf("logout = %d", r.Status)
+	}
+	other.Cookie = token
+	if r := other.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("me with a logged-out token = %d, want 401", r.Status)
+	}
+}
+
+func TestLoginWithSMSCode(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{Phone: "090-1111-2201", Method: auth.MethodSMS})
+	if u.Destination != "+819011112201" {
+		t.Fatalf("destination %q, want E.164", u.Destination)
+	}
+	c := e.client(t)
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 || r.String("method") != "sms" || r.String("destination") != "***-****-2201" {
+		t.Fatalf("login = %d %s", r.Status, r.Body)
+	}
+	code := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819011112201") })
+	if v := c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code}); v.Status != 200 {
+		t.Fatalf("verify = %d %s", v.Status, v.Body)
+	}
+	if me := c.Do("GET", "/auth/me", nil); me.Status != 200 {
+		t.Errorf("me = %d", me.Status)
+	}
+}
+
+func TestForcedPasswordChangeAtFirstLogin(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.login(t, u, pw)
+
+	if r := c.Do("GET", "/auth/users/"+u.ID, nil); r.Status != 403 || r.ErrorField() != "password" {
+		t.Errorf("a private route before the change = %d %s, want 403 naming password", r.Status, r.Body)
+	}
+	// Every broken rule is listed, in Japanese and English.
+	r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": "abcd1234"})
+	if r.Status != 400 || r.ErrorField() != "new" {
+		t.Fatalf("weak password = %d %s, want 400 on new", r.Status, r.Body)
+	}
+	problems, _ := r.JSON["error"].(map[string]any)["problems"].([]any)
+	if len(problems) == 0 || !strings.Contains(string(r.Body), "3種類以上") || !strings.Contains(string(r.Body), "classes") {
+		t.Errorf("weak password answer lacks the classes rule: %s", r.Body)
+	}
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": "wrong", "new": goodPassword}); r.Status != 400 || r.ErrorField() != "current" {
+		t.Errorf("wrong current password = %d %s, want 400 on current", r.Status, r.Body)
+	}
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": pw}); r.Status != 400 {
+		t.Errorf("the same password again = %d, want 400", r.Status)
+	}
+
+	old := c.Cookie
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": goodPassword}); r.Status != 200 || r.JSON["mustChangePassword"] != false {
+		t.Fatalf("change = %d %s", r.Status, r.Body)
+	}
+	if c.Cookie == "" || c.Cookie == old {
+		t.Error("the change did not start a new session")
+	}
+	if r := c.Do("GET", "/auth/users/"+u.ID, nil); r.Status != 200 {
+		t.Errorf("private route after the change = %d %s", r.Status, r.Body)
+	}
+	stale := e.client(t)
+	stale.Cookie = old
+	if r := stale.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("the session from before the change = %d, want 401 (ended)", r.Status)
+	}
+	// The old password no longer works; the new one does.
+	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 401 {
+		t.Errorf("login with the initial password = %d, want 401", r.Status)
+	}
+	e.login(t, u, goodPassword)
+}
+
+func TestTOTPEnrolmentAndLogin(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+
+	if r := c.Do("POST", "/auth/totp/enroll", map[string]string{"currentPassword": "wrong"}); r.Status != 400 {
+		t.Errorf("enrol with a wrong password = %d, want 400", r.Status)
+	}
+	r := c.Do("POST", "/auth/totp/enroll", map[string]string{"currentPassword": goodPassword})
+	if r.Status != 200 {
+		t.Fatalf("enroll = %d %s", r.Status, r.Body)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(r.String("secret"))
+	if err != nil {
+		t.Fatalf("secret %q: %v", r.String("secret"), err)
+	}
+	uri, err := url.Parse(r.String("otpauthUri"))
+	if err != nil || uri.Scheme != "otpauth" || uri.Query().Get("secret") != r.String("secret") {
+		t.Errorf("otpauthUri %q", r.String("otpauthUri"))
+	}
+	if r := c.Do("POST", "/auth/totp/confirm", map[string]string{"code": "000000"}); r.Status != 401 {
+		t.Errorf("confirm with a wrong code = %d, want 401", r.Status)
+	}
+	now := time.Now()
+	if r := c.Do("POST", "/auth/totp/confirm", map[string]string{"code": otp.TOTP(secret, now)}); r.Status != 200 {
+		t.Fatalf("confirm = %d %s", r.Status, r.Body)
+	}
+	me := c.Do("GET", "/auth/me", nil)
+	if f, _ := me.JSON["secondFactor"].(map[string]any); f["method"] != "totp" {
+		t.Fatalf("method after enrolment = %v", me.JSON["secondFactor"])
+	}
+
+	c2 := e.client(t)
+	r = c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword})
+	if r.Status != 200 || r.String("method") != "totp" {
+		t.Fatalf("login = %d %s, want method totp", r.Status, r.Body)
+	}
+	ch := r.String("challengeId")
+	// The code used for enrolment is spent; the next step's code is good.
+	if v := c2.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": otp.TOTP(secret, now)}); v.Status != 401 {
+		t.Errorf("verify with the spent enrolment code = %d, want 401", v.Status)
+	}
+	if v := c2.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": otp.TOTP(secret, now.Add(30*time.Second))}); v.Status != 200 {
+		t.Fatalf("verify with TOTP = %d %s", v.Status, v.Body)
+	}
+}
+
+func TestPasswordResetByMail(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	e.loginChanged(t, u, pw)
+
+	c := e.client(t)
+	known := c.Do("POST", "/auth/password-reset/request", map[string]string{"userId": u.ID})
+	unknown := c.Do("POST", "/auth/password-reset/request", map[string]string{"userId": "NOSUCHUSER1"})
+	if known.Status != 202 || unknown.Status != 202 || known.String("message") != unknown.String("message") {
+		t.Fatalf("reset answers differ: %d %s / %d %s", known.Status, known.Body, unknown.Status, unknown.Body)
+	}
+	mails := e.moto.Mails(u.Mail)
+	link := authtest.Link(t, mails[len(mails)-1])
+	lu, err := url.Parse(link)
+	if err != nil || !strings.HasSuffix(lu.Path, "/password-reset") {
+		t.Fatalf("link %q", link)
+	}
+	token := lu.Query().Get("token")
+
+	// A password against the policy leaves the link usable.
+	if r := c.Do("POST", "/auth/password-reset/confirm", map[string]string{"token": token, "newPassword": "aaa"}); r.Status != 400 || r.ErrorField() != "newPassword" {
+		t.Fatalf("weak reset = %d %s", r.Status, r.Body)
+	}
+	const newPassword = "Shin#Pass2927"
+	if r := c.Do("POST", "/auth/password-reset/confirm", map[string]string{"token": token, "newPassword": newPassword}); r.Status != 204 {
+		t.Fatalf("reset = %d %s", r.Status, r.Body)
+	}
+	if r := c.Do("POST", "/auth/password-reset/confirm", map[string]string{"token": token, "newPassword": "Other#Pass2927"}); r.Status != 400 || r.ErrorField() != "token" {
+		t.Errorf("reused link = %d %s, want 400 on token", r.Status, r.Body)
+	}
+	e.login(t, u, newPassword)
+}
+
+func TestSecondFactorChange(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+
+	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "03-1234-5678"}); r.Status != 400 || r.ErrorField() != "destination" {
+		t.Errorf("SMS to a landline = %d %s, want 400 on destination", r.Status, r.Body)
+	}
+	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": "nope", "method": "sms", "destination": "090-3333-4401"}); r.Status != 400 || r.ErrorField() != "currentPassword" {
+		t.Errorf("without the right password = %d %s", r.Status, r.Body)
+	}
+	r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "０９０－３３３３－４４０１"})
+	if r.Status != 200 || r.String("destination") != "***-****-4401" {
+		t.Fatalf("change = %d %s", r.Status, r.Body)
+	}
+	code := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819033334401") })
+	if r := c.Do("POST", "/auth/second-factor/change/confirm", map[string]string{"code": code}); r.Status != 200 {
+		t.Fatalf("confirm = %d %s", r.Status, r.Body)
+	}
+	c2 := e.client(t)
+	if r := c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword}); r.Status != 200 || r.String("method") != "sms" {
+		t.Errorf("login after the change = %d %s, want the code by SMS", r.Status, r.Body)
+	}
+}
+
+func TestCodesRefused(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.client(t)
+	start := func() (string, string) {
+		t.Helper()
+		n := len(e.moto.Mails(u.Mail))
+		r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+		if r.Status != 200 {
+			t.Fatalf("login = %d %s", r.Status, r.Body)
+		}
+		return r.String("challengeId"), authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+	}
+	wrong := func(code string) string {
+		if code == "000000" {
+			return "000001"
+		}
+		return "000000"
+	}
+
+	t.Run("wrong code", func(t *testing.T) {
+		ch, code := start()
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)}); r.Status != 401 {
+			t.Errorf("wrong code = %d, want 401", r.Status)
+		}
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": "12ab56"}); r.Status != 400 || r.ErrorField() != "code" {
+			t.Errorf("malformed code = %d %s, want 400 on code", r.Status, r.Body)
+		}
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 200 {
+			t.Errorf("right code after one wrong = %d", r.Status)
+		}
+	})
+	t.Run("reused code", func(t *testing.T) {
+		ch, code := start()
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 200 {
+			t.Fatalf("first use = %d", r.Status)
+		}
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 {
+			t.Errorf("second use = %d, want 401", r.Status)
+		}
+	})
+	t.Run("five tries per challenge, and a resend gives no more", func(t *testing.T) {
+		ch, code := start()
+		for i := range 5 {
+			if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)}); r.Status != 401 {
+				t.Fatalf("try %d = %d", i+1, r.Status)
+			}
+		}
+		n := len(e.moto.Mails(u.Mail))
+		if r := c.Do("POST", "/auth/login/resend", map[string]string{"challengeId": ch}); r.Status != 401 {
+			t.Errorf("resend after five failures = %d, want 401 (the challenge is spent)", r.Status)
+		}
+		if got := len(e.moto.Mails(u.Mail)); got != n {
+			t.Errorf("a spent challenge sent another code")
+		}
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 {
+			t.Errorf("right code after five failures = %d, want 401", r.Status)
+		}
+		if err := e.store.ClearFailures(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("resend keeps the failure count", func(t *testing.T) {
+		ch, code := start()
+		for range 4 {
+			c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)})
+		}
+		n := len(e.moto.Mails(u.Mail))
+		if r := c.Do("POST", "/auth/login/resend", map[string]string{"challengeId": ch}); r.Status != 200 {
+			t.Fatalf("resend = %d %s", r.Status, r.Body)
+		}
+		fresh := authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+		c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(fresh)})
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": fresh}); r.Status != 401 {
+			t.Errorf("sixth try with the resent code = %d, want 401", r.Status)
+		}
+		if err := e.store.ClearFailures(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestGrowingDelayAndLock(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.client(t)
+	login := func(p string) authtest.Response {
+		return c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": p})
+	}
+	for range 5 {
+		if r := login("Wrong#Pass1"); r.Status != 401 {
+			t.Fatalf("wrong password = %d", r.Status)
+		}
+	}
+	// After the fifth failure the account waits 2^0 s: the right password
+	// is refused with the same answer as a wrong one, then accepted.
+	refused := login(pw)
+	wrongAnswer := login("Wrong#Pass1")
+	if refused.Status != 401 || refused.ErrorCode() != wrongAnswer.ErrorCode() {
+		t.Fatalf("right password during the delay = %d %s", refused.Status, refused.Body)
+	}
+	time.Sleep(2100 * time.Millisecond) // six failures now: 2^1 s
+	if r := login(pw); r.Status != 200 {
+		t.Fatalf("right password after the delay = %d %s", r.Status, r.Body)
+	}
+
+	// At 100 consecutive failures the account locks until an administrator
+	// unlocks it.
+	ctx := context.Background()
+	if err := e.store.ClearFailures(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 99 {
+		if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := login("Wrong#Pass1"); r.Status != 401 {
+		t.Fatalf("hundredth failure = %d", r.Status)
+	}
+	got, err := e.store.GetUser(ctx, u.ID)
+	if err != nil || !got.Locked || got.FailedAttempts != 100 {
+		t.Fatalf("after 100 failures: locked=%v failures=%d err=%v", got.Locked, got.FailedAttempts, err)
+	}
+	// Backdate the last failure: no delay is left, only the lock.
+	if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+		t.Fatal(err)
+	}
+	if r := login(pw); r.Status != 401 || r.ErrorCode() != wrongAnswer.ErrorCode() {
+		t.Errorf("right password on a locked account = %d %s", r.Status, r.Body)
+	}
+	events, err := e.audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked bool
+	for _, ev := range events {
+		locked = locked || ev.Action == audit.AccountLocked
+	}
+	if !locked {
+		t.Error("no account_locked event in the audit log")
+	}
+	if err := e.store.Unlock(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := login(pw); r.Status != 200 {
+		t.Errorf("after unlock = %d %s", r.Status, r.Body)
+	}
+}
+
+func TestNothingRevealsWhetherAnIDExists(t *testing.T) {
+	e := stackEnv(t)
+	u, _ := e.account(t, auth.NewAccount{})
+	c := e.client(t)
+	wrongPassword := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"})
+	unknownID := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER2", "password": "Wrong#Pass1"})
+	strip := func(r authtest.Response) string {
+		e := r.JSON["error"].(map[string]any)
+		return r.Header.Get("Content-Type") + "|" + e["code"].(string) + "|" + e["message"].(string)
+	}
+	if wrongPassword.Status != unknownID.Status || strip(wrongPassword) != strip(unknownID) {
+		t.Errorf("wrong password %d %s\nunknown ID %d %s", wrongPassword.Status, wrongPassword.Body, unknownID.Status, unknownID.Body)
+	}
+}
+
+func TestAuthorizationAcrossInstitutionsAndPrefectures(t *testing.T) {
+	e := stackEnv(t)
+	userA, pwA := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	userA2, _ := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	managerA, pwM := e.account(t, auth.NewAccount{Role: authz.InstitutionManager, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	userB, _ := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"})
+	pref13, pwP := e.account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+
+	a := e.loginChanged(t, userA, pwA)
+	m := e.loginChanged(t, managerA, pwM)
+	p := e.loginChanged(t, pref13, pwP)
+	for _, tc := range []struct {
+		who    string
+		c      *authtest.Client
+		target auth.User
+		want   int
+	}{
+		{"user A on themself", a, userA, 200},
+		{"user A on a colleague", a, userA2, 403},
+		{"user A on institution B", a, userB, 403},
+		{"manager A on their institution", m, userA2, 200},
+		{"manager A on institution B", m, userB, 403},
+		{"prefecture 13 admin inside", p, userA, 200},
+		{"prefecture 13 admin on prefecture 27", p, userB, 403},
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			r := tc.c.Do("GET", "/auth/users/"+tc.target.ID, nil)
+			if r.Status != tc.want {
+				t.Errorf("GET /auth/users/%s = %d %s, want %d", tc.target.ID, r.Status, r.Body, tc.want)
+			}
+			if tc.want == 403 && strings.Contains(string(r.Body), tc.target.Name) {
+				t.Errorf("a refusal showed the account: %s", r.Body)
+			}
+		})
+	}
+	if r := e.client(t).Do("GET", "/auth/users/"+userA.ID, nil); r.Status != 401 {
+		t.Errorf("without a session = %d, want 401", r.Status)
+	}
+}
+
+func TestCrossSiteRequestsRefused(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+	c.Origin = "https://evil.example.com"
+	if r := c.Do("POST", "/auth/logout", nil); r.Status != 403 || r.ErrorField() != "Origin" {
+		t.Errorf("logout from another origin = %d %s, want 403", r.Status, r.Body)
+	}
+	c.Origin = ""
+	if r := c.Do("GET", "/auth/me", nil); r.Status != 200 {
+		t.Errorf("the session should have survived the refused request: %d", r.Status)
+	}
+}
+
+// TestNoSecretInLogs runs last in this file: everything before has logged
+// in, changed passwords and sent codes; none of it may be in the logs.
+func TestNoSecretInLogs(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.login(t, u, pw)
+	mails := e.moto.Mails(u.Mail)
+	code := authtest.LastCode(t, len(mails), func() []string { return mails })
+	logs := e.out.String()
+	for name, secret := range map[string]string{"password": pw, "new password": goodPassword, "code": code, "session token": c.Cookie} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the %s appears in the logs", name)
+		}
+	}
+	if !strings.Contains(logs, `"route":"POST /auth/login"`) {
+		t.Errorf("the auth function's access log is missing from the output")
+	}
+}

@@ -1,0 +1,201 @@
+// Package authtest helps integration tests log in: an HTTP client that
+// keeps the session cookie the way a browser does, and readers of the
+// mail and SMS that moto_server received.
+package authtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+// Client calls the API as one browser: it keeps the session cookie (sent
+// although the test server speaks plain HTTP, as a browser does for
+// localhost) and sends the Origin of the pages.
+type Client struct {
+	T      testing.TB
+	Base   string
+	Origin string
+	Cookie string // the session token, "" when logged out
+}
+
+// Response is an answer, with its body decoded as JSON when it is JSON.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// ErrorCode is the envelope's error.code.
+func (r Response) ErrorCode() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+// ErrorField is the envelope's error.field.
+func (r Response) ErrorField() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["field"].(string)
+		return s
+	}
+	return ""
+}
+
+// String returns a field of the body.
+func (r Response) String(key string) string {
+	s, _ := r.JSON[key].(string)
+	return s
+}
+
+// Do sends a request with body encoded as JSON (nil for none).
+func (c *Client) Do(method, path string, body any) Response {
+	c.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.T.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.Base+path, rd)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Origin != "" {
+		req.Header.Set("Origin", c.Origin)
+	}
+	if c.Cookie != "" {
+		req.AddCookie(&http.Cookie{Name: session.CookieName, Value: c.Cookie})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	_ = json.Unmarshal(raw, &out.JSON)
+	for _, ck := range resp.Cookies() {
+		if ck.Name != session.CookieName {
+			continue
+		}
+		if ck.MaxAge < 0 || ck.Value == "" {
+			c.Cookie = ""
+		} else {
+			c.Cookie = ck.Value
+		}
+	}
+	return out
+}
+
+// Moto reads what moto_server delivered.
+type Moto struct {
+	T        testing.TB
+	Endpoint string
+}
+
+type motoData struct {
+	SES struct {
+		Message []struct {
+			Body         string `json:"body"`
+			Subject      string `json:"subject"`
+			Destinations struct {
+				ToAddresses []string `json:"ToAddresses"`
+			} `json:"destinations"`
+		} `json:"Message"`
+	} `json:"ses"`
+	SNS struct {
+		SMS []struct {
+			Message     string `json:"message"`
+			PhoneNumber string `json:"phone_number"`
+		} `json:"SMS"`
+	} `json:"sns"`
+}
+
+func (m Moto) data() motoData {
+	m.T.Helper()
+	resp, err := http.Get(m.Endpoint + "/moto-api/data.json")
+	if err != nil {
+		m.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d motoData
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		m.T.Fatal(err)
+	}
+	return d
+}
+
+// Mails returns the bodies of the mails sent to address, oldest first.
+func (m Moto) Mails(address string) []string {
+	m.T.Helper()
+	var out []string
+	for _, msg := range m.data().SES.Message {
+		for _, to := range msg.Destinations.ToAddresses {
+			if strings.EqualFold(to, address) {
+				out = append(out, msg.Subject+"\n"+msg.Body)
+			}
+		}
+	}
+	return out
+}
+
+// SMS returns the texts sent to an E.164 number, oldest first.
+func (m Moto) SMS(number string) []string {
+	m.T.Helper()
+	var out []string
+	for _, msg := range m.data().SNS.SMS {
+		if msg.PhoneNumber == number {
+			out = append(out, msg.Message)
+		}
+	}
+	return out
+}
+
+var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+// LastCode waits briefly for the count-th message (1-based) that fetch
+// returns and gives the 6-digit code in it.
+func LastCode(t testing.TB, count int, fetch func() []string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msgs := fetch()
+		if len(msgs) >= count {
+			code := codeRE.FindString(msgs[count-1])
+			if code == "" {
+				t.Fatalf("no code in message %q", msgs[count-1])
+			}
+			return code
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d never arrived (have %d)", count, len(msgs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Link returns the first http(s) URL in a message.
+func Link(t testing.TB, msg string) string {
+	t.Helper()
+	m := regexp.MustCompile(`https?://\S+`).FindString(msg)
+	if m == "" {
+		t.Fatalf("no link in %q", msg)
+	}
+	return m
+}
