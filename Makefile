@@ -57,16 +57,26 @@ lint: deps ## gofmt, go vet, go mod tidy, cfn-lint
 	cfn-lint template.yaml
 
 # Fuzz targets run for a short budget each; add a line per target.
-FUZZTIME ?= 10s
-FUZZ :=
+FUZZTIME ?= 5s
+FUZZ := ./shared/password:FuzzCheck ./shared/password:FuzzVerify ./functions/auth:FuzzParseLogin \
+	./shared/phone:FuzzParse ./shared/mailaddr:FuzzNormalize ./shared/otp:FuzzVerifyTOTP
 
 .PHONY: fuzz
-fuzz:
+fuzz: ## run each fuzz target for FUZZTIME
 	@$(foreach t,$(FUZZ),$(GO) test -run '^$$' -fuzz '^$(word 2,$(subst :, ,$(t)))$$' -fuzztime $(FUZZTIME) $(word 1,$(subst :, ,$(t))) && ) true
 
 .PHONY: test
 test: lint fuzz ## every test: lint, fuzz budgets, unit and integration tests (DynamoDB Local and moto on free ports)
 	$(GO) test -count=1 -timeout 12m ./...
+
+.PHONY: admin
+admin: ## create a national administrator on the running local stack: make admin MAIL=you@example.jp
+	@test -n "$(MAIL)" || { echo "usage: make admin MAIL=you@example.jp [NAME=...]" >&2; exit 2; }
+	$(GO) run ./infra/local admin --mail '$(MAIL)' $(if $(NAME),--name '$(NAME)')
+
+.PHONY: demo
+demo: ## create one demo account per role on the running local stack
+	$(GO) run ./infra/local demo-users
 
 .PHONY: deploy
 deploy: ## build and deploy to AWS with SAM (needs AWS credentials and the SAM CLI)

@@ -50,27 +50,33 @@ func client(r *http.Request) auth.Client {
 	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
 }
 
-// decode reads the body into v and checks each named field is present and
-// not longer than its limit (a 10 MB password would only burn CPU).
+// decode reads the body into v and checks each named field; on a bad
+// request it answers and returns false.
 func decode(w http.ResponseWriter, r *http.Request, v any, fields ...field) bool {
-	if err := httpapi.DecodeJSON(r, v); err != nil {
+	if err := decodeFields(r, v, fields...); err != nil {
 		httpapi.WriteError(w, r, err)
 		return false
+	}
+	return true
+}
+
+// decodeFields reads the body into v and checks each named field is present
+// and not longer than its limit (a 10 MB password would only burn CPU).
+func decodeFields(r *http.Request, v any, fields ...field) error {
+	if err := httpapi.DecodeJSON(r, v); err != nil {
+		return err
 	}
 	for _, f := range fields {
 		switch {
 		case *f.value == "":
-			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"を入力してください。", f.name+" is required"))
-			return false
+			return apperr.InvalidField(f.name, f.label+"を入力してください。", f.name+" is required")
 		case len(*f.value) > f.max:
-			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"が長すぎます。", f.name+" is too long"))
-			return false
+			return apperr.InvalidField(f.name, f.label+"が長すぎます。", f.name+" is too long")
 		case f.pattern != nil && !f.pattern.MatchString(*f.value):
-			httpapi.WriteError(w, r, apperr.InvalidField(f.name, f.label+"の形式が正しくありません。", f.name+" is malformed"))
-			return false
+			return apperr.InvalidField(f.name, f.label+"の形式が正しくありません。", f.name+" is malformed")
 		}
 	}
-	return true
+	return nil
 }
 
 type field struct {
@@ -109,12 +115,22 @@ func (h *handler) setSession(w http.ResponseWriter, started auth.Started) {
 	http.SetCookie(w, session.Cookie(started.Token, h.svc.Config().Session.Absolute))
 }
 
+// loginRequest is the body of POST /auth/login.
+type loginRequest struct {
+	UserID   string `json:"userId"`
+	Password string `json:"password"`
+}
+
+func parseLogin(r *http.Request) (loginRequest, error) {
+	var req loginRequest
+	err := decodeFields(r, &req, field{"userId", "利用者ID", &req.UserID, 64, nil}, field{"password", "パスワード", &req.Password, 128, nil})
+	return req, err
+}
+
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID   string `json:"userId"`
-		Password string `json:"password"`
-	}
-	if !decode(w, r, &req, field{"userId", "利用者ID", &req.UserID, 64, nil}, field{"password", "パスワード", &req.Password, 128, nil}) {
+	req, err := parseLogin(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
 		return
 	}
 	res, err := h.svc.Login(r.Context(), client(r), req.UserID, req.Password)

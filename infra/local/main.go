@@ -170,7 +170,7 @@ func runCmd(args []string) error {
 	for _, rt := range st.Template.Routes {
 		fmt.Fprintf(out, "  %-28s → %s\n", rt.Key(), rt.Function)
 	}
-	fmt.Fprintln(out, "\nready; Ctrl-C stops everything")
+	fmt.Fprintln(out, "\nready; Ctrl-C stops everything. First administrator: make admin MAIL=you@example.jp (in another terminal)")
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping ...")
 	return nil

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
+	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/notify"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+// The tests in this file need time to pass: they run the auth handler in
+// this process with a clock they move, against the same DynamoDB Local and
+// moto as the stack tests.
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// clockServer serves the auth routes with clock as their time, seen from
+// sourceIP (as API Gateway would report it).
+func clockServer(t *testing.T, e *env, clock *fakeClock, sourceIP string, cfg auth.Config) *authtest.Client {
+	t.Helper()
+	var fnEnv map[string]string
+	for _, f := range e.st.Template.Functions {
+		if f.LogicalID == "AuthFunction" {
+			fnEnv = f.Env
+		}
+	}
+	ep := e.st.Endpoints
+	smsClient := sns.NewFromConfig(ep.Config(), func(o *sns.Options) { o.BaseEndpoint = aws.String(ep.Moto) })
+	notifier := notify.New(ep.SESClient(), smsClient, nil, notify.Config{MailFrom: fnEnv["MAIL_FROM"]})
+	cfg.Now = clock.Now
+	cfg.Session = session.Config{Now: clock.Now}
+	cfg.ResetURL = "http://127.0.0.1:3000/password-reset"
+	svc, err := auth.NewService(e.store, e.audit, notifier, []byte(fnEnv["AUTH_SECRET"]), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{svc: svc, sessions: session.NewManager(e.store, session.Config{Now: clock.Now}), logger: slog.New(slog.DiscardHandler)}
+	routes := httpapi.New(h.routes(), httpapi.Config{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = sourceIP + ":40000"
+		routes.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return &authtest.Client{T: t, Base: srv.URL}
+}
+
+// futureClock starts far from the wall clock, so that rate-limit windows of
+// other tests sharing the tables do not overlap this one's.
+func futureClock(offset time.Duration) *fakeClock {
+	return &fakeClock{t: time.Now().Add(offset).Truncate(time.Second)}
+}
+
+func loginWith(t *testing.T, e *env, c *authtest.Client, u auth.User, pw string) authtest.Response {
+	t.Helper()
+	n := len(e.moto.Mails(u.Mail))
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("login = %d %s", r.Status, r.Body)
+	}
+	code := authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+	return c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code})
+}
+
+func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(24 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.1", auth.Config{})
+	u, pw := e.account(t, auth.NewAccount{})
+	if r := loginWith(t, e, c, u, pw); r.Status != 200 {
+		t.Fatalf("verify = %d %s", r.Status, r.Body)
+	}
+
+	// Activity keeps the session: 2h59m of silence twice is fine.
+	for i := range 2 {
+		clock.Advance(2*time.Hour + 59*time.Minute)
+		if r := c.Do("GET", "/auth/me", nil); r.Status != 200 {
+			t.Fatalf("me after idle period %d = %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	// Three hours and a minute without a request ends it.
+	clock.Advance(3*time.Hour + time.Minute)
+	r := c.Do("GET", "/auth/me", nil)
+	if r.Status != 401 || c.Cookie != "" {
+		t.Fatalf("me after 3h01m idle = %d %s (cookie %q), want 401 and the cookie cleared", r.Status, r.Body, c.Cookie)
+	}
+
+	// However active, a session ends 12 hours after login.
+	if r := loginWith(t, e, c, u, pw); r.Status != 200 {
+		t.Fatalf("verify = %d %s", r.Status, r.Body)
+	}
+	for range 5 {
+		clock.Advance(2 * time.Hour)
+		if r := c.Do("GET", "/auth/me", nil); r.Status != 200 {
+			t.Fatalf("me while active = %d", r.Status)
+		}
+	}
+	clock.Advance(2*time.Hour + time.Second)
+	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("me 12h after login = %d, want 401", r.Status)
+	}
+}
+
+func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(48 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.2", auth.Config{})
+	u, pw := e.account(t, auth.NewAccount{})
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("login = %d %s", r.Status, r.Body)
+	}
+	code := authtest.LastCode(t, 1, func() []string { return e.moto.Mails(u.Mail) })
+	clock.Advance(5*time.Minute + time.Second)
+	if v := c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code}); v.Status != 401 {
+		t.Errorf("verify after 5m01s = %d, want 401", v.Status)
+	}
+}
+
+func TestDelayIsCappedAtFifteenMinutes(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(72 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.3", auth.Config{})
+	u, pw := e.account(t, auth.NewAccount{})
+	for range 20 { // 2^(20-5) s would be nine hours
+		if _, err := e.store.RecordFailure(context.Background(), u.ID, clock.Now(), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(14*time.Minute + 59*time.Second)
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 401 {
+		t.Fatalf("login inside the 15-minute wait = %d, want 401", r.Status)
+	}
+	clock.Advance(2 * time.Second)
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 200 {
+		t.Errorf("login after 15 minutes = %d %s, want 200", r.Status, r.Body)
+	}
+}
+
+func TestCodeSendsAreLimited(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(96 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.4", auth.Config{})
+	u, pw := e.account(t, auth.NewAccount{})
+	for i := range 5 {
+		if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 200 {
+			t.Fatalf("send %d = %d %s", i+1, r.Status, r.Body)
+		}
+		clock.Advance(time.Minute)
+	}
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 429 {
+		t.Fatalf("sixth code within 15 minutes = %d %s, want 429", r.Status, r.Body)
+	}
+	if got := len(e.moto.Mails(u.Mail)); got != 5 {
+		t.Errorf("%d mails sent, want 5", got)
+	}
+	clock.Advance(11 * time.Minute) // the first send leaves the window
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 200 {
+		t.Errorf("a code after the window = %d %s", r.Status, r.Body)
+	}
+}
+
+func TestSourceIPIsThrottled(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(120 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.5", auth.Config{IPLimit: 3, IPWindow: time.Minute})
+	for i := range 3 {
+		if r := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER3", "password": "Wrong#Pass1"}); r.Status != 401 {
+			t.Fatalf("attempt %d = %d", i+1, r.Status)
+		}
+	}
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER3", "password": "Wrong#Pass1"}); r.Status != 429 {
+		t.Errorf("fourth attempt in a minute = %d, want 429", r.Status)
+	}
+	if r := c.Do("POST", "/auth/password-reset/request", map[string]string{"userId": "NOSUCHUSER3"}); r.Status != 202 {
+		t.Errorf("reset has its own budget: %d", r.Status)
+	}
+	clock.Advance(time.Minute)
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER3", "password": "Wrong#Pass1"}); r.Status != 401 {
+		t.Errorf("after the window = %d, want 401", r.Status)
+	}
+}

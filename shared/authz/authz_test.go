@@ -1,0 +1,79 @@
+package authz
+
+import (
+	"testing"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+)
+
+func TestAllowed(t *testing.T) {
+	instA := Scope{InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+	instB := Scope{InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"}
+	instA2 := Scope{InstitutionCode: "1310000002", PrefectureCode: "13", HealthCenterCode: "1302"}
+	var (
+		national = Principal{UserID: "n", Role: National}
+		pref13   = Principal{UserID: "p", Role: PrefectureAdmin, PrefectureCode: "13"}
+		hc1301   = Principal{UserID: "h", Role: HealthCenterAdmin, PrefectureCode: "13", HealthCenterCode: "1301"}
+		managerA = Principal{UserID: "m", Role: InstitutionManager, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+		userA    = Principal{UserID: "u", Role: InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+		nobody   = Principal{UserID: "x", Role: "janitor"}
+		emptyPre = Principal{UserID: "e", Role: PrefectureAdmin} // misconfigured: no prefecture
+	)
+	for _, tc := range []struct {
+		name string
+		p    Principal
+		a    Action
+		s    Scope
+		want bool
+	}{
+		{"national reads anywhere", national, ReadInstitution, instB, true},
+		{"national operates", national, OperateSystem, Scope{}, true},
+		{"national accepts SOS", national, AcceptSOS, instB, true},
+		{"prefecture reads inside", pref13, ReadInstitution, instA2, true},
+		{"prefecture reads outside", pref13, ReadInstitution, instB, false},
+		{"prefecture manages accounts inside", pref13, ManageAccounts, instA, true},
+		{"prefecture manages accounts outside", pref13, ManageAccounts, instB, false},
+		{"prefecture reviews SOS inside", pref13, ReviewSOS, instA, true},
+		{"prefecture does not accept SOS", pref13, AcceptSOS, instA, false},
+		{"prefecture does not write surveys", pref13, WriteInstitution, instA, false},
+		{"prefecture does not operate", pref13, OperateSystem, Scope{}, false},
+		{"prefecture without code matches nothing", emptyPre, ReadInstitution, Scope{}, false},
+		{"health centre inside its area", hc1301, ManageAccounts, instA, true},
+		{"health centre, other centre same prefecture", hc1301, ManageAccounts, instA2, false},
+		{"health centre, other prefecture", hc1301, ReadInstitution, instB, false},
+		{"health centre does not review SOS", hc1301, ReviewSOS, instA, false},
+		{"manager reads own", managerA, ReadInstitution, instA, true},
+		{"manager writes own", managerA, WriteInstitution, instA, true},
+		{"manager views own accounts", managerA, ViewAccounts, instA, true},
+		{"manager does not manage accounts", managerA, ManageAccounts, instA, false},
+		{"manager on another institution", managerA, ReadInstitution, instA2, false},
+		{"user writes own", userA, WriteInstitution, instA, true},
+		{"user on institution B", userA, ReadInstitution, instB, false},
+		{"user does not view accounts", userA, ViewAccounts, instA, false},
+		{"unknown role", nobody, ReadInstitution, instA, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Allowed(tc.p, tc.a, tc.s); got != tc.want {
+				t.Errorf("Allowed = %v, want %v", got, tc.want)
+			}
+			err := Authorize(tc.p, tc.a, tc.s)
+			if (err == nil) != tc.want {
+				t.Errorf("Authorize = %v, want allowed=%v", err, tc.want)
+			}
+			if err != nil && apperr.CodeOf(err) != apperr.Forbidden {
+				t.Errorf("Authorize error code = %s, want forbidden", apperr.CodeOf(err))
+			}
+		})
+	}
+}
+
+func TestRoleValid(t *testing.T) {
+	for _, r := range Roles {
+		if !r.Valid() {
+			t.Errorf("%s not valid", r)
+		}
+	}
+	if Role("admin").Valid() {
+		t.Error(`Role("admin") is valid`)
+	}
+}
