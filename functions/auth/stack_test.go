@@ -13,6 +13,7 @@ import (
 
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/stack"
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
@@ -619,5 +620,66 @@ func TestNoSecretInLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"route":"POST /auth/login"`) {
 		t.Errorf("the auth function's access log is missing from the output")
+	}
+}
+
+func TestStoppingAnAccountEndsItsSessions(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+	ctx := context.Background()
+	outsider := authz.Principal{UserID: "admin27", Role: authz.PrefectureAdmin, PrefectureCode: "27"}
+	if _, err := e.admins.SetStatus(ctx, outsider, u.ID, auth.StatusStopped); apperr.CodeOf(err) != apperr.Forbidden {
+		t.Fatalf("stop by another prefecture's admin = %v, want forbidden", err)
+	}
+	admin := authz.Principal{UserID: "admin13", Role: authz.PrefectureAdmin, PrefectureCode: "13"}
+	if _, err := e.admins.SetStatus(ctx, admin, u.ID, auth.StatusStopped); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("the stopped account's session = %d, want 401", r.Status)
+	}
+	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword}); r.Status != 401 {
+		t.Errorf("login of a stopped account = %d, want 401", r.Status)
+	}
+	if _, err := e.admins.SetStatus(ctx, admin, u.ID, auth.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t, u, goodPassword)
+}
+
+func TestAuditIsQueryableByUserAndDay(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	e.login(t, u, pw)
+	ctx := context.Background()
+	byUser, err := e.audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, ev := range byUser {
+		actions = append(actions, ev.Action)
+		if ev.Action == audit.LoginSucceeded && (ev.SourceIP != "127.0.0.1" || ev.UserAgent == "") {
+			t.Errorf("login event lacks source IP or user agent: %+v", ev)
+		}
+	}
+	want := []string{audit.AccountCreated, audit.LoginPasswordOK, audit.CodeSent, audit.LoginSucceeded}
+	if strings.Join(actions, ",") != strings.Join(want, ",") {
+		t.Errorf("events by user = %v, want %v", actions, want)
+	}
+	day := time.Now().In(time.FixedZone("JST", 9*3600)).Format("2006-01-02")
+	byDay, err := e.audit.ByDay(ctx, day, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found int
+	for _, ev := range byDay {
+		if ev.UserID == u.ID {
+			found++
+		}
+	}
+	if found != len(want) {
+		t.Errorf("%d of the user's events in day %s, want %d", found, day, len(want))
 	}
 }

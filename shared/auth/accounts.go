@@ -142,3 +142,37 @@ func (s *Service) CreateAccount(ctx context.Context, actor string, a NewAccount)
 	}
 	return u, initial, nil
 }
+
+// SetStatus stops or resumes an account (seed 001: administrators 停止 and
+// 再開 accounts in their jurisdiction). Stopping ends every session of the
+// account on the server at once.
+func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID string, status Status) (User, error) {
+	if status != StatusActive && status != StatusStopped {
+		return User{}, apperr.InvalidField("status", "状態は active か stopped を指定してください。", "status must be active or stopped")
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return User{}, authz.Authorize(actor, authz.ManageAccounts, authz.Scope{})
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
+		return User{}, err
+	}
+	if u.Status == status {
+		return u, nil
+	}
+	u.Status = status
+	if u, err = s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	action := audit.AccountResumed
+	if status == StatusStopped {
+		action = audit.AccountStopped
+		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return User{}, err
+		}
+	}
+	return u, s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: u.ID, Actor: actor.UserID, Action: action})
+}
