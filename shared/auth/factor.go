@@ -109,7 +109,18 @@ func TOTPChallengeID(sessionID string) string { return "totp-" + sessionID }
 // ConfirmFactorChange is step ④: the code that reached the new destination
 // switches the method.
 func (s *Service) ConfirmFactorChange(ctx context.Context, c Client, sess session.Session, code string) (User, error) {
-	ch, err := s.liveChallenge(ctx, FactorChallengeID(sess.ID), PurposeFactorChange)
+	return s.finishFactorChange(ctx, c, sess, FactorChallengeID(sess.ID), PurposeFactorChange, code,
+		func(u *User, ch Challenge) {
+			u.Method, u.Destination = ch.Method, ch.Destination
+			u.TOTPSecret, u.TOTPLastStep = "", 0
+		}, audit.SecondFactorChanged)
+}
+
+// finishFactorChange checks the code of a session's pending change and, if
+// it is right, applies the change to the user.
+func (s *Service) finishFactorChange(ctx context.Context, c Client, sess session.Session, challengeID string, purpose Purpose,
+	code string, apply func(*User, Challenge), action string) (User, error) {
+	ch, err := s.liveChallenge(ctx, challengeID, purpose)
 	if err != nil {
 		return User{}, err
 	}
@@ -120,14 +131,7 @@ func (s *Service) ConfirmFactorChange(ctx context.Context, c Client, sess sessio
 	if err != nil {
 		return User{}, err
 	}
-	return s.finishFactorChange(ctx, c, u, ch, ch.TOTPSecret, code, func(u *User) {
-		u.Method, u.Destination = ch.Method, ch.Destination
-		u.TOTPSecret, u.TOTPLastStep = "", 0
-	}, audit.SecondFactorChanged)
-}
-
-func (s *Service) finishFactorChange(ctx context.Context, c Client, u User, ch Challenge, sealed, code string, apply func(*User), action string) (User, error) {
-	step, ok, err := s.checkCode(User{TOTPLastStep: -1}, ch, sealed, code)
+	step, ok, err := s.checkCode(User{TOTPLastStep: -1}, ch, ch.TOTPSecret, code)
 	if err != nil {
 		return User{}, err
 	}
@@ -143,7 +147,7 @@ func (s *Service) finishFactorChange(ctx context.Context, c Client, u User, ch C
 		}
 		return User{}, err
 	}
-	apply(&u)
+	apply(&u, ch)
 	if ch.Method == MethodTOTP {
 		u.TOTPLastStep = step
 	}
@@ -190,18 +194,7 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess session.Session,
 // ConfirmTOTP switches the user to the authenticator app once it shows a
 // valid code.
 func (s *Service) ConfirmTOTP(ctx context.Context, c Client, sess session.Session, code string) (User, error) {
-	ch, err := s.liveChallenge(ctx, TOTPChallengeID(sess.ID), PurposeTOTPEnroll)
-	if err != nil {
-		return User{}, err
-	}
-	if ch.SessionID != sess.ID || ch.UserID != sess.UserID {
-		return User{}, errBadCode
-	}
-	u, err := s.store.GetUser(ctx, sess.UserID)
-	if err != nil {
-		return User{}, err
-	}
-	return s.finishFactorChange(ctx, c, u, ch, ch.TOTPSecret, code, func(u *User) {
-		u.Method, u.Destination, u.TOTPSecret = MethodTOTP, "", ch.TOTPSecret
-	}, audit.TOTPEnrolled)
+	return s.finishFactorChange(ctx, c, sess, TOTPChallengeID(sess.ID), PurposeTOTPEnroll, code,
+		func(u *User, ch Challenge) { u.Method, u.Destination, u.TOTPSecret = MethodTOTP, "", ch.TOTPSecret },
+		audit.TOTPEnrolled)
 }
