@@ -113,5 +113,6 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &handler{svc: svc, sessions: session.NewManager(store, sessCfg), allowedOrigins: s.allowedOrigins, logger: logger}, nil
+	return &handler{svc: svc, sessions: session.NewManager(store, sessCfg), allowedOrigins: s.allowedOrigins, logger: logger,
+		resetFloor: 1500 * time.Millisecond}, nil
 }

@@ -341,10 +341,11 @@ func TestPasswordResetByMail(t *testing.T) {
 	mails := e.moto.Mails(u.Mail)
 	link := authtest.Link(t, mails[len(mails)-1])
 	lu, err := url.Parse(link)
-	if err != nil || !strings.HasSuffix(lu.Path, "/password-reset") {
+	if err != nil || !strings.HasSuffix(lu.Path, "/password-reset") || lu.RawQuery != "" {
 		t.Fatalf("link %q", link)
 	}
-	token := lu.Query().Get("token")
+	frag, _ := url.ParseQuery(lu.Fragment) // the token is in the fragment, never sent to a server
+	token := frag.Get("token")
 
 	// A password against the policy leaves the link usable.
 	if r := c.Do("POST", "/auth/password-reset/confirm", map[string]string{"token": token, "newPassword": "aaa"}); r.Status != 400 || r.ErrorField() != "newPassword" {
@@ -681,5 +682,110 @@ func TestAuditIsQueryableByUserAndDay(t *testing.T) {
 	}
 	if found != len(want) {
 		t.Errorf("%d of the user's events in day %s, want %d", found, day, len(want))
+	}
+}
+
+// A burst of parallel guesses gets no more tries than sequential ones.
+func TestParallelGuessesAreCounted(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.client(t)
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("login = %d", r.Status)
+	}
+	ch := r.String("challengeId")
+	code := authtest.LastCode(t, 1, func() []string { return e.moto.Mails(u.Mail) })
+	var wg sync.WaitGroup
+	for i := range 20 {
+		guess := fmt.Sprintf("%06d", (i*7919+1)%1000000)
+		if guess == code {
+			continue
+		}
+		wg.Go(func() {
+			e.client(t).Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": guess})
+		})
+	}
+	wg.Wait()
+	if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 {
+		t.Errorf("the right code after 20 parallel wrong ones = %d, want 401 (5 tries per challenge)", r.Status)
+	}
+
+	// Parallel password guesses: every check that ran was counted.
+	v, _ := e.account(t, auth.NewAccount{})
+	for range 12 {
+		wg.Go(func() {
+			e.client(t).Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": "Wrong#Pass1"})
+		})
+	}
+	wg.Wait()
+	got, err := e.store.GetUser(context.Background(), v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := e.audit.ByUser(context.Background(), v.ID, time.Now().Add(-time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked int
+	for _, ev := range events {
+		if ev.Action == audit.LoginFailed {
+			checked++
+		}
+	}
+	if checked != got.FailedAttempts || checked == 0 {
+		t.Errorf("%d password checks ran but %d failures were counted", checked, got.FailedAttempts)
+	}
+}
+
+func TestReauthenticationFollowsTheFailureRules(t *testing.T) {
+	e := stackEnv(t)
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+	for range 5 {
+		if r := c.Do("POST", "/auth/password", map[string]string{"current": "Wrong#Pass1", "new": "Other#Pass97"}); r.Status != 400 {
+			t.Fatalf("wrong current password = %d", r.Status)
+		}
+	}
+	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "090-5555-0001"}); r.Status != 429 {
+		t.Errorf("the right password right after five wrong ones = %d %s, want 429", r.Status, r.Body)
+	}
+}
+
+func TestLockEndsSessionsAndAChangedFactorVoidsPendingCodes(t *testing.T) {
+	e := stackEnv(t)
+	ctx := context.Background()
+	u, pw := e.account(t, auth.NewAccount{})
+	c := e.loginChanged(t, u, pw)
+	for range 99 {
+		if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"}); r.Status != 401 {
+		t.Fatalf("hundredth failure = %d", r.Status)
+	}
+	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("a session of the locked account = %d, want 401", r.Status)
+	}
+
+	// A code sent for a method the user has since left is refused, not a 500.
+	v, pv := e.account(t, auth.NewAccount{})
+	cv := e.loginChanged(t, v, pv)
+	other := e.client(t)
+	r := other.Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": goodPassword})
+	if r.Status != 200 {
+		t.Fatalf("login = %d", r.Status)
+	}
+	code := authtest.LastCode(t, 2, func() []string { return e.moto.Mails(v.Mail) })
+	if r := cv.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "090-5555-0002"}); r.Status != 200 {
+		t.Fatalf("factor change = %d %s", r.Status, r.Body)
+	}
+	sms := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819055550002") })
+	if r := cv.Do("POST", "/auth/second-factor/change/confirm", map[string]string{"code": sms}); r.Status != 200 {
+		t.Fatalf("confirm = %d", r.Status)
+	}
+	if r := other.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code}); r.Status != 401 {
+		t.Errorf("a mail code after switching to SMS = %d %s, want 401", r.Status, r.Body)
 	}
 }

@@ -70,8 +70,8 @@ func (a *NewAccount) Validate() error {
 			return apperr.InvalidField("healthCenterCode", "都道府県コードと保健所コードを入力してください。", "a health-centre admin needs prefecture and health-centre codes")
 		}
 	case authz.InstitutionManager, authz.InstitutionUser:
-		if a.InstitutionCode == "" {
-			return apperr.InvalidField("institutionCode", "医療機関コードを入力してください。", "an institution account needs an institution code")
+		if a.InstitutionCode == "" || a.PrefectureCode == "" {
+			return apperr.InvalidField("institutionCode", "医療機関コードと都道府県コードを入力してください。", "an institution account needs institution and prefecture codes")
 		}
 	}
 	if a.Mail != "" {

@@ -8,7 +8,6 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/mailaddr"
 	"github.com/gmis-oss/gmis/shared/otp"
-	"github.com/gmis-oss/gmis/shared/password"
 	"github.com/gmis-oss/gmis/shared/phone"
 	"github.com/gmis-oss/gmis/shared/session"
 )
@@ -54,16 +53,18 @@ func fieldError(field string, err error) error {
 	return apperr.InvalidField(field, ja, en)
 }
 
-func (s *Service) reauthenticate(ctx context.Context, c Client, u User, current string) error {
-	ok, err := password.Verify(u.PasswordHash, current)
+// reauthenticate checks the password a logged-in user enters again, under
+// the same failure rules as login.
+func (s *Service) reauthenticate(ctx context.Context, c Client, u User, current, field string) error {
+	ok, why, err := s.checkPassword(ctx, c, u, current, audit.LoginFailed)
 	if err != nil {
 		return err
 	}
+	if why != "" {
+		return errTooManyFailures
+	}
 	if !ok {
-		if err := s.fail(ctx, c, u, audit.LoginFailed); err != nil {
-			return err
-		}
-		return apperr.InvalidField("currentPassword", "現在のパスワードが正しくありません。", "the current password is wrong")
+		return apperr.InvalidField(field, "現在のパスワードが正しくありません。", "the current password is wrong")
 	}
 	return nil
 }
@@ -88,7 +89,7 @@ func (s *Service) StartFactorChange(ctx context.Context, c Client, sess session.
 	if err != nil {
 		return FactorChange{}, err
 	}
-	if err := s.reauthenticate(ctx, c, u, current); err != nil {
+	if err := s.reauthenticate(ctx, c, u, current, "currentPassword"); err != nil {
 		return FactorChange{}, err
 	}
 	ch, err := s.newChallenge(ctx, c, u, PurposeFactorChange, m, normalized, sess.ID, FactorChallengeID(sess.ID))
@@ -131,14 +132,14 @@ func (s *Service) finishFactorChange(ctx context.Context, c Client, sess session
 	if err != nil {
 		return User{}, err
 	}
+	if err := s.spendAttempt(ctx, ch); err != nil {
+		return User{}, err
+	}
 	step, ok, err := s.checkCode(User{TOTPLastStep: -1}, ch, ch.TOTPSecret, code)
 	if err != nil {
 		return User{}, err
 	}
 	if !ok {
-		if _, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts); err != nil && apperr.CodeOf(err) != apperr.Conflict {
-			return User{}, err
-		}
 		return User{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
 	}
 	if err := s.store.ConsumeChallenge(ctx, ch.ID); err != nil {
@@ -170,7 +171,7 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess session.Session,
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	if err := s.reauthenticate(ctx, c, u, current); err != nil {
+	if err := s.reauthenticate(ctx, c, u, current, "currentPassword"); err != nil {
 		return TOTPEnrollment{}, err
 	}
 	secret, err := otp.NewTOTPSecret()

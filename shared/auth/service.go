@@ -171,11 +171,57 @@ func (s *Service) fail(ctx context.Context, c Client, u User, action string) err
 	if err := s.record(ctx, c, u.ID, action, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
 		return err
 	}
-	if n == s.cfg.LockAfter {
-		return s.record(ctx, c, u.ID, audit.AccountLocked, map[string]string{"failures": fmt.Sprint(n)})
-	}
-	return nil
+	return s.lockedNow(ctx, c, u.ID, n)
 }
+
+// lockedNow records the lock when n is the failure that caused it, and
+// ends the account's sessions: a locked account is locked everywhere.
+func (s *Service) lockedNow(ctx context.Context, c Client, userID string, n int) error {
+	if n != s.cfg.LockAfter {
+		return nil
+	}
+	if err := s.store.DeleteUserSessions(ctx, userID); err != nil {
+		return err
+	}
+	return s.record(ctx, c, userID, audit.AccountLocked, map[string]string{"failures": fmt.Sprint(n)})
+}
+
+// checkPassword checks pw under the failure rules. why is non-empty when the
+// account may not try now (stopped, locked, waiting, or another attempt
+// raced this one); the hash is computed anyway so every answer costs the
+// same. The attempt is reserved before the check with a conditional write
+// on the failure count read with u, so a burst of parallel guesses gets
+// one try, not one each; a right password gives the reservation back.
+func (s *Service) checkPassword(ctx context.Context, c Client, u User, pw, failAction string) (ok bool, why string, err error) {
+	if why, no := s.blocked(u); no {
+		password.DummyVerify(pw)
+		return false, why, nil
+	}
+	n, err := s.store.ReserveAttempt(ctx, u.ID, u.FailedAttempts, s.cfg.Now(), s.cfg.LockAfter)
+	if apperr.CodeOf(err) == apperr.Conflict {
+		password.DummyVerify(pw)
+		return false, "concurrent", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	ok, err = password.Verify(u.PasswordHash, pw)
+	if err != nil {
+		return false, "", fmt.Errorf("verify password of %s: %w", u.ID, err)
+	}
+	if ok {
+		return true, "", s.store.ReleaseAttempt(ctx, u.ID)
+	}
+	if err := s.record(ctx, c, u.ID, failAction, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
+		return false, "", err
+	}
+	return false, "", s.lockedNow(ctx, c, u.ID, n)
+}
+
+// errTooManyFailures answers a logged-in user whose password checks are
+// blocked: they know their own account exists.
+var errTooManyFailures = apperr.New(apperr.TooManyRequests,
+	"パスワードの誤りが続いたため、しばらく待ってからもう一度お試しください。", "too many wrong passwords; wait and try again")
 
 // LoginResult tells the browser where the code went.
 type LoginResult struct {
@@ -200,15 +246,15 @@ func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (Login
 	if err != nil {
 		return LoginResult{}, err
 	}
-	ok, err := password.Verify(u.PasswordHash, pw)
+	ok, why, err := s.checkPassword(ctx, c, u, pw, audit.LoginFailed)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
+		return LoginResult{}, err
 	}
-	if why, no := s.blocked(u); no {
+	if why != "" {
 		return LoginResult{}, firstErr(s.record(ctx, c, u.ID, audit.LoginThrottled, map[string]string{"reason": why}), errBadCredentials)
 	}
 	if !ok {
-		return LoginResult{}, firstErr(s.fail(ctx, c, u, audit.LoginFailed), errBadCredentials)
+		return LoginResult{}, errBadCredentials
 	}
 	if err := s.record(ctx, c, u.ID, audit.LoginPasswordOK, nil); err != nil {
 		return LoginResult{}, err
@@ -324,6 +370,17 @@ func (s *Service) liveChallenge(ctx context.Context, id string, purpose Purpose)
 	return ch, nil
 }
 
+// spendAttempt counts a try against the challenge before the code is
+// compared, so parallel guesses cannot share one count: the sixth try of a
+// challenge is refused whether or not earlier ones were right.
+func (s *Service) spendAttempt(ctx context.Context, ch Challenge) error {
+	_, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts)
+	if apperr.CodeOf(err) == apperr.Conflict {
+		return errBadCode
+	}
+	return err
+}
+
 // checkCode compares code with the challenge; for TOTP it returns the step
 // that matched so it can be spent.
 func (s *Service) checkCode(u User, ch Challenge, secretSealed, code string) (int64, bool, error) {
@@ -360,14 +417,17 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 	if _, no := s.blocked(u); no {
 		return Started{}, errBadCode
 	}
+	if ch.Method != u.Method {
+		return Started{}, errBadCode // the factor changed since the code was sent
+	}
+	if err := s.spendAttempt(ctx, ch); err != nil {
+		return Started{}, err
+	}
 	step, ok, err := s.checkCode(u, ch, u.TOTPSecret, code)
 	if err != nil {
 		return Started{}, err
 	}
 	if !ok {
-		if _, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts); err != nil && apperr.CodeOf(err) != apperr.Conflict {
-			return Started{}, err
-		}
 		return Started{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
 	}
 	if err := s.store.ConsumeChallenge(ctx, ch.ID); err != nil {
@@ -464,14 +524,8 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess session.Ses
 	if err != nil {
 		return Started{}, err
 	}
-	if ok, err := password.Verify(u.PasswordHash, current); err != nil || !ok {
-		if err != nil {
-			return Started{}, err
-		}
-		if err := s.fail(ctx, c, u, audit.LoginFailed); err != nil {
-			return Started{}, err
-		}
-		return Started{}, apperr.InvalidField("current", "現在のパスワードが正しくありません。", "the current password is wrong")
+	if err := s.reauthenticate(ctx, c, u, current, "current"); err != nil {
+		return Started{}, err
 	}
 	if err := s.checkNewPassword(u, "new", newPassword); err != nil {
 		return Started{}, err
@@ -529,7 +583,9 @@ func (s *Service) RequestReset(ctx context.Context, c Client, userID string) err
 	if err := s.store.PutResetToken(ctx, t); err != nil {
 		return err
 	}
-	if err := s.notify.SendResetLink(ctx, u.Mail, s.cfg.ResetURL+"?token="+token); err != nil {
+	// The token travels in the fragment: browsers send neither it nor the
+	// Referer with it to any server, so no access log holds it.
+	if err := s.notify.SendResetLink(ctx, u.Mail, s.cfg.ResetURL+"#token="+token); err != nil {
 		return fmt.Errorf("send reset link to %s: %w", u.ID, err)
 	}
 	return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "sent"})

@@ -135,11 +135,17 @@ type Store interface {
 	// account when the count reaches lockAfter; it returns the new count.
 	RecordFailure(ctx context.Context, userID string, at time.Time, lockAfter int) (int, error)
 	ClearFailures(ctx context.Context, userID string) error
+	// ReserveAttempt counts a password attempt before it is checked, if the
+	// failure count is still seen (Conflict otherwise); it locks the account
+	// at lockAfter and returns the new count.
+	ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time, lockAfter int) (int, error)
+	// ReleaseAttempt takes back a reservation whose password was right.
+	ReleaseAttempt(ctx context.Context, userID string) error
 
 	PutChallenge(ctx context.Context, c Challenge) error
 	GetChallenge(ctx context.Context, id string) (Challenge, error)
-	// FailChallenge counts a wrong code; Conflict once maxAttempts are used
-	// or the challenge is consumed.
+	// FailChallenge counts a try; Conflict once maxAttempts are used or the
+	// challenge is consumed.
 	FailChallenge(ctx context.Context, id string, maxAttempts int) (int, error)
 	// ConsumeChallenge marks it used; Conflict if it already was.
 	ConsumeChallenge(ctx context.Context, id string) error

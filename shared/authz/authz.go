@@ -92,8 +92,10 @@ func Allowed(p Principal, a Action, s Scope) bool {
 	case HealthCenterAdmin:
 		switch a {
 		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters:
+			// Health-centre codes are compared within the prefecture: a code
+			// alone does not name one centre nationwide.
 			return p.HealthCenterCode != "" && s.HealthCenterCode == p.HealthCenterCode &&
-				(s.PrefectureCode == "" || s.PrefectureCode == p.PrefectureCode)
+				s.PrefectureCode == p.PrefectureCode
 		}
 	case InstitutionManager:
 		switch a {

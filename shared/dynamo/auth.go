@@ -214,6 +214,42 @@ func (s *AuthStore) RecordFailure(ctx context.Context, userID string, at time.Ti
 	return n, nil
 }
 
+// ReserveAttempt counts an attempt if the failure count is still seen.
+func (s *AuthStore) ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time, lockAfter int) (int, error) {
+	next := seen + 1
+	cond := "attribute_exists(userId) AND failedAttempts = :seen"
+	if seen == 0 {
+		cond = "attribute_exists(userId) AND (attribute_not_exists(failedAttempts) OR failedAttempts = :seen)"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                      map[string]types.AttributeValue{"userId": str(userID)},
+		UpdateExpression:         aws.String("SET failedAttempts = :next, lastFailureAt = :at, #locked = :locked"),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#locked": "locked"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(seen)), ":next": num(int64(next)),
+			":at": str(timeString(at)), ":locked": &types.AttributeValueMemberBOOL{Value: next >= lockAfter}}})
+	if isConditionFailed(err) {
+		return 0, conflict("failure count")
+	}
+	if err != nil {
+		return 0, wrap("reserve attempt", err)
+	}
+	return next, nil
+}
+
+// ReleaseAttempt gives back a reserved attempt whose password was right.
+func (s *AuthStore) ReleaseAttempt(ctx context.Context, userID string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
+		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
+		UpdateExpression:          aws.String("SET failedAttempts = failedAttempts - :one"),
+		ConditionExpression:       aws.String("failedAttempts > :zero"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":zero": num(0)}})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("release attempt", err)
+	}
+	return nil
+}
+
 // ClearFailures resets the consecutive failure count after a success.
 func (s *AuthStore) ClearFailures(ctx context.Context, userID string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
