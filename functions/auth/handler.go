@@ -11,6 +11,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -22,6 +23,7 @@ type handler struct {
 	// resetFloor is the least time a reset request takes, so the answer's
 	// timing does not tell whether the ID exists (mail is sent only if so).
 	resetFloor time.Duration
+	gate       *maintenance.Gate // closes the routes during maintenance windows
 }
 
 func (h *handler) routes() http.Handler {

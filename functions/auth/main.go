@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/notify"
 	"github.com/gmis-oss/gmis/shared/session"
 )
@@ -32,7 +34,7 @@ func main() {
 		logger.Error("start", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(httpapi.Lambda(httpapi.New(h.routes(), httpapi.Config{Logger: logger})))
+	lambda.Start(httpapi.Lambda(httpapi.New(h.gate.Wrap(h.routes(), nil), httpapi.Config{Logger: logger})))
 }
 
 // settings is the function's configuration, read from its environment.
@@ -45,6 +47,8 @@ type settings struct {
 	appBaseURL     string
 	allowedOrigins []string
 	idle, absolute time.Duration
+	systemTable    string
+	cacheFor       time.Duration
 }
 
 func readSettings(getenv func(string) string) (settings, error) {
@@ -60,6 +64,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		tables: dynamo.AuthTables{Users: need("USERS_TABLE"), Sessions: need("SESSIONS_TABLE"),
 			AuthState: need("AUTH_STATE_TABLE")},
 		auditTable:     need("AUDIT_TABLE"),
+		systemTable:    need("SYSTEM_TABLE"),
 		secret:         []byte(need("AUTH_SECRET")),
 		mailFrom:       need("MAIL_FROM"),
 		appBaseURL:     strings.TrimSuffix(need("APP_BASE_URL"), "/"),
@@ -78,6 +83,15 @@ func readSettings(getenv func(string) string) (settings, error) {
 	}
 	if s.absolute, err = durationEnv(getenv, "SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour); err != nil {
 		return settings{}, err
+	}
+	if v := getenv("MAINTENANCE_CACHE_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return settings{}, fmt.Errorf("MAINTENANCE_CACHE_SECONDS=%q: want a whole number", v)
+		}
+		s.cacheFor = time.Duration(n) * time.Second
+	} else {
+		s.cacheFor = 30 * time.Second
 	}
 	return s, nil
 }
@@ -114,5 +128,6 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		return nil, err
 	}
 	return &handler{svc: svc, sessions: session.NewManager(store, sessCfg), allowedOrigins: s.allowedOrigins, logger: logger,
-		resetFloor: 1500 * time.Millisecond}, nil
+		resetFloor: 1500 * time.Millisecond,
+		gate:       maintenance.NewGate(dynamo.NewWindowStore(db, s.systemTable, nil), s.cacheFor, nil)}, nil
 }

@@ -132,6 +132,7 @@ func runCmd(args []string) error {
 	inMemory := fs.Bool("in-memory", false, "keep DynamoDB data in memory only")
 	schedules := fs.Bool("schedules", false, "fire the template's schedules at their times")
 	maxInstances := fs.Int("max-instances", 10, "concurrent instances per function")
+	demo := fs.Bool("demo-masters", true, "import the demo master data (infra/local/demo) through the maintenance function")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -159,6 +160,11 @@ func runCmd(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *demo {
+		if err := importDemoMasters(ctx, st, filepath.Join(c.root, "infra", "local", "demo"), out); err != nil {
+			return err
+		}
+	}
 	statePath, err := st.WriteState()
 	if err != nil {
 		return err
@@ -289,4 +295,30 @@ func schedulesCmd(args []string) error {
 	defer resp.Body.Close()
 	_, err = io.Copy(os.Stdout, resp.Body)
 	return err
+}
+
+// importDemoMasters loads the demo masters through the maintenance
+// function, the way an operator would; importing them again changes nothing.
+func importDemoMasters(ctx context.Context, st *stack.Stack, dir string, out io.Writer) error {
+	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
+		data, err := os.ReadFile(filepath.Join(dir, kind+".csv"))
+		if err != nil {
+			return err
+		}
+		payload, _ := json.Marshal(map[string]string{"command": "import-master", "kind": kind, "csv": string(data)})
+		res, err := st.Invoke(ctx, "MaintenanceFunction", payload)
+		if err != nil {
+			return fmt.Errorf("demo masters: %w", err)
+		}
+		if res.FunctionError != "" {
+			return fmt.Errorf("demo masters %s: %s", kind, res.Payload)
+		}
+		var r struct {
+			Result struct{ Created, Updated, Unchanged, Rejected int } `json:"result"`
+		}
+		_ = json.Unmarshal(res.Payload, &r)
+		fmt.Fprintf(out, "demo master %-15s created %d, updated %d, unchanged %d, rejected %d\n", kind,
+			r.Result.Created, r.Result.Updated, r.Result.Unchanged, r.Result.Rejected)
+	}
+	return nil
 }

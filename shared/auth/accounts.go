@@ -47,6 +47,7 @@ type NewAccount struct {
 	Phone            string
 	Method           Method
 	Destination      string // "" takes Mail or Phone by the method
+	CanDownload      bool   // 個票・CSVダウンロードフラグ
 }
 
 // Validate checks the account's fields and normalises its contact data.
@@ -111,36 +112,44 @@ func (a *NewAccount) Validate() error {
 // must be changed at first login (seed 001). It returns the user and the
 // initial password, which is stored only as a hash.
 func (s *Service) CreateAccount(ctx context.Context, actor string, a NewAccount) (User, string, error) {
-	if err := a.Validate(); err != nil {
-		return User{}, "", err
-	}
-	if a.ID == "" {
-		id, err := NewUserID()
-		if err != nil {
-			return User{}, "", err
-		}
-		a.ID = id
-	}
 	initial, err := password.Generate()
 	if err != nil {
 		return User{}, "", err
 	}
+	u, err := s.OpenAccount(ctx, actor, a, initial)
+	return u, initial, err
+}
+
+// OpenAccount opens an account with the given initial password (generated
+// by the caller, who may need to keep it until it is sent). An ID that is
+// taken is a Conflict.
+func (s *Service) OpenAccount(ctx context.Context, actor string, a NewAccount, initial string) (User, error) {
+	if err := a.Validate(); err != nil {
+		return User{}, err
+	}
+	if a.ID == "" {
+		id, err := NewUserID()
+		if err != nil {
+			return User{}, err
+		}
+		a.ID = id
+	}
 	hash, err := password.Hash(initial)
 	if err != nil {
-		return User{}, "", err
+		return User{}, err
 	}
 	now := s.cfg.Now()
 	u := User{ID: a.ID, Name: a.Name, Role: a.Role, InstitutionCode: a.InstitutionCode, PrefectureCode: a.PrefectureCode,
 		HealthCenterCode: a.HealthCenterCode, Mail: a.Mail, Phone: a.Phone, PasswordHash: hash, MustChangePassword: true,
-		Method: a.Method, Destination: a.Destination, Status: StatusActive, CreatedAt: now, Version: 1}
+		Method: a.Method, Destination: a.Destination, CanDownload: a.CanDownload, Status: StatusActive, CreatedAt: now, Version: 1}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		return User{}, "", err
+		return User{}, err
 	}
 	if err := s.audit.Record(ctx, audit.Event{At: now, UserID: u.ID, Actor: actor, Action: audit.AccountCreated,
 		Detail: map[string]string{"role": string(u.Role)}}); err != nil {
-		return User{}, "", err
+		return User{}, err
 	}
-	return u, initial, nil
+	return u, nil
 }
 
 // SetStatus stops or resumes an account (seed 001: administrators 停止 and

@@ -178,7 +178,7 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, sess session.Session,
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	sealed, err := s.sealer.seal(secret)
+	sealed, err := s.sealer.Seal(secret)
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}

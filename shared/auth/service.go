@@ -15,6 +15,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/otp"
 	"github.com/gmis-oss/gmis/shared/password"
 	"github.com/gmis-oss/gmis/shared/phone"
+	"github.com/gmis-oss/gmis/shared/seal"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -78,25 +79,25 @@ type Service struct {
 	audit  audit.Log
 	notify Notifier
 	hasher *otp.Hasher
-	sealer *sealer
+	sealer *seal.Box
 	cfg    Config
 }
 
 // NewService returns a Service. secret (at least 32 bytes) keys the code
 // hashes and seals TOTP secrets.
 func NewService(store Store, log audit.Log, notify Notifier, secret []byte, cfg Config) (*Service, error) {
-	hasher, err := otp.NewHasher(deriveKey(secret, "code-hash"))
+	hasher, err := otp.NewHasher(seal.DeriveKey(secret, "code-hash"))
 	if err != nil {
 		return nil, err
 	}
 	if len(secret) < 32 {
 		return nil, fmt.Errorf("auth secret must be at least 32 bytes")
 	}
-	s, err := newSealer(deriveKey(secret, "totp-seal"))
+	box, err := seal.New(seal.DeriveKey(secret, "totp-seal"))
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, audit: log, notify: notify, hasher: hasher, sealer: s, cfg: cfg.withDefaults()}, nil
+	return &Service{store: store, audit: log, notify: notify, hasher: hasher, sealer: box, cfg: cfg.withDefaults()}, nil
 }
 
 // Config returns the limits in force.
@@ -385,7 +386,7 @@ func (s *Service) spendAttempt(ctx context.Context, ch Challenge) error {
 // that matched so it can be spent.
 func (s *Service) checkCode(u User, ch Challenge, secretSealed, code string) (int64, bool, error) {
 	if ch.Method == MethodTOTP {
-		secret, err := s.sealer.open(secretSealed)
+		secret, err := s.sealer.Open(secretSealed)
 		if err != nil {
 			return 0, false, err
 		}

@@ -58,6 +58,7 @@ type User struct {
 	HealthCenterCode string
 	Mail             string
 	Phone            string // E.164
+	CanDownload      bool   // may download surveys as CSV (the form's column AG)
 
 	PasswordHash       string
 	MustChangePassword bool

@@ -2,6 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -48,6 +51,7 @@ type userItem struct {
 	HealthCenterCode   string `dynamodbav:"healthCenterCode,omitempty"`
 	Mail               string `dynamodbav:"mail,omitempty"`
 	Phone              string `dynamodbav:"phone,omitempty"`
+	CanDownload        bool   `dynamodbav:"canDownload"`
 	PasswordHash       string `dynamodbav:"passwordHash"`
 	MustChangePassword bool   `dynamodbav:"mustChangePassword"`
 	PasswordChangedAt  string `dynamodbav:"passwordChangedAt,omitempty"`
@@ -78,7 +82,7 @@ func parseTime(s string) time.Time {
 func toUserItem(u auth.User) userItem {
 	return userItem{UserID: u.ID, Name: u.Name, Role: string(u.Role), InstitutionCode: u.InstitutionCode,
 		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, Mail: u.Mail, Phone: u.Phone,
-		PasswordHash: u.PasswordHash, MustChangePassword: u.MustChangePassword, PasswordChangedAt: timeString(u.PasswordChangedAt),
+		CanDownload: u.CanDownload, PasswordHash: u.PasswordHash, MustChangePassword: u.MustChangePassword, PasswordChangedAt: timeString(u.PasswordChangedAt),
 		Method: string(u.Method), Destination: u.Destination, TOTPSecret: u.TOTPSecret, TOTPLastStep: u.TOTPLastStep,
 		Status: string(u.Status), FailedAttempts: u.FailedAttempts, LastFailureAt: timeString(u.LastFailureAt),
 		Locked: u.Locked, CreatedAt: timeString(u.CreatedAt), Version: u.Version}
@@ -87,7 +91,7 @@ func toUserItem(u auth.User) userItem {
 func (it userItem) user() auth.User {
 	return auth.User{ID: it.UserID, Name: it.Name, Role: authz.Role(it.Role), InstitutionCode: it.InstitutionCode,
 		PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode, Mail: it.Mail, Phone: it.Phone,
-		PasswordHash: it.PasswordHash, MustChangePassword: it.MustChangePassword, PasswordChangedAt: parseTime(it.PasswordChangedAt),
+		CanDownload: it.CanDownload, PasswordHash: it.PasswordHash, MustChangePassword: it.MustChangePassword, PasswordChangedAt: parseTime(it.PasswordChangedAt),
 		Method: auth.Method(it.Method), Destination: it.Destination, TOTPSecret: it.TOTPSecret, TOTPLastStep: it.TOTPLastStep,
 		Status: auth.Status(it.Status), FailedAttempts: it.FailedAttempts, LastFailureAt: parseTime(it.LastFailureAt),
 		Locked: it.Locked, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}
@@ -136,7 +140,7 @@ func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 // are left to RecordFailure, ClearFailures and Unlock, which update them
 // atomically, so a profile update never overwrites a failure counted in
 // between (and the reverse).
-var profileFields = []string{"name", "role", "institutionCode", "prefectureCode", "healthCenterCode", "mail", "phone",
+var profileFields = []string{"name", "role", "institutionCode", "prefectureCode", "healthCenterCode", "mail", "phone", "canDownload",
 	"passwordHash", "mustChangePassword", "passwordChangedAt", "method", "destination", "totpSecret", "totpLastStep", "status"}
 
 // UpdateUser writes u's profile if u.Version is still the stored version.
@@ -603,4 +607,93 @@ func (s *AuthStore) ConsumeResetToken(ctx context.Context, id string, now time.T
 		return auth.ResetToken{}, wrap("decode reset token", err)
 	}
 	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
+}
+
+// UserIndexes maps what users are listed by to the users table's indexes.
+var UserIndexes = map[string]struct{ index, key string }{
+	"institution":  {"institution-index", "institutionCode"},
+	"prefecture":   {"prefecture-index", "prefectureCode"},
+	"healthCenter": {"health-center-index", "healthCenterCode"},
+}
+
+// ListUsers returns a page of users by institution, prefecture or health
+// centre (a Query on the matching index), and the cursor of the next page
+// ("" at the end).
+func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error) {
+	ix, ok := UserIndexes[by]
+	if !ok {
+		return nil, "", fmt.Errorf("list users by %q: no such index", by)
+	}
+	in := &dynamodb.QueryInput{TableName: &s.tables.Users, IndexName: aws.String(ix.index),
+		KeyConditionExpression:    aws.String("#k = :v"),
+		ExpressionAttributeNames:  map[string]string{"#k": ix.key},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": str(code)},
+		Limit:                     aws.Int32(int32(limit))}
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", wrap("list users", err)
+	}
+	var items []userItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", wrap("decode users", err)
+	}
+	users := make([]auth.User, len(items))
+	for i, it := range items {
+		users[i] = it.user()
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return users, next, nil
+}
+
+// DeleteUser removes an account.
+func (s *AuthStore) DeleteUser(ctx context.Context, userID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.Users,
+		Key:                 map[string]types.AttributeValue{"userId": str(userID)},
+		ConditionExpression: aws.String("attribute_exists(userId)")})
+	if isConditionFailed(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return wrap("delete user", err)
+	}
+	return nil
+}
+
+// encodeCursor turns a LastEvaluatedKey of string attributes into an
+// opaque page cursor.
+func encodeCursor(key map[string]types.AttributeValue) string {
+	plain := map[string]string{}
+	for k, v := range key {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			plain[k] = s.Value
+		}
+	}
+	b, _ := json.Marshal(plain)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(c string) (map[string]types.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, err
+	}
+	var plain map[string]string
+	if err := json.Unmarshal(b, &plain); err != nil || len(plain) == 0 || len(plain) > 4 {
+		return nil, fmt.Errorf("malformed cursor")
+	}
+	key := map[string]types.AttributeValue{}
+	for k, v := range plain {
+		key[k] = str(v)
+	}
+	return key, nil
 }

@@ -49,3 +49,5 @@ func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 func num(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: fmt.Sprint(v)}
 }
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/issuance"
+	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+// userAdmin is the account storage the handler uses directly.
+type userAdmin interface {
+	ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error)
+	GetUser(ctx context.Context, id string) (auth.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	DeleteUserSessions(ctx context.Context, id string) error
+	Unlock(ctx context.Context, id string) error
+}
+
+// windowStore keeps maintenance windows.
+type windowStore interface {
+	maintenance.Lister
+	PutWindow(ctx context.Context, w maintenance.Window) error
+	EndWindow(ctx context.Context, id string) error
+}
+
+type handler struct {
+	accounts       *auth.Service
+	users          userAdmin
+	masters        *master.Service
+	bulk           *issuance.Service
+	windows        windowStore
+	gate           *maintenance.Gate
+	audit          audit.Log
+	sessions       *session.Manager
+	allowedOrigins []string
+	logger         *slog.Logger
+	now            func() time.Time
+}
+
+func (h *handler) routes() http.Handler {
+	rt := session.NewRouter(h.sessions, h.allowedOrigins)
+	rt.Private("POST /admin/masters/{kind}/import", h.importMaster)
+	rt.Private("GET /admin/masters/{kind}/{code}", h.getRecord)
+	rt.Private("GET /admin/masters/{kind}/{code}/history", h.history)
+	rt.Private("POST /admin/institutions", h.addInstitution)
+	rt.Private("PUT /admin/institutions/{code}", h.editInstitution)
+	rt.Private("POST /admin/users/import", h.importUsers)
+	rt.Private("POST /admin/users/import/{batchId}/notify", h.notify)
+	rt.Private("GET /admin/users", h.listUsers)
+	rt.Private("POST /admin/users/{userId}/{action}", h.userAction)
+	rt.Private("DELETE /admin/users/{userId}", h.deleteUser)
+	rt.Private("GET /admin/maintenance-windows", h.listWindows)
+	rt.Private("POST /admin/maintenance-windows", h.createWindow)
+	rt.Private("POST /admin/maintenance-windows/{id}/end", h.endWindow)
+	// National administrators must be able to end a window while it closes
+	// everything else.
+	return h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+}
+
+func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }
+
+// readUpload reads a CSV upload: the raw body, whatever its content type.
+func readUpload(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		if strings.Contains(err.Error(), "request body too large") {
+			return nil, apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
+		}
+		return nil, apperr.InvalidField("file", "ファイルを読み取れません。", "cannot read the upload")
+	}
+	if len(data) == 0 {
+		return nil, apperr.InvalidField("file", "CSVファイルを送信してください。", "send the CSV file as the body")
+	}
+	return data, nil
+}
+
+func (h *handler) importMaster(w http.ResponseWriter, r *http.Request) {
+	data, err := readUpload(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	res, err := h.masters.Import(r.Context(), principal(r), master.Kind(r.PathValue("kind")), data)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func kindOf(w http.ResponseWriter, r *http.Request) (master.Kind, bool) {
+	k := master.Kind(r.PathValue("kind"))
+	if !k.Valid() {
+		httpapi.WriteError(w, r, apperr.InvalidField("kind", "マスタの種類は prefectures・health-centers・institutions・sentinels のいずれかです。", "unknown master"))
+		return "", false
+	}
+	return k, true
+}
+
+func (h *handler) getRecord(w http.ResponseWriter, r *http.Request) {
+	k, ok := kindOf(w, r)
+	if !ok {
+		return
+	}
+	rec, err := h.masters.Get(r.Context(), principal(r), k, r.PathValue("code"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rec)
+}
+
+func (h *handler) history(w http.ResponseWriter, r *http.Request) {
+	k, ok := kindOf(w, r)
+	if !ok {
+		return
+	}
+	recs, err := h.masters.History(r.Context(), principal(r), k, r.PathValue("code"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"versions": recs})
+}
+
+func (h *handler) addInstitution(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Fields map[string]string `json:"fields"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	rec, err := h.masters.AddInstitution(r.Context(), principal(r), req.Fields)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, rec)
+}
+
+func (h *handler) editInstitution(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Version int64             `json:"version"`
+		Fields  map[string]string `json:"fields"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if req.Version < 1 {
+		httpapi.WriteError(w, r, apperr.InvalidField("version", "更新前のバージョンを指定してください。", "version is required"))
+		return
+	}
+	rec, err := h.masters.EditInstitution(r.Context(), principal(r), r.PathValue("code"), req.Version, req.Fields)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rec)
+}
+
+func (h *handler) importUsers(w http.ResponseWriter, r *http.Request) {
+	data, err := readUpload(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		httpapi.WriteError(w, r, apperr.InvalidField("Idempotency-Key", "Idempotency-Key が長すぎます。", "Idempotency-Key is too long"))
+		return
+	}
+	res, err := h.bulk.Issue(r.Context(), principal(r), key, data)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	body, err := res.CSV()
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/csv; charset=utf-8")
+	hd.Set("Content-Disposition", `attachment; filename="accounts-`+res.BatchID+`.csv"`)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Batch-Id", res.BatchID)
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(body)
+}
+
+func (h *handler) notify(w http.ResponseWriter, r *http.Request) {
+	results, err := h.bulk.Notify(r.Context(), principal(r), r.PathValue("batchId"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	sent := 0
+	for _, res := range results {
+		if res.Sent {
+			sent++
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"sent": sent, "failed": len(results) - sent, "results": results})
+}
+
+// userView is an account as administrators see it: nothing secret.
+type userView struct {
+	UserID           string      `json:"userId"`
+	Name             string      `json:"name"`
+	Role             authz.Role  `json:"role"`
+	InstitutionCode  string      `json:"institutionCode,omitempty"`
+	PrefectureCode   string      `json:"prefectureCode,omitempty"`
+	HealthCenterCode string      `json:"healthCenterCode,omitempty"`
+	Mail             string      `json:"mail,omitempty"`
+	Status           auth.Status `json:"status"`
+	Locked           bool        `json:"locked"`
+	CanDownload      bool        `json:"canDownload"`
+}
+
+func viewOf(u auth.User) userView {
+	return userView{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionCode: u.InstitutionCode, PrefectureCode: u.PrefectureCode,
+		HealthCenterCode: u.HealthCenterCode, Mail: u.Mail, Status: u.Status, Locked: u.Locked, CanDownload: u.CanDownload}
+}
+
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	q := r.URL.Query()
+	var by, code string
+	switch {
+	case q.Get("institutionCode") != "":
+		by, code = "institution", q.Get("institutionCode")
+	case q.Get("healthCenterCode") != "":
+		by, code = "healthCenter", q.Get("healthCenterCode")
+	case q.Get("prefectureCode") != "":
+		by, code = "prefecture", q.Get("prefectureCode")
+	default:
+		httpapi.WriteError(w, r, apperr.InvalidField("institutionCode", "institutionCode・healthCenterCode・prefectureCode のいずれかを指定してください。",
+			"give institutionCode, healthCenterCode or prefectureCode"))
+		return
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			httpapi.WriteError(w, r, apperr.InvalidField("limit", "limit は1〜200で指定してください。", "limit must be 1 to 200"))
+			return
+		}
+		limit = n
+	}
+	users, next, err := h.users.ListUsers(r.Context(), by, code, limit, q.Get("cursor"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	views := make([]userView, 0, len(users))
+	for _, u := range users {
+		// Each account is checked on its own jurisdiction: naming a scope
+		// in the query grants nothing.
+		if err := authz.Authorize(p, authz.ViewAccounts, u.Scope()); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		views = append(views, viewOf(u))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"users": views, "nextCursor": next})
+}
+
+// target loads an account the caller may manage.
+func (h *handler) target(r *http.Request) (auth.User, error) {
+	p := principal(r)
+	u, err := h.users.GetUser(r.Context(), r.PathValue("userId"))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return auth.User{}, authz.Authorize(p, authz.ManageAccounts, authz.Scope{})
+	}
+	if err != nil {
+		return auth.User{}, err
+	}
+	return u, authz.Authorize(p, authz.ManageAccounts, u.Scope())
+}
+
+func (h *handler) userAction(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	var (
+		u   auth.User
+		err error
+	)
+	switch r.PathValue("action") {
+	case "stop":
+		u, err = h.accounts.SetStatus(r.Context(), p, r.PathValue("userId"), auth.StatusStopped)
+	case "resume":
+		u, err = h.accounts.SetStatus(r.Context(), p, r.PathValue("userId"), auth.StatusActive)
+	case "unlock":
+		if u, err = h.target(r); err == nil {
+			if err = h.users.Unlock(r.Context(), u.ID); err == nil {
+				err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: u.ID, Actor: p.UserID, Action: audit.AccountUnlocked})
+				u.Locked, u.FailedAttempts = false, 0
+			}
+		}
+	default:
+		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "操作が見つかりません。", "unknown action"))
+		return
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, viewOf(u))
+}
+
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.target(r)
+	if err == nil {
+		err = h.users.DeleteUserSessions(r.Context(), u.ID)
+	}
+	if err == nil {
+		err = h.users.DeleteUser(r.Context(), u.ID)
+	}
+	if err == nil {
+		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: u.ID, Actor: principal(r).UserID, Action: audit.AccountDeleted})
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) listWindows(w http.ResponseWriter, r *http.Request) {
+	if err := authz.Authorize(principal(r), authz.OperateSystem, authz.Scope{}); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	ws, err := h.windows.ListWindows(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"windows": ws})
+}
+
+func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	if err := authz.Authorize(p, authz.OperateSystem, authz.Scope{}); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	var req struct {
+		Start   time.Time `json:"start"`
+		End     time.Time `json:"end"`
+		Message string    `json:"message"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	win, err := NewWindow(req.Start, req.End, req.Message, p.UserID, h.now())
+	if err == nil {
+		err = h.windows.PutWindow(r.Context(), win)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, win)
+}
+
+// NewWindow checks a window's times and message and gives it an ID.
+func NewWindow(start, end time.Time, message, by string, now time.Time) (maintenance.Window, error) {
+	switch {
+	case start.IsZero():
+		return maintenance.Window{}, apperr.InvalidField("start", "開始日時を指定してください（例 2026-11-22T01:00:00+09:00）。", "start is required (RFC 3339)")
+	case end.IsZero() || !end.After(start):
+		return maintenance.Window{}, apperr.InvalidField("end", "終了日時は開始日時より後にしてください。", "end must be after start")
+	case !end.After(now):
+		return maintenance.Window{}, apperr.InvalidField("end", "終了日時が過去です。", "end is in the past")
+	case end.Sub(start) > 72*time.Hour:
+		return maintenance.Window{}, apperr.InvalidField("end", "メンテナンスは72時間以内にしてください。", "a window may last at most 72 hours")
+	case utf8.RuneCountInString(message) > 200:
+		return maintenance.Window{}, apperr.InvalidField("message", "メッセージは200文字以内にしてください。", "message longer than 200 characters")
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return maintenance.Window{ID: start.UTC().Format("20060102T1504") + "-" + hex.EncodeToString(b[:4]), Start: start.UTC(), End: end.UTC(),
+		Message: strings.TrimSpace(message), CreatedBy: by}, nil
+}
+
+func (h *handler) endWindow(w http.ResponseWriter, r *http.Request) {
+	if err := authz.Authorize(principal(r), authz.OperateSystem, authz.Scope{}); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err := h.windows.EndWindow(r.Context(), r.PathValue("id")); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

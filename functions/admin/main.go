@@ -1,0 +1,75 @@
+// Command admin is the Lambda function behind /admin: master data, bulk
+// account issuance from the application form, account stop/resume/delete,
+// and maintenance windows.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/env"
+	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/issuance"
+	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/notify"
+	"github.com/gmis-oss/gmis/shared/session"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	h, err := build(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error("start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(httpapi.Lambda(httpapi.New(h.routes(), httpapi.Config{Logger: logger, MaxBodyBytes: master.MaxImportBytes})))
+}
+
+func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
+	e := env.New(getenv)
+	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
+	auditTable, mastersTable, systemTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE")
+	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
+	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
+	origins := e.List("ALLOWED_ORIGINS")
+	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
+	cacheFor := e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second)
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	store := dynamo.NewAuthStore(db, tables)
+	log := dynamo.NewAuditLog(db, auditTable)
+	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom})
+	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{Session: sessCfg})
+	if err != nil {
+		return nil, err
+	}
+	masters := dynamo.NewMasterStore(db, mastersTable)
+	bulk, err := issuance.NewService(accounts, store, masters, dynamo.NewBatchStore(db, systemTable), log, mailer, secret, appURL+"/", nil)
+	if err != nil {
+		return nil, err
+	}
+	windows := dynamo.NewWindowStore(db, systemTable, nil)
+	return &handler{
+		accounts: accounts, users: store, masters: master.NewService(masters, log, nil), bulk: bulk,
+		windows: windows, gate: maintenance.NewGate(windows, cacheFor, nil), audit: log,
+		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
+	}, nil
+}

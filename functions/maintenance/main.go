@@ -1,0 +1,56 @@
+// Command maintenance takes operators' commands by direct invocation
+// (`aws lambda invoke`), JSON in and JSON out: import a master from inline
+// CSV, schedule, list and end maintenance windows, unlock a user, and
+// count the items of the tables.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/env"
+	"github.com/gmis-oss/gmis/shared/master"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	o, err := build(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error("start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(o.handle)
+}
+
+func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*operator, error) {
+	e := env.New(getenv)
+	tables := map[string]string{}
+	for _, name := range []string{"USERS_TABLE", "SESSIONS_TABLE", "AUTH_STATE_TABLE", "AUDIT_TABLE", "MASTERS_TABLE", "SYSTEM_TABLE"} {
+		tables[name] = e.Need(name)
+	}
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	log := dynamo.NewAuditLog(db, tables["AUDIT_TABLE"])
+	return &operator{
+		db:      db,
+		tables:  tables,
+		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]), log, nil),
+		windows: dynamo.NewWindowStore(db, tables["SYSTEM_TABLE"], nil),
+		users:   dynamo.NewAuthStore(db, dynamo.AuthTables{Users: tables["USERS_TABLE"], Sessions: tables["SESSIONS_TABLE"], AuthState: tables["AUTH_STATE_TABLE"]}),
+		audit:   log,
+		logger:  logger,
+	}, nil
+}

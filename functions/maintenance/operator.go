@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/master"
+)
+
+type windowStore interface {
+	maintenance.Lister
+	PutWindow(ctx context.Context, w maintenance.Window) error
+	EndWindow(ctx context.Context, id string) error
+}
+
+type operator struct {
+	db      dynamo.TransactClient
+	tables  map[string]string // environment name → table name
+	masters *master.Service
+	windows windowStore
+	users   interface {
+		Unlock(ctx context.Context, id string) error
+	}
+	audit  audit.Log
+	logger *slog.Logger
+}
+
+// Operator is who acts in commands: whoever may invoke the function is a
+// national operator (IAM decides that, not this code).
+var Operator = authz.Principal{UserID: "operator", Role: authz.National}
+
+// command is the JSON an operator sends.
+type command struct {
+	Command string    `json:"command"`
+	Kind    string    `json:"kind,omitempty"`
+	CSV     string    `json:"csv,omitempty"`
+	ID      string    `json:"id,omitempty"`
+	UserID  string    `json:"userId,omitempty"`
+	Start   time.Time `json:"start,omitzero"`
+	End     time.Time `json:"end,omitzero"`
+	Message string    `json:"message,omitempty"`
+}
+
+// reply is the JSON an operator gets back.
+type reply struct {
+	Command string `json:"command"`
+	Result  any    `json:"result"`
+}
+
+var commands = []string{"import-master", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts"}
+
+// handle runs one command. A bad command is an error that names what is
+// wrong; `aws lambda invoke` shows it as the FunctionError payload.
+func (o *operator) handle(ctx context.Context, raw json.RawMessage) (reply, error) {
+	var c command
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return reply{}, fmt.Errorf("the event is not a command: %v (send {\"command\": one of %s})", err, strings.Join(commands, ", "))
+	}
+	res, err := o.run(ctx, c)
+	if err != nil {
+		if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
+			return reply{}, fmt.Errorf("%s: %s", c.Command, e.MessageEn)
+		}
+		o.logger.ErrorContext(ctx, "command", slog.String("command", c.Command), slog.String("error", err.Error()))
+		return reply{}, fmt.Errorf("%s failed: %v", c.Command, err)
+	}
+	o.logger.InfoContext(ctx, "command", slog.String("command", c.Command))
+	return reply{Command: c.Command, Result: res}, nil
+}
+
+// usage is a mistake in the command itself, answered without "failed".
+func usage(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return apperr.New(apperr.Invalid, msg, msg)
+}
+
+func (o *operator) run(ctx context.Context, c command) (any, error) {
+	switch c.Command {
+	case "import-master":
+		if c.CSV == "" {
+			return nil, usage("csv is required: the master's CSV text, header row first")
+		}
+		return o.masters.Import(ctx, Operator, master.Kind(c.Kind), []byte(c.CSV))
+	case "schedule-window":
+		if c.Start.IsZero() || !c.End.After(c.Start) || !c.End.After(time.Now()) {
+			return nil, usage("start and end (RFC 3339) are required, end after start and in the future")
+		}
+		w := maintenance.Window{ID: c.Start.UTC().Format("20060102T1504") + "-op", Start: c.Start.UTC(), End: c.End.UTC(),
+			Message: c.Message, CreatedBy: Operator.UserID}
+		return w, o.windows.PutWindow(ctx, w)
+	case "list-windows":
+		return o.windows.ListWindows(ctx)
+	case "end-window":
+		if c.ID == "" {
+			return nil, usage("id is required (list-windows shows them)")
+		}
+		return map[string]string{"ended": c.ID}, o.windows.EndWindow(ctx, c.ID)
+	case "unlock-user":
+		if c.UserID == "" {
+			return nil, usage("userId is required")
+		}
+		if err := o.users.Unlock(ctx, c.UserID); err != nil {
+			return nil, err
+		}
+		return map[string]string{"unlocked": c.UserID}, o.audit.Record(ctx, audit.Event{At: time.Now(), UserID: c.UserID,
+			Actor: Operator.UserID, Action: audit.AccountUnlocked})
+	case "table-counts":
+		counts := map[string]int64{}
+		names := make([]string, 0, len(o.tables))
+		for _, t := range o.tables {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		for _, t := range names {
+			n, err := dynamo.CountItems(ctx, o.db, t)
+			if err != nil {
+				return nil, err
+			}
+			counts[t] = n
+		}
+		return map[string]any{"tables": counts}, nil
+	case "":
+		return nil, usage("command is required: one of %s", strings.Join(commands, ", "))
+	}
+	return nil, usage("unknown command %q: use one of %s", c.Command, strings.Join(commands, ", "))
+}

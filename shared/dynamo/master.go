@@ -1,0 +1,188 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gmis-oss/gmis/shared/master"
+)
+
+// MasterStore keeps masters in the masters table: the current record at
+// pk "<kind>#<code>", sk "current" (with jurisdiction "<kind>#<prefecture>"
+// for the jurisdiction-index), earlier versions at sk "v<version>", and
+// counters at pk "counter#<name>".
+type MasterStore struct {
+	db    TransactClient
+	table string
+}
+
+// TransactClient is Client plus transactions.
+type TransactClient interface {
+	Client
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ master.Store = (*MasterStore)(nil)
+
+// NewMasterStore returns a MasterStore.
+func NewMasterStore(db TransactClient, table string) *MasterStore {
+	return &MasterStore{db: db, table: table}
+}
+
+type masterItem struct {
+	PK           string            `dynamodbav:"pk"`
+	SK           string            `dynamodbav:"sk"`
+	Kind         string            `dynamodbav:"kind"`
+	Code         string            `dynamodbav:"code"`
+	Fields       map[string]string `dynamodbav:"fields"`
+	Version      int64             `dynamodbav:"version"`
+	UpdatedAt    string            `dynamodbav:"updatedAt"`
+	UpdatedBy    string            `dynamodbav:"updatedBy"`
+	Jurisdiction string            `dynamodbav:"jurisdiction,omitempty"`
+}
+
+func masterPK(kind master.Kind, code string) string { return string(kind) + "#" + code }
+
+func toMasterItem(r master.Record, sk string) masterItem {
+	it := masterItem{PK: masterPK(r.Kind, r.Code), SK: sk, Kind: string(r.Kind), Code: r.Code, Fields: r.Fields,
+		Version: r.Version, UpdatedAt: timeString(r.UpdatedAt), UpdatedBy: r.UpdatedBy}
+	if sk == "current" {
+		pref := r.Fields["prefectureCode"]
+		if r.Kind == master.Prefectures {
+			pref = r.Code
+		}
+		it.Jurisdiction = string(r.Kind) + "#" + pref
+	}
+	return it
+}
+
+func (it masterItem) record() master.Record {
+	return master.Record{Kind: master.Kind(it.Kind), Code: it.Code, Fields: it.Fields, Version: it.Version,
+		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy}
+}
+
+// GetRecord reads the current version of a record.
+func (s *MasterStore) GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
+		Key: map[string]types.AttributeValue{"pk": str(masterPK(kind, code)), "sk": str("current")}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return master.Record{}, wrap("get master record", err)
+	}
+	if out.Item == nil {
+		return master.Record{}, notFound(string(kind) + " " + code)
+	}
+	var it masterItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return master.Record{}, wrap("decode master record", err)
+	}
+	if it.Fields == nil {
+		it.Fields = map[string]string{}
+	}
+	return it.record(), nil
+}
+
+// CreateRecord stores a new record; Conflict if the code exists.
+func (s *MasterStore) CreateRecord(ctx context.Context, r master.Record) error {
+	item, err := attributevalue.MarshalMap(toMasterItem(r, "current"))
+	if err != nil {
+		return wrap("encode master record", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return conflict(string(r.Kind) + " " + r.Code)
+	}
+	if err != nil {
+		return wrap("create master record", err)
+	}
+	return nil
+}
+
+// UpdateRecord writes next over prev (if prev is still current) and keeps
+// prev as a history item, in one transaction.
+func (s *MasterStore) UpdateRecord(ctx context.Context, prev, next master.Record) error {
+	cur, err := attributevalue.MarshalMap(toMasterItem(next, "current"))
+	if err != nil {
+		return wrap("encode master record", err)
+	}
+	hist, err := attributevalue.MarshalMap(toMasterItem(prev, fmt.Sprintf("v%08d", prev.Version)))
+	if err != nil {
+		return wrap("encode master history", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: cur, ConditionExpression: aws.String("#v = :v"),
+			ExpressionAttributeNames:  map[string]string{"#v": "version"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev.Version)}}},
+		{Put: &types.Put{TableName: &s.table, Item: hist, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+	}})
+	var canceled *types.TransactionCanceledException
+	if err != nil && asErr(err, &canceled) {
+		return conflict(string(next.Kind) + " " + next.Code)
+	}
+	if err != nil {
+		return wrap("update master record", err)
+	}
+	return nil
+}
+
+// History returns the earlier versions of a record, oldest first.
+func (s *MasterStore) History(ctx context.Context, kind master.Kind, code string) ([]master.Record, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :v)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(masterPK(kind, code)), ":v": str("v")}})
+	if err != nil {
+		return nil, wrap("query master history", err)
+	}
+	var items []masterItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, wrap("decode master history", err)
+	}
+	recs := make([]master.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.record()
+	}
+	return recs, nil
+}
+
+// NextSerial increments a counter atomically.
+func (s *MasterStore) NextSerial(ctx context.Context, counter string) (int64, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
+		Key:                       map[string]types.AttributeValue{"pk": str("counter#" + counter), "sk": str("counter")},
+		UpdateExpression:          aws.String("ADD #n :one"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		ReturnValues:              types.ReturnValueUpdatedNew})
+	if err != nil {
+		return 0, wrap("next serial", err)
+	}
+	n, ok := out.Attributes["n"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("counter %s has no number", counter)
+	}
+	return strconv.ParseInt(n.Value, 10, 64)
+}
+
+// CountItems counts a table's items with a paginated Scan (Select COUNT).
+// Operators call it through the maintenance function; no request path does.
+func CountItems(ctx context.Context, db TransactClient, table string) (int64, error) {
+	var total int64
+	var start map[string]types.AttributeValue
+	for {
+		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: &table, Select: types.SelectCount, ExclusiveStartKey: start})
+		if err != nil {
+			return 0, wrap("count "+table, err)
+		}
+		total += int64(out.Count)
+		if out.LastEvaluatedKey == nil {
+			return total, nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}

@@ -1,0 +1,554 @@
+// Package issuance opens accounts in bulk from the application form
+// (システム利用申請様式, seed 001) that institutions fill in and
+// administrators upload as CSV: every row is checked against the masters
+// and the administrator's jurisdiction, every error is named by row and
+// column, and with any error nothing is created. On success each person
+// gets a generated ID and initial password, returned as an Excel-readable
+// CSV, and, in a second step, a notice mail (seed 001 step ④).
+package issuance
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/password"
+	"github.com/gmis-oss/gmis/shared/seal"
+)
+
+// The form's columns (seed 001) the system reads.
+const (
+	colName        = "B"  // 利用者名
+	colPhone       = "C"  // 連絡先電話番号
+	colMail        = "D"  // 連絡先メールアドレス
+	colCategory    = "E"  // 所属機関分類コード
+	colCoreCity    = "I"  // 中核市コード
+	colHealthCtr   = "K"  // 保健所コード
+	colDownload    = "AG" // 個票・CSVダウンロードフラグ
+	colInstitution = "AJ" // 所属医療機関/動物診療施設コード
+	colFactorPhone = "AL" // 二要素認証用電話番号
+	colFactorMail  = "AM" // 二要素認証用メールアドレス
+	colFactorCode  = "AN" // 二要素認証手段コード
+)
+
+var columnNames = map[string]string{
+	colName: "利用者名", colPhone: "連絡先電話番号", colMail: "連絡先メールアドレス", colCategory: "所属機関分類コード",
+	colCoreCity: "中核市コード", colHealthCtr: "保健所コード", colDownload: "個票・CSVダウンロードフラグ",
+	colInstitution: "所属医療機関/動物診療施設コード", colFactorPhone: "二要素認証用電話番号",
+	colFactorMail: "二要素認証用メールアドレス", colFactorCode: "二要素認証手段コード",
+}
+
+// Category codes of column E (所属機関分類コード).
+const (
+	categoryMedical    = "09" // 医療機関（全数）
+	categorySentinel   = "16" // 医療機関管理者（定点）
+	categoryVeterinary = "11" // 動物診療施設
+)
+
+// MaxRows is the most rows one upload may hold.
+const MaxRows = 2000
+
+// Issued is one opened account, as the result CSV and the notice mail show it.
+type Issued struct {
+	UserID          string `json:"userId"`
+	Name            string `json:"name"`
+	Mail            string `json:"mail"`
+	InitialPassword string `json:"initialPassword"`
+	Notified        bool   `json:"notified"`
+}
+
+// Batch is one upload, kept (its initial passwords sealed) so that the same
+// upload again returns the same accounts and the notice mails can follow.
+type Batch struct {
+	ID        string
+	Admin     string
+	Status    string // "pending" until every account exists, then "done"
+	Sealed    string // the sealed JSON of []Issued and the accounts to open
+	CreatedAt time.Time
+	Version   int64
+}
+
+// Store keeps batches.
+type Store interface {
+	GetBatch(ctx context.Context, id string) (Batch, error) // NotFound when absent
+	CreateBatch(ctx context.Context, b Batch) error         // Conflict when it exists
+	UpdateBatch(ctx context.Context, b Batch) error         // Conflict unless b.Version is current; bumps it
+}
+
+// Users is what the duplicate check and account creation need.
+type Users interface {
+	ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error)
+}
+
+// Masters reads master records.
+type Masters interface {
+	GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error)
+}
+
+// Mailer sends a plain-text mail.
+type Mailer interface {
+	Mail(ctx context.Context, to, subject, body string) error
+}
+
+// Service issues accounts in bulk.
+type Service struct {
+	accounts *auth.Service
+	users    Users
+	masters  Masters
+	batches  Store
+	audit    audit.Log
+	mail     Mailer
+	box      *seal.Box
+	loginURL string
+	now      func() time.Time
+}
+
+// NewService returns a Service; secret seals the batches' initial passwords.
+func NewService(accounts *auth.Service, users Users, masters Masters, batches Store, log audit.Log, mail Mailer,
+	secret []byte, loginURL string, now func() time.Time) (*Service, error) {
+	box, err := seal.New(seal.DeriveKey(secret, "issuance-batch"))
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{accounts: accounts, users: users, masters: masters, batches: batches, audit: log, mail: mail,
+		box: box, loginURL: loginURL, now: now}, nil
+}
+
+// sealedBatch is what a batch holds: the accounts to open and what was issued.
+type sealedBatch struct {
+	Accounts []auth.NewAccount `json:"accounts"`
+	Issued   []Issued          `json:"issued"`
+}
+
+// Result is a finished issuance.
+type Result struct {
+	BatchID string
+	Issued  []Issued
+}
+
+// BatchID is the batch of an upload: the same administrator sending the
+// same key (by default the file's own hash) gets the same batch.
+func BatchID(admin, key string) string {
+	sum := sha256.Sum256([]byte(admin + "\x00" + key))
+	return hex.EncodeToString(sum[:12])
+}
+
+// Issue checks the form and opens its accounts. key identifies the upload
+// (the Idempotency-Key header, or "" for the file's hash): the same upload
+// again returns the same accounts instead of opening new ones, and an
+// upload interrupted halfway finishes.
+func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, data []byte) (Result, error) {
+	if key == "" {
+		sum := sha256.Sum256(data)
+		key = hex.EncodeToString(sum[:])
+	}
+	id := BatchID(actor.UserID, key)
+	b, err := s.batches.GetBatch(ctx, id)
+	switch {
+	case err == nil:
+		return s.finish(ctx, actor, b)
+	case apperr.CodeOf(err) != apperr.NotFound:
+		return Result{}, err
+	}
+
+	accounts, err := s.check(ctx, actor, data)
+	if err != nil {
+		return Result{}, err
+	}
+	sb := sealedBatch{Accounts: accounts}
+	for i := range accounts {
+		uid, err := auth.NewUserID()
+		if err != nil {
+			return Result{}, err
+		}
+		initial, err := password.Generate()
+		if err != nil {
+			return Result{}, err
+		}
+		accounts[i].ID = uid
+		sb.Issued = append(sb.Issued, Issued{UserID: uid, Name: accounts[i].Name, Mail: accounts[i].Mail, InitialPassword: initial})
+	}
+	sealed, err := s.sealBatch(sb)
+	if err != nil {
+		return Result{}, err
+	}
+	b = Batch{ID: id, Admin: actor.UserID, Status: "pending", Sealed: sealed, CreatedAt: s.now(), Version: 1}
+	if err := s.batches.CreateBatch(ctx, b); err != nil {
+		if apperr.CodeOf(err) != apperr.Conflict {
+			return Result{}, err
+		}
+		// The same upload arrived twice at once; finish the one stored.
+		if b, err = s.batches.GetBatch(ctx, id); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.finish(ctx, actor, b)
+}
+
+func (s *Service) sealBatch(sb sealedBatch) (string, error) {
+	raw, err := json.Marshal(sb)
+	if err != nil {
+		return "", err
+	}
+	return s.box.Seal(raw)
+}
+
+func (s *Service) openBatch(b Batch) (sealedBatch, error) {
+	raw, err := s.box.Open(b.Sealed)
+	if err != nil {
+		return sealedBatch{}, fmt.Errorf("batch %s: %w", b.ID, err)
+	}
+	var sb sealedBatch
+	return sb, json.Unmarshal(raw, &sb)
+}
+
+// finish opens the accounts of a batch that do not exist yet.
+func (s *Service) finish(ctx context.Context, actor authz.Principal, b Batch) (Result, error) {
+	if b.Admin != actor.UserID {
+		return Result{}, apperr.New(apperr.Forbidden, "この一括登録は別の管理者のものです。", "another administrator's batch")
+	}
+	sb, err := s.openBatch(b)
+	if err != nil {
+		return Result{}, err
+	}
+	if b.Status != "done" {
+		for i, a := range sb.Accounts {
+			_, err := s.accounts.OpenAccount(ctx, actor.UserID, a, sb.Issued[i].InitialPassword)
+			if err != nil && apperr.CodeOf(err) != apperr.Conflict { // Conflict: opened by an earlier try
+				return Result{}, fmt.Errorf("open account %d of batch %s: %w", i+1, b.ID, err)
+			}
+		}
+		b.Status = "done"
+		if err := s.batches.UpdateBatch(ctx, b); err != nil && apperr.CodeOf(err) != apperr.Conflict {
+			return Result{}, err
+		}
+	}
+	return Result{BatchID: b.ID, Issued: sb.Issued}, nil
+}
+
+// CSV is the result file: user ID, name, mail and initial password, for
+// Excel (UTF-8 with BOM, CRLF).
+func (r Result) CSV() ([]byte, error) {
+	rows := [][]string{{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}}
+	for _, is := range r.Issued {
+		rows = append(rows, []string{is.UserID, is.Name, is.Mail, is.InitialPassword})
+	}
+	var buf bytes.Buffer
+	err := csvio.WriteExcel(&buf, rows)
+	return buf.Bytes(), err
+}
+
+// NotifyResult is the outcome of one notice mail.
+type NotifyResult struct {
+	UserID string `json:"userId"`
+	Mail   string `json:"mail"`
+	Sent   bool   `json:"sent"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Notify sends each person of a batch the notice mail with their ID,
+// initial password and the login URL, once: a second call sends only what
+// failed before.
+func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID string) ([]NotifyResult, error) {
+	b, err := s.batches.GetBatch(ctx, batchID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && b.Admin != actor.UserID) {
+		return nil, apperr.New(apperr.NotFound, "一括登録が見つかりません。", "no such batch")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != "done" {
+		return nil, apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。同じファイルをもう一度アップロードしてください。", "the batch is not finished; upload the same file again")
+	}
+	sb, err := s.openBatch(b)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]NotifyResult, len(sb.Issued))
+	for i, is := range sb.Issued {
+		results[i] = NotifyResult{UserID: is.UserID, Mail: is.Mail, Sent: is.Notified}
+		if is.Notified {
+			continue
+		}
+		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
+			is.Name, is.UserID, is.InitialPassword, s.loginURL)
+		if err := s.mail.Mail(ctx, is.Mail, "【医療機関等情報支援システム】アカウント発行のお知らせ", body); err != nil {
+			results[i].Error = "送信できませんでした"
+			continue
+		}
+		sb.Issued[i].Notified, results[i].Sent = true, true
+	}
+	if b.Sealed, err = s.sealBatch(sb); err != nil {
+		return nil, err
+	}
+	if err := s.batches.UpdateBatch(ctx, b); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// problem is one error of the form, named by row and column.
+func problem(line int, col, ja, en string) apperr.Problem {
+	return apperr.Problem{Row: line, Column: col + "列（" + columnNames[col] + "）", Message: ja, MessageEn: en}
+}
+
+// check reads and checks the whole form; with any problem it returns them
+// all and nothing is opened.
+func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte) ([]auth.NewAccount, error) {
+	rows, _, err := csvio.Read(data, 4<<20)
+	if err != nil {
+		if pe, ok := err.(*csvio.ParseError); ok {
+			return nil, &apperr.Error{Code: apperr.Invalid, Field: "file", Message: pe.Message, MessageEn: pe.MessageEn,
+				Problems: []apperr.Problem{{Row: pe.Line, Message: pe.Message, MessageEn: pe.MessageEn}}}
+		}
+		if err == csvio.ErrTooLarge {
+			return nil, apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
+		}
+		return nil, apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV")
+	}
+	if len(rows) > 0 && strings.Contains(rows[0].Field(csvio.ColumnIndex(colName)), "利用者名") {
+		rows = rows[1:] // the form's header row
+	}
+	if len(rows) == 0 {
+		return nil, apperr.InvalidField("file", "申請様式にデータ行がありません。", "the form has no rows")
+	}
+	if len(rows) > MaxRows {
+		return nil, apperr.InvalidField("file", fmt.Sprintf("1回に登録できるのは%d行までです。", MaxRows), fmt.Sprintf("at most %d rows per upload", MaxRows))
+	}
+	var (
+		problems []apperr.Problem
+		accounts []auth.NewAccount
+		lines    []int
+	)
+	refs := map[string]*master.Record{}
+	get := func(kind master.Kind, code string) (*master.Record, error) {
+		k := string(kind) + "#" + code
+		if r, ok := refs[k]; ok {
+			return r, nil
+		}
+		r, err := s.masters.GetRecord(ctx, kind, code)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			refs[k] = nil
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		refs[k] = &r
+		return &r, nil
+	}
+	for _, row := range rows {
+		a, ps, err := s.checkRow(actor, row, get)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, ps...)
+		if len(ps) == 0 {
+			accounts = append(accounts, a)
+			lines = append(lines, row.Line)
+		}
+	}
+	dup, err := s.duplicates(ctx, accounts, lines)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, dup...)
+	if len(problems) > 0 {
+		return nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
+			Message:   fmt.Sprintf("申請様式に%d件の誤りがあります。修正してもう一度アップロードしてください。アカウントは作成していません。", len(problems)),
+			MessageEn: fmt.Sprintf("the form has %d errors; nothing was created", len(problems)), Problems: problems}
+	}
+	return accounts, nil
+}
+
+func (s *Service) checkRow(actor authz.Principal, row csvio.Row, get func(master.Kind, string) (*master.Record, error)) (auth.NewAccount, []apperr.Problem, error) {
+	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
+	var ps []apperr.Problem
+	add := func(col, ja, en string) { ps = append(ps, problem(row.Line, col, ja, en)) }
+	a := auth.NewAccount{}
+
+	name := csvio.NormalizeText(cell(colName))
+	switch bad, ok := csvio.InJISX0208(name); {
+	case name == "":
+		add(colName, "利用者名を入力してください。", "name is required")
+	case utf8.RuneCountInString(name) > 50:
+		add(colName, "利用者名は50文字以内で入力してください。", "name longer than 50 characters")
+	case !ok:
+		add(colName, fmt.Sprintf("環境依存文字「%c」は使用できません。", bad), fmt.Sprintf("machine-dependent character %q", bad))
+	}
+	a.Name = name
+
+	contact := func(col string, method auth.Method, required bool) string {
+		v := cell(col)
+		if v == "" {
+			if required {
+				add(col, columnNames[col]+"を入力してください。", columnNames[col]+" is required")
+			}
+			return ""
+		}
+		norm, err := auth.NormalizeDestination(method, v, col)
+		if err != nil {
+			e := apperr.As(err)
+			add(col, e.Message, e.MessageEn)
+			return ""
+		}
+		return norm
+	}
+	a.Phone = contact(colPhone, auth.MethodVoice, true)
+	a.Mail = contact(colMail, auth.MethodMail, true)
+
+	category := csvio.NormalizeDigits(cell(colCategory))
+	if len(category) == 1 {
+		category = "0" + category // Excel drops the leading zero
+	}
+	switch category {
+	case categoryMedical, categorySentinel, categoryVeterinary:
+	case "":
+		add(colCategory, "所属機関分類コードを入力してください。", "category code is required")
+	default:
+		add(colCategory, "所属機関分類コードは 09・16・11 のいずれかを入力してください。", "category code must be 09, 16 or 11")
+	}
+
+	switch method, ok := auth.MethodFromCode(csvio.NormalizeDigits(cell(colFactorCode))); {
+	case !ok:
+		add(colFactorCode, "二要素認証手段コードは 1（メール）・2（SMS）・3（電話）のいずれかを入力してください。", "2FA method code must be 1, 2 or 3")
+	case method == auth.MethodMail:
+		a.Method, a.Destination = method, contact(colFactorMail, auth.MethodMail, true)
+	default:
+		a.Method, a.Destination = method, contact(colFactorPhone, method, true)
+	}
+
+	switch flag := csvio.NormalizeDigits(cell(colDownload)); flag {
+	case "", "0":
+	case "1":
+		a.CanDownload = true
+	default:
+		add(colDownload, "ダウンロードフラグは 0 か 1 を入力してください。", "download flag must be 0 or 1")
+	}
+
+	hcCode := csvio.NormalizeDigits(cell(colHealthCtr))
+	instCode := csvio.NormalizeDigits(cell(colInstitution))
+	var hc, inst *master.Record
+	var err error
+	if hcCode == "" {
+		add(colHealthCtr, "保健所コードを入力してください。", "health-centre code is required")
+	} else if hc, err = get(master.HealthCenters, hcCode); err != nil {
+		return a, nil, err
+	} else if hc == nil {
+		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。", "unknown health-centre code "+hcCode)
+	}
+	if cc := csvio.NormalizeDigits(cell(colCoreCity)); cc != "" && hc != nil && hc.Fields["coreCityCode"] != cc {
+		add(colCoreCity, "中核市コード "+cc+" は保健所マスタの中核市コードと一致しません。", "core-city code does not match the health centre")
+	}
+	kind := master.Institutions
+	if category == categorySentinel {
+		kind = master.Sentinels
+	}
+	switch {
+	case instCode == "":
+		add(colInstitution, "所属医療機関/動物診療施設コードを入力してください（マスタにない場合は、先にマスタに登録して発行されたコードを入力してください）。", "institution code is required (register a missing institution first)")
+	default:
+		if inst, err = get(kind, instCode); err != nil {
+			return a, nil, err
+		}
+		if inst == nil {
+			add(colInstitution, "コード "+instCode+" は"+kindName(kind)+"にありません。", "code "+instCode+" is not in the "+string(kind)+" master")
+		}
+	}
+	if inst != nil && category != "" {
+		vet := inst.Fields["category"] == master.CategoryVeterinary
+		if category == categoryVeterinary && !vet {
+			add(colInstitution, "所属機関分類コード 11 には動物診療施設のコードを入力してください。", "category 11 needs a veterinary facility")
+		}
+		if category == categoryMedical && vet {
+			add(colInstitution, "動物診療施設の所属機関分類コードは 11 です。", "a veterinary facility takes category 11")
+		}
+	}
+	if inst != nil && hc != nil && inst.Fields["healthCenterCode"] != hc.Code {
+		add(colHealthCtr, "保健所コードが医療機関マスタの保健所コード "+inst.Fields["healthCenterCode"]+" と一致しません。", "health-centre code does not match the institution's")
+	}
+	if inst != nil {
+		a.InstitutionCode = inst.Code
+		a.PrefectureCode = inst.Fields["prefectureCode"]
+		a.HealthCenterCode = inst.Fields["healthCenterCode"]
+		if !authz.Allowed(actor, authz.ManageAccounts, inst.Scope()) {
+			add(colInstitution, "管轄外の機関のアカウントは発行できません。", "the institution is outside your jurisdiction")
+		}
+	}
+	a.Role = authz.InstitutionUser
+	if category == categorySentinel {
+		a.Role = authz.InstitutionManager
+	}
+	return a, ps, nil
+}
+
+func kindName(k master.Kind) string {
+	if k == master.Sentinels {
+		return "医療機関マスタ（定点）"
+	}
+	return "医療機関マスタ（全数）"
+}
+
+// duplicates finds people twice in the file or already registered at the
+// same institution: one account per person per institution (seed 001).
+func (s *Service) duplicates(ctx context.Context, accounts []auth.NewAccount, lines []int) ([]apperr.Problem, error) {
+	var ps []apperr.Problem
+	seen := map[string]int{}
+	registered := map[string]bool{}
+	loaded := map[string]bool{}
+	for i, a := range accounts {
+		if !loaded[a.InstitutionCode] {
+			loaded[a.InstitutionCode] = true
+			cursor := ""
+			for {
+				users, next, err := s.users.ListUsers(ctx, "institution", a.InstitutionCode, 200, cursor)
+				if err != nil {
+					return nil, err
+				}
+				for _, u := range users {
+					registered[a.InstitutionCode+"\x00mail\x00"+strings.ToLower(u.Mail)] = true
+					registered[a.InstitutionCode+"\x00name\x00"+u.Name] = true
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+		}
+		keys := []struct{ key, col string }{
+			{a.InstitutionCode + "\x00mail\x00" + strings.ToLower(a.Mail), colMail},
+			{a.InstitutionCode + "\x00name\x00" + a.Name, colName},
+		}
+		for _, k := range keys {
+			if first, dup := seen[k.key]; dup {
+				ps = append(ps, problem(lines[i], k.col, fmt.Sprintf("%d行目と同じ人の申請です（1人1アカウント）。", first), fmt.Sprintf("same person as row %d", first)))
+				break
+			}
+			if registered[k.key] {
+				ps = append(ps, problem(lines[i], k.col, "この機関に同じ人のアカウントが既にあります（1人1アカウント）。", "already registered at this institution"))
+				break
+			}
+		}
+		for _, k := range keys {
+			if _, dup := seen[k.key]; !dup {
+				seen[k.key] = lines[i]
+			}
+		}
+	}
+	return ps, nil
+}

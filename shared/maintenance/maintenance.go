@@ -1,0 +1,108 @@
+// Package maintenance closes the system for scheduled maintenance windows
+// (seed 003): during a window every HTTP function except health answers 503
+// with the window's message, its end and Retry-After. The check reads the
+// windows at most once per cache period per function instance, so most
+// requests cost no extra read.
+package maintenance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/httpapi"
+)
+
+// Window is a scheduled maintenance window.
+type Window struct {
+	ID        string    `json:"id"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Message   string    `json:"message"`
+	CreatedBy string    `json:"createdBy"`
+	EndedAt   time.Time `json:"endedAt,omitzero"` // ended early by an operator
+}
+
+// ActiveAt reports whether the window closes the system at t.
+func (w Window) ActiveAt(t time.Time) bool {
+	return w.EndedAt.IsZero() && !t.Before(w.Start) && t.Before(w.End)
+}
+
+// Lister reads the windows that have not ended.
+type Lister interface {
+	ListWindows(ctx context.Context) ([]Window, error)
+}
+
+// Gate answers 503 during a window.
+type Gate struct {
+	store Lister
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu      sync.Mutex
+	cached  []Window
+	fetched time.Time
+}
+
+// NewGate returns a Gate that rereads the windows every ttl.
+func NewGate(store Lister, ttl time.Duration, now func() time.Time) *Gate {
+	if now == nil {
+		now = time.Now
+	}
+	return &Gate{store: store, ttl: ttl, now: now}
+}
+
+// Active returns the window that closes the system now, if any.
+func (g *Gate) Active(ctx context.Context) (Window, bool, error) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fetched.IsZero() || now.Sub(g.fetched) >= g.ttl || now.Before(g.fetched) {
+		ws, err := g.store.ListWindows(ctx)
+		if err != nil {
+			return Window{}, false, fmt.Errorf("read maintenance windows: %w", err)
+		}
+		g.cached, g.fetched = ws, now
+	}
+	for _, w := range g.cached {
+		if w.ActiveAt(now) {
+			return w, true, nil
+		}
+	}
+	return Window{}, false, nil
+}
+
+var jst = time.FixedZone("JST", 9*60*60)
+
+// Wrap returns h closed during windows, except for requests exempt allows.
+func (g *Gate) Wrap(h http.Handler, exempt func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if exempt != nil && exempt(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		win, active, err := g.Active(r.Context())
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		if !active {
+			h.ServeHTTP(w, r)
+			return
+		}
+		retry := max(int(win.End.Sub(g.now()).Seconds()+0.999), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		until := win.End.In(jst).Format("2006/01/02 15:04")
+		msg := win.Message
+		if msg == "" {
+			msg = "システムメンテナンス中です。"
+		}
+		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable,
+			fmt.Sprintf("%s（%s まで）", msg, until),
+			fmt.Sprintf("closed for maintenance until %s", win.End.UTC().Format(time.RFC3339))))
+	})
+}

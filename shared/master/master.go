@@ -1,0 +1,416 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
+)
+
+// Record is one entry of a master: its code and normalised fields.
+type Record struct {
+	Kind      Kind              `json:"kind"`
+	Code      string            `json:"code"`
+	Fields    map[string]string `json:"fields"` // by column key; absent when empty
+	Version   int64             `json:"version"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+	UpdatedBy string            `json:"updatedBy"`
+}
+
+// Scope is the jurisdiction the record belongs to.
+func (r Record) Scope() authz.Scope {
+	s := authz.Scope{PrefectureCode: r.Fields["prefectureCode"], HealthCenterCode: r.Fields["healthCenterCode"]}
+	if r.Kind == Prefectures {
+		s.PrefectureCode = r.Code
+	}
+	if r.Kind == HealthCenters {
+		s.HealthCenterCode = r.Code
+	}
+	if r.Kind == Institutions || r.Kind == Sentinels {
+		s.InstitutionCode = r.Code
+	}
+	return s
+}
+
+// Store keeps masters.
+type Store interface {
+	GetRecord(ctx context.Context, kind Kind, code string) (Record, error) // NotFound when absent
+	CreateRecord(ctx context.Context, r Record) error                      // Conflict when the code exists
+	// UpdateRecord replaces prev with next if prev.Version is still current,
+	// keeping prev in the history.
+	UpdateRecord(ctx context.Context, prev, next Record) error
+	History(ctx context.Context, kind Kind, code string) ([]Record, error)
+	// NextSerial returns the next number of a counter, atomically.
+	NextSerial(ctx context.Context, counter string) (int64, error)
+}
+
+// Service imports and edits masters.
+type Service struct {
+	store Store
+	audit audit.Log
+	now   func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(store Store, log audit.Log, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, audit: log, now: now}
+}
+
+// MaxImportBytes is the largest CSV an import takes through the API.
+const MaxImportBytes = 8 << 20
+
+// ImportResult counts what an import did; each rejected row says why.
+type ImportResult struct {
+	Kind       Kind             `json:"kind"`
+	Encoding   csvio.Encoding   `json:"encoding"`
+	Created    int              `json:"created"`
+	Updated    int              `json:"updated"`
+	Unchanged  int              `json:"unchanged"`
+	Rejected   int              `json:"rejected"`
+	Rejections []apperr.Problem `json:"rejections,omitempty"`
+}
+
+func reject(res *ImportResult, line int, col, ja, en string) {
+	res.Rejected++
+	res.Rejections = append(res.Rejections, apperr.Problem{Row: line, Column: col, Message: ja, MessageEn: en})
+}
+
+// Import reads a master CSV (first row: headers) and creates or updates
+// each good row; a bad row is rejected with its reason and the rest go on.
+// Importing the same file again changes nothing.
+func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, data []byte) (ImportResult, error) {
+	if !kind.Valid() {
+		return ImportResult{}, apperr.InvalidField("kind", "マスタの種類が正しくありません。", "unknown master")
+	}
+	if kind == Prefectures && actor.Role != authz.National {
+		return ImportResult{}, apperr.New(apperr.Forbidden, "都道府県マスタは厚生労働省のみ更新できます。", "only national administrators import prefectures")
+	}
+	rows, enc, err := csvio.Read(data, MaxImportBytes)
+	if err != nil {
+		return ImportResult{}, csvError(err)
+	}
+	if len(rows) == 0 {
+		return ImportResult{}, apperr.InvalidField("file", "CSVにデータがありません。", "the CSV is empty")
+	}
+	cols, err := headerMap(kind, rows[0])
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res := ImportResult{Kind: kind, Encoding: enc}
+	seen := map[string]int{}
+	lookups := newLookups(s.store)
+	for _, row := range rows[1:] {
+		rec, col, ja, en := parseRow(kind, cols, row)
+		if ja != "" {
+			reject(&res, row.Line, col, ja, en)
+			continue
+		}
+		if first, dup := seen[rec.Code]; dup {
+			reject(&res, row.Line, "code", fmt.Sprintf("コード %s は %d行目と重複しています。", rec.Code, first), "duplicate code in the file")
+			continue
+		}
+		seen[rec.Code] = row.Line
+		if col, ja, en := s.checkReferences(ctx, lookups, rec); ja != "" {
+			reject(&res, row.Line, col, ja, en)
+			continue
+		}
+		if !authz.Allowed(actor, authz.ManageMasters, rec.Scope()) {
+			reject(&res, row.Line, "prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction")
+			continue
+		}
+		outcome, err := s.upsert(ctx, actor, rec)
+		switch {
+		case apperr.CodeOf(err) == apperr.Conflict:
+			reject(&res, row.Line, "code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again")
+		case err != nil:
+			return res, err
+		default:
+			switch outcome {
+			case "created":
+				res.Created++
+			case "updated":
+				res.Updated++
+			default:
+				res.Unchanged++
+			}
+		}
+	}
+	return res, nil
+}
+
+func csvError(err error) error {
+	if err == csvio.ErrTooLarge {
+		return apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
+	}
+	if pe, ok := err.(*csvio.ParseError); ok {
+		return &apperr.Error{Code: apperr.Invalid, Field: "file", Message: pe.Message, MessageEn: pe.MessageEn,
+			Problems: []apperr.Problem{{Row: pe.Line, Message: pe.Message, MessageEn: pe.MessageEn}}}
+	}
+	return apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV: "+err.Error())
+}
+
+// headerMap finds each column of the schema in the header row.
+func headerMap(kind Kind, header csvio.Row) (map[string]int, error) {
+	byName := map[string]string{}
+	for _, c := range schemas[kind] {
+		for _, h := range c.headers {
+			byName[strings.ToLower(h)] = c.key
+		}
+	}
+	cols := map[string]int{}
+	for i, f := range header.Fields {
+		name := strings.ToLower(csvio.NormalizeText(f))
+		if name == "" {
+			continue
+		}
+		key, ok := byName[name]
+		if !ok {
+			return nil, apperr.InvalidField("file", fmt.Sprintf("1行目の%s列「%s」は%sの列ではありません。", csvio.ColumnLetter(i), f, kind),
+				fmt.Sprintf("column %s %q is not a column of %s", csvio.ColumnLetter(i), f, kind))
+		}
+		cols[key] = i
+	}
+	for _, c := range schemas[kind] {
+		if _, ok := cols[c.key]; c.required && !ok {
+			return nil, apperr.InvalidField("file", fmt.Sprintf("1行目に必須の列「%s」がありません。", c.label()),
+				fmt.Sprintf("the header has no %q column", c.key))
+		}
+	}
+	return cols, nil
+}
+
+// parseRow normalises and checks one row; on a problem it returns the
+// column key and the reason.
+func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, string, string) {
+	rec := Record{Kind: kind, Fields: map[string]string{}}
+	for _, c := range schemas[kind] {
+		i, ok := cols[c.key]
+		if !ok {
+			continue
+		}
+		raw := row.Field(i)
+		if raw == "" {
+			if c.required {
+				return Record{}, c.key, c.label() + "を入力してください。", c.key + " is required"
+			}
+			continue
+		}
+		v, ja, en := c.check(raw)
+		if ja != "" {
+			return Record{}, c.key, c.label() + "：" + ja, c.key + ": " + en
+		}
+		if v == "" {
+			continue
+		}
+		if c.key == "code" {
+			rec.Code = v
+			continue
+		}
+		rec.Fields[c.key] = v
+	}
+	return rec, "", "", ""
+}
+
+// lookups caches referenced records during one import.
+type lookups struct {
+	store Store
+	cache map[string]*Record
+}
+
+func newLookups(store Store) *lookups { return &lookups{store: store, cache: map[string]*Record{}} }
+
+func (l *lookups) get(ctx context.Context, kind Kind, code string) (*Record, error) {
+	key := string(kind) + "#" + code
+	if r, ok := l.cache[key]; ok {
+		return r, nil
+	}
+	r, err := l.store.GetRecord(ctx, kind, code)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		l.cache[key] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.cache[key] = &r
+	return &r, nil
+}
+
+// checkReferences makes sure the prefecture and health centre a record
+// names exist and agree.
+func (s *Service) checkReferences(ctx context.Context, l *lookups, rec Record) (string, string, string) {
+	if rec.Kind == Prefectures {
+		return "", "", ""
+	}
+	pref := rec.Fields["prefectureCode"]
+	if p, err := l.get(ctx, Prefectures, pref); err != nil || p == nil {
+		return "prefectureCode", "都道府県コード " + pref + " は都道府県マスタにありません。", "unknown prefecture " + pref
+	}
+	if rec.Kind == HealthCenters {
+		return "", "", ""
+	}
+	hc := rec.Fields["healthCenterCode"]
+	h, err := l.get(ctx, HealthCenters, hc)
+	if err != nil || h == nil {
+		return "healthCenterCode", "保健所コード " + hc + " は保健所マスタにありません。", "unknown health centre " + hc
+	}
+	if h.Fields["prefectureCode"] != pref {
+		return "healthCenterCode", "保健所コード " + hc + " は都道府県コード " + pref + " の保健所ではありません。", "health centre " + hc + " is not in prefecture " + pref
+	}
+	return "", "", ""
+}
+
+// upsert creates rec or updates the stored one if it differs.
+func (s *Service) upsert(ctx context.Context, actor authz.Principal, rec Record) (string, error) {
+	now := s.now()
+	rec.UpdatedAt, rec.UpdatedBy = now, actor.UserID
+	cur, err := s.store.GetRecord(ctx, rec.Kind, rec.Code)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		rec.Version = 1
+		if err := s.store.CreateRecord(ctx, rec); err != nil {
+			return "", err
+		}
+		return "created", s.record(ctx, actor, rec, "master_created")
+	case err != nil:
+		return "", err
+	case maps.Equal(cur.Fields, rec.Fields):
+		return "unchanged", nil
+	}
+	rec.Version = cur.Version + 1
+	if err := s.store.UpdateRecord(ctx, cur, rec); err != nil {
+		return "", err
+	}
+	return "updated", s.record(ctx, actor, rec, "master_updated")
+}
+
+func (s *Service) record(ctx context.Context, actor authz.Principal, rec Record, action string) error {
+	return s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: action,
+		Detail: map[string]string{"kind": string(rec.Kind), "code": rec.Code, "version": fmt.Sprint(rec.Version)}})
+}
+
+// Get returns one record if actor may see its jurisdiction.
+func (s *Service) Get(ctx context.Context, actor authz.Principal, kind Kind, code string) (Record, error) {
+	rec, err := s.store.GetRecord(ctx, kind, code)
+	if err != nil {
+		return Record{}, err
+	}
+	return rec, nil
+}
+
+// History returns the earlier versions of a record, oldest first.
+func (s *Service) History(ctx context.Context, actor authz.Principal, kind Kind, code string) ([]Record, error) {
+	rec, err := s.store.GetRecord(ctx, kind, code)
+	if err != nil {
+		return nil, err
+	}
+	if err := authz.Authorize(actor, authz.ManageMasters, rec.Scope()); err != nil {
+		return nil, err
+	}
+	return s.store.History(ctx, kind, code)
+}
+
+// FieldsFrom checks fields given as JSON (an added or edited record) with
+// the same rules as a CSV row.
+func FieldsFrom(kind Kind, in map[string]string) (Record, error) {
+	cols := map[string]int{}
+	row := csvio.Row{Line: 1}
+	for _, c := range schemas[kind] {
+		if c.key == "code" {
+			continue
+		}
+		cols[c.key] = len(row.Fields)
+		row.Fields = append(row.Fields, in[c.key])
+	}
+	for k := range in {
+		if _, ok := cols[k]; !ok {
+			return Record{}, apperr.InvalidField(k, "未知の項目です。", "unknown field")
+		}
+	}
+	cols["code"] = len(row.Fields)
+	row.Fields = append(row.Fields, "0000000000") // placeholder; checked by the caller
+	rec, col, ja, en := parseRow(kind, cols, row)
+	if ja != "" {
+		return Record{}, apperr.InvalidField(col, ja, en)
+	}
+	rec.Code = ""
+	return rec, nil
+}
+
+// AddInstitution registers an institution missing from the master and
+// issues its code (seed 001): the prefecture code, 9 (a range real codes
+// do not use) and a serial number.
+func (s *Service) AddInstitution(ctx context.Context, actor authz.Principal, fields map[string]string) (Record, error) {
+	rec, err := FieldsFrom(Institutions, fields)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := s.checkNew(ctx, actor, rec); err != nil {
+		return Record{}, err
+	}
+	pref := rec.Fields["prefectureCode"]
+	for range 5 {
+		n, err := s.store.NextSerial(ctx, "institution-code#"+pref)
+		if err != nil {
+			return Record{}, err
+		}
+		rec.Code = fmt.Sprintf("%s9%07d", pref, n)
+		rec.Version, rec.UpdatedAt, rec.UpdatedBy = 1, s.now(), actor.UserID
+		err = s.store.CreateRecord(ctx, rec)
+		if apperr.CodeOf(err) == apperr.Conflict {
+			continue // a code imported by hand took this number; take the next
+		}
+		if err != nil {
+			return Record{}, err
+		}
+		return rec, s.record(ctx, actor, rec, "master_created")
+	}
+	return Record{}, fmt.Errorf("no free institution code in prefecture %s after 5 tries", pref)
+}
+
+func (s *Service) checkNew(ctx context.Context, actor authz.Principal, rec Record) error {
+	if col, ja, en := s.checkReferences(ctx, newLookups(s.store), rec); ja != "" {
+		return apperr.InvalidField(col, ja, en)
+	}
+	return authz.Authorize(actor, authz.ManageMasters, rec.Scope())
+}
+
+// EditInstitution replaces an institution's fields if version is still the
+// current one; the old version stays in the history.
+func (s *Service) EditInstitution(ctx context.Context, actor authz.Principal, code string, version int64, fields map[string]string) (Record, error) {
+	cur, err := s.store.GetRecord(ctx, Institutions, code)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := authz.Authorize(actor, authz.ManageMasters, cur.Scope()); err != nil {
+		return Record{}, err
+	}
+	if version != cur.Version {
+		return Record{}, apperr.New(apperr.Conflict, "他の人が先に更新しました。最新の内容を確認してからやり直してください。", "the record changed since you read it")
+	}
+	rec, err := FieldsFrom(Institutions, fields)
+	if err != nil {
+		return Record{}, err
+	}
+	rec.Code = code
+	if err := s.checkNew(ctx, actor, rec); err != nil {
+		return Record{}, err
+	}
+	if maps.Equal(cur.Fields, rec.Fields) {
+		return cur, nil
+	}
+	rec.Version, rec.UpdatedAt, rec.UpdatedBy = cur.Version+1, s.now(), actor.UserID
+	if err := s.store.UpdateRecord(ctx, cur, rec); err != nil {
+		return Record{}, err
+	}
+	return rec, s.record(ctx, actor, rec, "master_updated")
+}
