@@ -59,7 +59,7 @@ lint: deps ## gofmt, go vet, go mod tidy, cfn-lint
 # Fuzz targets run for a short budget each; add a line per target.
 FUZZTIME ?= 5s
 FUZZ := ./shared/password:FuzzCheck ./shared/password:FuzzVerify ./functions/auth:FuzzParseLogin \
-	./shared/phone:FuzzParse ./shared/mailaddr:FuzzNormalize ./shared/otp:FuzzVerifyTOTP
+	./shared/phone:FuzzParse ./shared/mailaddr:FuzzNormalize ./shared/otp:FuzzVerifyTOTP ./shared/csvio:FuzzRead
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME

@@ -42,25 +42,25 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // clockServer serves the auth routes with clock as their time, seen from
 // sourceIP (as API Gateway would report it).
-func clockServer(t *testing.T, e *env, clock *fakeClock, sourceIP string, cfg auth.Config) *authtest.Client {
+func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock, sourceIP string, cfg auth.Config) *authtest.Client {
 	t.Helper()
 	var fnEnv map[string]string
-	for _, f := range e.st.Template.Functions {
+	for _, f := range e.Stack.Template.Functions {
 		if f.LogicalID == "AuthFunction" {
 			fnEnv = f.Env
 		}
 	}
-	ep := e.st.Endpoints
+	ep := e.Stack.Endpoints
 	smsClient := sns.NewFromConfig(ep.Config(), func(o *sns.Options) { o.BaseEndpoint = aws.String(ep.Moto) })
 	notifier := notify.New(ep.SESClient(), smsClient, nil, notify.Config{MailFrom: fnEnv["MAIL_FROM"]})
 	cfg.Now = clock.Now
 	cfg.Session = session.Config{Now: clock.Now}
 	cfg.ResetURL = "http://127.0.0.1:3000/password-reset"
-	svc, err := auth.NewService(e.store, e.audit, notifier, []byte(fnEnv["AUTH_SECRET"]), cfg)
+	svc, err := auth.NewService(e.Store, e.Audit, notifier, []byte(fnEnv["AUTH_SECRET"]), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &handler{svc: svc, sessions: session.NewManager(e.store, session.Config{Now: clock.Now}), logger: slog.New(slog.DiscardHandler)}
+	h := &handler{svc: svc, sessions: session.NewManager(e.Store, session.Config{Now: clock.Now}), logger: slog.New(slog.DiscardHandler)}
 	routes := httpapi.New(h.routes(), httpapi.Config{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.RemoteAddr = sourceIP + ":40000"
@@ -76,14 +76,14 @@ func futureClock(offset time.Duration) *fakeClock {
 	return &fakeClock{t: time.Now().Add(offset).Truncate(time.Second)}
 }
 
-func loginWith(t *testing.T, e *env, c *authtest.Client, u auth.User, pw string) authtest.Response {
+func loginWith(t *testing.T, e *authtest.Env, c *authtest.Client, u auth.User, pw string) authtest.Response {
 	t.Helper()
-	n := len(e.moto.Mails(u.Mail))
+	n := len(e.Moto.Mails(u.Mail))
 	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
 	if r.Status != 200 {
 		t.Fatalf("login = %d %s", r.Status, r.Body)
 	}
-	code := authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+	code := authtest.LastCode(t, n+1, func() []string { return e.Moto.Mails(u.Mail) })
 	return c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code})
 }
 
@@ -91,7 +91,7 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	e := stackEnv(t)
 	clock := futureClock(24 * time.Hour)
 	c := clockServer(t, e, clock, "198.51.100.1", auth.Config{})
-	u, pw := e.account(t, auth.NewAccount{})
+	u, pw := e.Account(t, auth.NewAccount{})
 	if r := loginWith(t, e, c, u, pw); r.Status != 200 {
 		t.Fatalf("verify = %d %s", r.Status, r.Body)
 	}
@@ -130,12 +130,12 @@ func TestCodeExpiresAfterFiveMinutes(t *testing.T) {
 	e := stackEnv(t)
 	clock := futureClock(48 * time.Hour)
 	c := clockServer(t, e, clock, "198.51.100.2", auth.Config{})
-	u, pw := e.account(t, auth.NewAccount{})
+	u, pw := e.Account(t, auth.NewAccount{})
 	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
 	if r.Status != 200 {
 		t.Fatalf("login = %d %s", r.Status, r.Body)
 	}
-	code := authtest.LastCode(t, 1, func() []string { return e.moto.Mails(u.Mail) })
+	code := authtest.LastCode(t, 1, func() []string { return e.Moto.Mails(u.Mail) })
 	clock.Advance(5*time.Minute + time.Second)
 	if v := c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code}); v.Status != 401 {
 		t.Errorf("verify after 5m01s = %d, want 401", v.Status)
@@ -146,9 +146,9 @@ func TestDelayIsCappedAtFifteenMinutes(t *testing.T) {
 	e := stackEnv(t)
 	clock := futureClock(72 * time.Hour)
 	c := clockServer(t, e, clock, "198.51.100.3", auth.Config{})
-	u, pw := e.account(t, auth.NewAccount{})
+	u, pw := e.Account(t, auth.NewAccount{})
 	for range 20 { // 2^(20-5) s would be nine hours
-		if _, err := e.store.RecordFailure(context.Background(), u.ID, clock.Now(), 100); err != nil {
+		if _, err := e.Store.RecordFailure(context.Background(), u.ID, clock.Now(), 100); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,7 +166,7 @@ func TestCodeSendsAreLimited(t *testing.T) {
 	e := stackEnv(t)
 	clock := futureClock(96 * time.Hour)
 	c := clockServer(t, e, clock, "198.51.100.4", auth.Config{})
-	u, pw := e.account(t, auth.NewAccount{})
+	u, pw := e.Account(t, auth.NewAccount{})
 	for i := range 5 {
 		if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 200 {
 			t.Fatalf("send %d = %d %s", i+1, r.Status, r.Body)
@@ -176,7 +176,7 @@ func TestCodeSendsAreLimited(t *testing.T) {
 	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 429 {
 		t.Fatalf("sixth code within 15 minutes = %d %s, want 429", r.Status, r.Body)
 	}
-	if got := len(e.moto.Mails(u.Mail)); got != 5 {
+	if got := len(e.Moto.Mails(u.Mail)); got != 5 {
 		t.Errorf("%d mails sent, want 5", got)
 	}
 	clock.Advance(11 * time.Minute) // the first send leaves the window

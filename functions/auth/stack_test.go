@@ -11,54 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gmis-oss/gmis/infra/local/services"
-	"github.com/gmis-oss/gmis/infra/local/stack"
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
-	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/otp"
 )
 
-// env is one local stack shared by the tests of this file: the project's
-// template, the real auth function as its own process, DynamoDB Local and
-// moto, and real HTTP through the local API.
-type env struct {
-	st     *stack.Stack
-	out    *syncBuffer
-	store  *dynamo.AuthStore
-	audit  *dynamo.AuditLog
-	admins *auth.Service // opens accounts as an administrator would
-	moto   authtest.Moto
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// stateDir holds the shared stack's builds; it outlives any one test.
 var (
-	sharedEnv  *env
+	stateDir   string
+	sharedEnv  *authtest.Env
 	sharedOnce sync.Once
 	sharedErr  error
 )
-
-// stateDir holds the shared stack's builds; it outlives any one test.
-var stateDir string
 
 // TestMain stops the shared stack after every test.
 func TestMain(m *testing.M) {
@@ -69,130 +36,28 @@ func TestMain(m *testing.M) {
 	stateDir = dir
 	code := m.Run()
 	if sharedEnv != nil {
-		sharedEnv.st.Close()
+		sharedEnv.Stack.Close()
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-func stackEnv(t *testing.T) *env {
+// stackEnv is one local stack shared by the tests of this package: the
+// project's template, the real auth function as its own process, DynamoDB
+// Local and moto, and real HTTP through the local API.
+func stackEnv(t *testing.T) *authtest.Env {
 	t.Helper()
-	sharedOnce.Do(func() {
-		root, err := services.RepoRoot(".")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		out := &syncBuffer{}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		st, err := stack.Start(ctx, stack.Options{Root: root, StateDir: stateDir, InMemory: true,
-			APIAddr: "127.0.0.1:0", Out: out})
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		var fn = st.Template.Functions[0]
-		for _, f := range st.Template.Functions {
-			if f.LogicalID == "AuthFunction" {
-				fn = f
-			}
-		}
-		db := st.Endpoints.DynamoDBClient()
-		store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fn.Env["USERS_TABLE"], Sessions: fn.Env["SESSIONS_TABLE"], AuthState: fn.Env["AUTH_STATE_TABLE"]})
-		log := dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"])
-		admins, err := auth.NewService(store, log, nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
-		if err != nil {
-			st.Close()
-			sharedErr = err
-			return
-		}
-		sharedEnv = &env{st: st, out: out, store: store, audit: log, admins: admins, moto: authtest.Moto{Endpoint: st.Endpoints.Moto}}
-	})
+	sharedOnce.Do(func() { sharedEnv, sharedErr = authtest.StartEnv(stateDir, nil) })
 	if sharedErr != nil {
 		t.Fatalf("local stack: %v", sharedErr)
 	}
-	sharedEnv.moto.T = t
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, line := range strings.Split(sharedEnv.out.String(), "\n") {
-				if strings.Contains(line, `"level":"ERROR"`) {
-					t.Log(line)
-				}
-			}
-		}
-	})
-	return sharedEnv
-}
-
-func (e *env) client(t *testing.T) *authtest.Client {
-	return &authtest.Client{T: t, Base: e.st.APIURL, Origin: "http://127.0.0.1:3000"}
-}
-
-var mailSeq struct {
-	sync.Mutex
-	n int
-}
-
-// account opens an account and returns it with its initial password.
-func (e *env) account(t *testing.T, a auth.NewAccount) (auth.User, string) {
-	t.Helper()
-	if a.Name == "" {
-		a.Name = "テスト 利用者"
-	}
-	if a.Role == "" {
-		a.Role, a.InstitutionCode, a.PrefectureCode, a.HealthCenterCode = authz.InstitutionUser, "1310000001", "13", "1301"
-	}
-	if a.Mail == "" {
-		mailSeq.Lock()
-		mailSeq.n++
-		a.Mail = fmt.Sprintf("user%d-%d@test.example.jp", time.Now().UnixNano(), mailSeq.n)
-		mailSeq.Unlock()
-	}
-	if a.Method == "" {
-		a.Method = auth.MethodMail
-	}
-	u, pw, err := e.admins.CreateAccount(context.Background(), "test", a)
-	if err != nil {
-		t.Fatalf("CreateAccount: %v", err)
-	}
-	return u, pw
-}
-
-// login walks login → code from moto → verify and returns the client with
-// its session.
-func (e *env) login(t *testing.T, u auth.User, pw string) *authtest.Client {
-	t.Helper()
-	c := e.client(t)
-	sent := len(e.moto.Mails(u.Mail))
-	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
-	if r.Status != 200 {
-		t.Fatalf("login %s: %d %s", u.ID, r.Status, r.Body)
-	}
-	code := authtest.LastCode(t, sent+1, func() []string { return e.moto.Mails(u.Mail) })
-	r = c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code})
-	if r.Status != 200 || c.Cookie == "" {
-		t.Fatalf("verify %s: %d %s", u.ID, r.Status, r.Body)
-	}
-	return c
-}
-
-const goodPassword = "Kusuri#Bako42"
-
-// loginChanged logs in and changes the initial password, as a first login must.
-func (e *env) loginChanged(t *testing.T, u auth.User, initial string) *authtest.Client {
-	t.Helper()
-	c := e.login(t, u, initial)
-	if r := c.Do("POST", "/auth/password", map[string]string{"current": initial, "new": goodPassword}); r.Status != 200 {
-		t.Fatalf("change password: %d %s", r.Status, r.Body)
-	}
-	return c
+	return sharedEnv.For(t)
 }
 
 func TestLoginWithMailCode(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.login(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Login(t, u, pw)
 
 	me := c.Do("GET", "/auth/me", nil)
 	if me.Status != 200 || me.String("userId") != u.ID || me.JSON["mustChangePassword"] != true || me.String("role") != "institution_user" {
@@ -202,8 +67,8 @@ func TestLoginWithMailCode(t *testing.T) {
 		t.Fatalf("logout = %d %s (cookie %q)", r.Status, r.Body, c.Cookie)
 	}
 	// The token itself is dead on the server, not only forgotten by the browser.
-	token := e.login(t, u, pw).Cookie
-	other := e.client(t)
+	token := e.Login(t, u, pw).Cookie
+	other := e.Client(t)
 	other.Cookie = token
 	if r := other.Do("POST", "/auth/logout", nil); r.Status != 204 {
 		t.Fatalf("logout = %d", r.Status)
@@ -216,16 +81,16 @@ func TestLoginWithMailCode(t *testing.T) {
 
 func TestLoginWithSMSCode(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{Phone: "090-1111-2201", Method: auth.MethodSMS})
+	u, pw := e.Account(t, auth.NewAccount{Phone: "090-1111-2201", Method: auth.MethodSMS})
 	if u.Destination != "+819011112201" {
 		t.Fatalf("destination %q, want E.164", u.Destination)
 	}
-	c := e.client(t)
+	c := e.Client(t)
 	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
 	if r.Status != 200 || r.String("method") != "sms" || r.String("destination") != "***-****-2201" {
 		t.Fatalf("login = %d %s", r.Status, r.Body)
 	}
-	code := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819011112201") })
+	code := authtest.LastCode(t, 1, func() []string { return e.Moto.SMS("+819011112201") })
 	if v := c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code}); v.Status != 200 {
 		t.Fatalf("verify = %d %s", v.Status, v.Body)
 	}
@@ -236,8 +101,8 @@ func TestLoginWithSMSCode(t *testing.T) {
 
 func TestForcedPasswordChangeAtFirstLogin(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.login(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Login(t, u, pw)
 
 	if r := c.Do("GET", "/auth/users/"+u.ID, nil); r.Status != 403 || r.ErrorField() != "password" {
 		t.Errorf("a private route before the change = %d %s, want 403 naming password", r.Status, r.Body)
@@ -251,7 +116,7 @@ func TestForcedPasswordChangeAtFirstLogin(t *testing.T) {
 	if len(problems) == 0 || !strings.Contains(string(r.Body), "3種類以上") || !strings.Contains(string(r.Body), "classes") {
 		t.Errorf("weak password answer lacks the classes rule: %s", r.Body)
 	}
-	if r := c.Do("POST", "/auth/password", map[string]string{"current": "wrong", "new": goodPassword}); r.Status != 400 || r.ErrorField() != "current" {
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": "wrong", "new": authtest.GoodPassword}); r.Status != 400 || r.ErrorField() != "current" {
 		t.Errorf("wrong current password = %d %s, want 400 on current", r.Status, r.Body)
 	}
 	if r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": pw}); r.Status != 400 {
@@ -259,7 +124,7 @@ func TestForcedPasswordChangeAtFirstLogin(t *testing.T) {
 	}
 
 	old := c.Cookie
-	if r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": goodPassword}); r.Status != 200 || r.JSON["mustChangePassword"] != false {
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": pw, "new": authtest.GoodPassword}); r.Status != 200 || r.JSON["mustChangePassword"] != false {
 		t.Fatalf("change = %d %s", r.Status, r.Body)
 	}
 	if c.Cookie == "" || c.Cookie == old {
@@ -268,27 +133,27 @@ func TestForcedPasswordChangeAtFirstLogin(t *testing.T) {
 	if r := c.Do("GET", "/auth/users/"+u.ID, nil); r.Status != 200 {
 		t.Errorf("private route after the change = %d %s", r.Status, r.Body)
 	}
-	stale := e.client(t)
+	stale := e.Client(t)
 	stale.Cookie = old
 	if r := stale.Do("GET", "/auth/me", nil); r.Status != 401 {
 		t.Errorf("the session from before the change = %d, want 401 (ended)", r.Status)
 	}
 	// The old password no longer works; the new one does.
-	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 401 {
+	if r := e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 401 {
 		t.Errorf("login with the initial password = %d, want 401", r.Status)
 	}
-	e.login(t, u, goodPassword)
+	e.Login(t, u, authtest.GoodPassword)
 }
 
 func TestTOTPEnrolmentAndLogin(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 
 	if r := c.Do("POST", "/auth/totp/enroll", map[string]string{"currentPassword": "wrong"}); r.Status != 400 {
 		t.Errorf("enrol with a wrong password = %d, want 400", r.Status)
 	}
-	r := c.Do("POST", "/auth/totp/enroll", map[string]string{"currentPassword": goodPassword})
+	r := c.Do("POST", "/auth/totp/enroll", map[string]string{"currentPassword": authtest.GoodPassword})
 	if r.Status != 200 {
 		t.Fatalf("enroll = %d %s", r.Status, r.Body)
 	}
@@ -312,8 +177,8 @@ func TestTOTPEnrolmentAndLogin(t *testing.T) {
 		t.Fatalf("method after enrolment = %v", me.JSON["secondFactor"])
 	}
 
-	c2 := e.client(t)
-	r = c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword})
+	c2 := e.Client(t)
+	r = c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": authtest.GoodPassword})
 	if r.Status != 200 || r.String("method") != "totp" {
 		t.Fatalf("login = %d %s, want method totp", r.Status, r.Body)
 	}
@@ -329,16 +194,16 @@ func TestTOTPEnrolmentAndLogin(t *testing.T) {
 
 func TestPasswordResetByMail(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	e.LoginChanged(t, u, pw)
 
-	c := e.client(t)
+	c := e.Client(t)
 	known := c.Do("POST", "/auth/password-reset/request", map[string]string{"userId": u.ID})
 	unknown := c.Do("POST", "/auth/password-reset/request", map[string]string{"userId": "NOSUCHUSER1"})
 	if known.Status != 202 || unknown.Status != 202 || known.String("message") != unknown.String("message") {
 		t.Fatalf("reset answers differ: %d %s / %d %s", known.Status, known.Body, unknown.Status, unknown.Body)
 	}
-	mails := e.moto.Mails(u.Mail)
+	mails := e.Moto.Mails(u.Mail)
 	link := authtest.Link(t, mails[len(mails)-1])
 	lu, err := url.Parse(link)
 	if err != nil || !strings.HasSuffix(lu.Path, "/password-reset") || lu.RawQuery != "" {
@@ -358,46 +223,46 @@ func TestPasswordResetByMail(t *testing.T) {
 	if r := c.Do("POST", "/auth/password-reset/confirm", map[string]string{"token": token, "newPassword": "Other#Pass2927"}); r.Status != 400 || r.ErrorField() != "token" {
 		t.Errorf("reused link = %d %s, want 400 on token", r.Status, r.Body)
 	}
-	e.login(t, u, newPassword)
+	e.Login(t, u, newPassword)
 }
 
 func TestSecondFactorChange(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 
-	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "03-1234-5678"}); r.Status != 400 || r.ErrorField() != "destination" {
+	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": authtest.GoodPassword, "method": "sms", "destination": "03-1234-5678"}); r.Status != 400 || r.ErrorField() != "destination" {
 		t.Errorf("SMS to a landline = %d %s, want 400 on destination", r.Status, r.Body)
 	}
 	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": "nope", "method": "sms", "destination": "090-3333-4401"}); r.Status != 400 || r.ErrorField() != "currentPassword" {
 		t.Errorf("without the right password = %d %s", r.Status, r.Body)
 	}
-	r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "０９０－３３３３－４４０１"})
+	r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": authtest.GoodPassword, "method": "sms", "destination": "０９０－３３３３－４４０１"})
 	if r.Status != 200 || r.String("destination") != "***-****-4401" {
 		t.Fatalf("change = %d %s", r.Status, r.Body)
 	}
-	code := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819033334401") })
+	code := authtest.LastCode(t, 1, func() []string { return e.Moto.SMS("+819033334401") })
 	if r := c.Do("POST", "/auth/second-factor/change/confirm", map[string]string{"code": code}); r.Status != 200 {
 		t.Fatalf("confirm = %d %s", r.Status, r.Body)
 	}
-	c2 := e.client(t)
-	if r := c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword}); r.Status != 200 || r.String("method") != "sms" {
+	c2 := e.Client(t)
+	if r := c2.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": authtest.GoodPassword}); r.Status != 200 || r.String("method") != "sms" {
 		t.Errorf("login after the change = %d %s, want the code by SMS", r.Status, r.Body)
 	}
 }
 
 func TestCodesRefused(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.client(t)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Client(t)
 	start := func() (string, string) {
 		t.Helper()
-		n := len(e.moto.Mails(u.Mail))
+		n := len(e.Moto.Mails(u.Mail))
 		r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
 		if r.Status != 200 {
 			t.Fatalf("login = %d %s", r.Status, r.Body)
 		}
-		return r.String("challengeId"), authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+		return r.String("challengeId"), authtest.LastCode(t, n+1, func() []string { return e.Moto.Mails(u.Mail) })
 	}
 	wrong := func(code string) string {
 		if code == "000000" {
@@ -434,17 +299,17 @@ func TestCodesRefused(t *testing.T) {
 				t.Fatalf("try %d = %d", i+1, r.Status)
 			}
 		}
-		n := len(e.moto.Mails(u.Mail))
+		n := len(e.Moto.Mails(u.Mail))
 		if r := c.Do("POST", "/auth/login/resend", map[string]string{"challengeId": ch}); r.Status != 401 {
 			t.Errorf("resend after five failures = %d, want 401 (the challenge is spent)", r.Status)
 		}
-		if got := len(e.moto.Mails(u.Mail)); got != n {
+		if got := len(e.Moto.Mails(u.Mail)); got != n {
 			t.Errorf("a spent challenge sent another code")
 		}
 		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 {
 			t.Errorf("right code after five failures = %d, want 401", r.Status)
 		}
-		if err := e.store.ClearFailures(context.Background(), u.ID); err != nil {
+		if err := e.Store.ClearFailures(context.Background(), u.ID); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -453,16 +318,16 @@ func TestCodesRefused(t *testing.T) {
 		for range 4 {
 			c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)})
 		}
-		n := len(e.moto.Mails(u.Mail))
+		n := len(e.Moto.Mails(u.Mail))
 		if r := c.Do("POST", "/auth/login/resend", map[string]string{"challengeId": ch}); r.Status != 200 {
 			t.Fatalf("resend = %d %s", r.Status, r.Body)
 		}
-		fresh := authtest.LastCode(t, n+1, func() []string { return e.moto.Mails(u.Mail) })
+		fresh := authtest.LastCode(t, n+1, func() []string { return e.Moto.Mails(u.Mail) })
 		c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(fresh)})
 		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": fresh}); r.Status != 401 {
 			t.Errorf("sixth try with the resent code = %d, want 401", r.Status)
 		}
-		if err := e.store.ClearFailures(context.Background(), u.ID); err != nil {
+		if err := e.Store.ClearFailures(context.Background(), u.ID); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -470,8 +335,8 @@ func TestCodesRefused(t *testing.T) {
 
 func TestGrowingDelayAndLock(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.client(t)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Client(t)
 	login := func(p string) authtest.Response {
 		return c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": p})
 	}
@@ -495,29 +360,29 @@ func TestGrowingDelayAndLock(t *testing.T) {
 	// At 100 consecutive failures the account locks until an administrator
 	// unlocks it.
 	ctx := context.Background()
-	if err := e.store.ClearFailures(ctx, u.ID); err != nil {
+	if err := e.Store.ClearFailures(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	for range 99 {
-		if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+		if _, err := e.Store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if r := login("Wrong#Pass1"); r.Status != 401 {
 		t.Fatalf("hundredth failure = %d", r.Status)
 	}
-	got, err := e.store.GetUser(ctx, u.ID)
+	got, err := e.Store.GetUser(ctx, u.ID)
 	if err != nil || !got.Locked || got.FailedAttempts != 100 {
 		t.Fatalf("after 100 failures: locked=%v failures=%d err=%v", got.Locked, got.FailedAttempts, err)
 	}
 	// Backdate the last failure: no delay is left, only the lock.
-	if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+	if _, err := e.Store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
 		t.Fatal(err)
 	}
 	if r := login(pw); r.Status != 401 || r.ErrorCode() != wrongAnswer.ErrorCode() {
 		t.Errorf("right password on a locked account = %d %s", r.Status, r.Body)
 	}
-	events, err := e.audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 1000)
+	events, err := e.Audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +393,7 @@ func TestGrowingDelayAndLock(t *testing.T) {
 	if !locked {
 		t.Error("no account_locked event in the audit log")
 	}
-	if err := e.store.Unlock(ctx, u.ID); err != nil {
+	if err := e.Store.Unlock(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if r := login(pw); r.Status != 200 {
@@ -538,8 +403,8 @@ func TestGrowingDelayAndLock(t *testing.T) {
 
 func TestNothingRevealsWhetherAnIDExists(t *testing.T) {
 	e := stackEnv(t)
-	u, _ := e.account(t, auth.NewAccount{})
-	c := e.client(t)
+	u, _ := e.Account(t, auth.NewAccount{})
+	c := e.Client(t)
 	wrongPassword := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"})
 	unknownID := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER2", "password": "Wrong#Pass1"})
 	strip := func(r authtest.Response) string {
@@ -553,15 +418,15 @@ func TestNothingRevealsWhetherAnIDExists(t *testing.T) {
 
 func TestAuthorizationAcrossInstitutionsAndPrefectures(t *testing.T) {
 	e := stackEnv(t)
-	userA, pwA := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
-	userA2, _ := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
-	managerA, pwM := e.account(t, auth.NewAccount{Role: authz.InstitutionManager, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
-	userB, _ := e.account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"})
-	pref13, pwP := e.account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	userA, pwA := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	userA2, _ := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	managerA, pwM := e.Account(t, auth.NewAccount{Role: authz.InstitutionManager, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
+	userB, _ := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"})
+	pref13, pwP := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 
-	a := e.loginChanged(t, userA, pwA)
-	m := e.loginChanged(t, managerA, pwM)
-	p := e.loginChanged(t, pref13, pwP)
+	a := e.LoginChanged(t, userA, pwA)
+	m := e.LoginChanged(t, managerA, pwM)
+	p := e.LoginChanged(t, pref13, pwP)
 	for _, tc := range []struct {
 		who    string
 		c      *authtest.Client
@@ -586,15 +451,15 @@ func TestAuthorizationAcrossInstitutionsAndPrefectures(t *testing.T) {
 			}
 		})
 	}
-	if r := e.client(t).Do("GET", "/auth/users/"+userA.ID, nil); r.Status != 401 {
+	if r := e.Client(t).Do("GET", "/auth/users/"+userA.ID, nil); r.Status != 401 {
 		t.Errorf("without a session = %d, want 401", r.Status)
 	}
 }
 
 func TestCrossSiteRequestsRefused(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 	c.Origin = "https://evil.example.com"
 	if r := c.Do("POST", "/auth/logout", nil); r.Status != 403 || r.ErrorField() != "Origin" {
 		t.Errorf("logout from another origin = %d %s, want 403", r.Status, r.Body)
@@ -609,12 +474,12 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 // in, changed passwords and sent codes; none of it may be in the logs.
 func TestNoSecretInLogs(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.login(t, u, pw)
-	mails := e.moto.Mails(u.Mail)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Login(t, u, pw)
+	mails := e.Moto.Mails(u.Mail)
 	code := authtest.LastCode(t, len(mails), func() []string { return mails })
-	logs := e.out.String()
-	for name, secret := range map[string]string{"password": pw, "new password": goodPassword, "code": code, "session token": c.Cookie} {
+	logs := e.Out.String()
+	for name, secret := range map[string]string{"password": pw, "new password": authtest.GoodPassword, "code": code, "session token": c.Cookie} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the %s appears in the logs", name)
 		}
@@ -626,35 +491,35 @@ func TestNoSecretInLogs(t *testing.T) {
 
 func TestStoppingAnAccountEndsItsSessions(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 	ctx := context.Background()
 	outsider := authz.Principal{UserID: "admin27", Role: authz.PrefectureAdmin, PrefectureCode: "27"}
-	if _, err := e.admins.SetStatus(ctx, outsider, u.ID, auth.StatusStopped); apperr.CodeOf(err) != apperr.Forbidden {
+	if _, err := e.Admins.SetStatus(ctx, outsider, u.ID, auth.StatusStopped); apperr.CodeOf(err) != apperr.Forbidden {
 		t.Fatalf("stop by another prefecture's admin = %v, want forbidden", err)
 	}
 	admin := authz.Principal{UserID: "admin13", Role: authz.PrefectureAdmin, PrefectureCode: "13"}
-	if _, err := e.admins.SetStatus(ctx, admin, u.ID, auth.StatusStopped); err != nil {
+	if _, err := e.Admins.SetStatus(ctx, admin, u.ID, auth.StatusStopped); err != nil {
 		t.Fatal(err)
 	}
 	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
 		t.Errorf("the stopped account's session = %d, want 401", r.Status)
 	}
-	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": goodPassword}); r.Status != 401 {
+	if r := e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": authtest.GoodPassword}); r.Status != 401 {
 		t.Errorf("login of a stopped account = %d, want 401", r.Status)
 	}
-	if _, err := e.admins.SetStatus(ctx, admin, u.ID, auth.StatusActive); err != nil {
+	if _, err := e.Admins.SetStatus(ctx, admin, u.ID, auth.StatusActive); err != nil {
 		t.Fatal(err)
 	}
-	e.login(t, u, goodPassword)
+	e.Login(t, u, authtest.GoodPassword)
 }
 
 func TestAuditIsQueryableByUserAndDay(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	e.login(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	e.Login(t, u, pw)
 	ctx := context.Background()
-	byUser, err := e.audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 100)
+	byUser, err := e.Audit.ByUser(ctx, u.ID, time.Now().Add(-time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,7 +535,7 @@ func TestAuditIsQueryableByUserAndDay(t *testing.T) {
 		t.Errorf("events by user = %v, want %v", actions, want)
 	}
 	day := time.Now().In(time.FixedZone("JST", 9*3600)).Format("2006-01-02")
-	byDay, err := e.audit.ByDay(ctx, day, 100000)
+	byDay, err := e.Audit.ByDay(ctx, day, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,14 +553,14 @@ func TestAuditIsQueryableByUserAndDay(t *testing.T) {
 // A burst of parallel guesses gets no more tries than sequential ones.
 func TestParallelGuessesAreCounted(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.client(t)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.Client(t)
 	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
 	if r.Status != 200 {
 		t.Fatalf("login = %d", r.Status)
 	}
 	ch := r.String("challengeId")
-	code := authtest.LastCode(t, 1, func() []string { return e.moto.Mails(u.Mail) })
+	code := authtest.LastCode(t, 1, func() []string { return e.Moto.Mails(u.Mail) })
 	var wg sync.WaitGroup
 	for i := range 20 {
 		guess := fmt.Sprintf("%06d", (i*7919+1)%1000000)
@@ -703,7 +568,7 @@ func TestParallelGuessesAreCounted(t *testing.T) {
 			continue
 		}
 		wg.Go(func() {
-			e.client(t).Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": guess})
+			e.Client(t).Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": guess})
 		})
 	}
 	wg.Wait()
@@ -712,18 +577,18 @@ func TestParallelGuessesAreCounted(t *testing.T) {
 	}
 
 	// Parallel password guesses: every check that ran was counted.
-	v, _ := e.account(t, auth.NewAccount{})
+	v, _ := e.Account(t, auth.NewAccount{})
 	for range 12 {
 		wg.Go(func() {
-			e.client(t).Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": "Wrong#Pass1"})
+			e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": "Wrong#Pass1"})
 		})
 	}
 	wg.Wait()
-	got, err := e.store.GetUser(context.Background(), v.ID)
+	got, err := e.Store.GetUser(context.Background(), v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := e.audit.ByUser(context.Background(), v.ID, time.Now().Add(-time.Hour), 100)
+	events, err := e.Audit.ByUser(context.Background(), v.ID, time.Now().Add(-time.Hour), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -740,14 +605,14 @@ func TestParallelGuessesAreCounted(t *testing.T) {
 
 func TestReauthenticationFollowsTheFailureRules(t *testing.T) {
 	e := stackEnv(t)
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 	for range 5 {
 		if r := c.Do("POST", "/auth/password", map[string]string{"current": "Wrong#Pass1", "new": "Other#Pass97"}); r.Status != 400 {
 			t.Fatalf("wrong current password = %d", r.Status)
 		}
 	}
-	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "090-5555-0001"}); r.Status != 429 {
+	if r := c.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": authtest.GoodPassword, "method": "sms", "destination": "090-5555-0001"}); r.Status != 429 {
 		t.Errorf("the right password right after five wrong ones = %d %s, want 429", r.Status, r.Body)
 	}
 }
@@ -755,14 +620,14 @@ func TestReauthenticationFollowsTheFailureRules(t *testing.T) {
 func TestLockEndsSessionsAndAChangedFactorVoidsPendingCodes(t *testing.T) {
 	e := stackEnv(t)
 	ctx := context.Background()
-	u, pw := e.account(t, auth.NewAccount{})
-	c := e.loginChanged(t, u, pw)
+	u, pw := e.Account(t, auth.NewAccount{})
+	c := e.LoginChanged(t, u, pw)
 	for range 99 {
-		if _, err := e.store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
+		if _, err := e.Store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r := e.client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"}); r.Status != 401 {
+	if r := e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"}); r.Status != 401 {
 		t.Fatalf("hundredth failure = %d", r.Status)
 	}
 	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
@@ -770,18 +635,18 @@ func TestLockEndsSessionsAndAChangedFactorVoidsPendingCodes(t *testing.T) {
 	}
 
 	// A code sent for a method the user has since left is refused, not a 500.
-	v, pv := e.account(t, auth.NewAccount{})
-	cv := e.loginChanged(t, v, pv)
-	other := e.client(t)
-	r := other.Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": goodPassword})
+	v, pv := e.Account(t, auth.NewAccount{})
+	cv := e.LoginChanged(t, v, pv)
+	other := e.Client(t)
+	r := other.Do("POST", "/auth/login", map[string]string{"userId": v.ID, "password": authtest.GoodPassword})
 	if r.Status != 200 {
 		t.Fatalf("login = %d", r.Status)
 	}
-	code := authtest.LastCode(t, 2, func() []string { return e.moto.Mails(v.Mail) })
-	if r := cv.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": goodPassword, "method": "sms", "destination": "090-5555-0002"}); r.Status != 200 {
+	code := authtest.LastCode(t, 2, func() []string { return e.Moto.Mails(v.Mail) })
+	if r := cv.Do("POST", "/auth/second-factor/change", map[string]string{"currentPassword": authtest.GoodPassword, "method": "sms", "destination": "090-5555-0002"}); r.Status != 200 {
 		t.Fatalf("factor change = %d %s", r.Status, r.Body)
 	}
-	sms := authtest.LastCode(t, 1, func() []string { return e.moto.SMS("+819055550002") })
+	sms := authtest.LastCode(t, 1, func() []string { return e.Moto.SMS("+819055550002") })
 	if r := cv.Do("POST", "/auth/second-factor/change/confirm", map[string]string{"code": sms}); r.Status != 200 {
 		t.Fatalf("confirm = %d", r.Status)
 	}

@@ -303,6 +303,17 @@ func (st *Stack) serve(addr string, h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// FunctionEnv returns the template environment of a function (nil if the
+// template has no such function).
+func (st *Stack) FunctionEnv(logicalID string) map[string]string {
+	for _, f := range st.Template.Functions {
+		if f.LogicalID == logicalID {
+			return f.Env
+		}
+	}
+	return nil
+}
+
 // Function finds a function by logical ID or function name.
 func (st *Stack) Function(name string) (invokeapi.Invoker, bool) {
 	if f, ok := st.functions[name]; ok {

@@ -1,0 +1,582 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"golang.org/x/text/encoding/japanese"
+
+	"github.com/gmis-oss/gmis/infra/local/services"
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
+)
+
+var (
+	stateDir   string
+	sharedEnv  *authtest.Env
+	sharedOnce sync.Once
+	sharedErr  error
+	mastersMu  sync.Mutex
+	mastersIn  bool
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "admin-stack-")
+	if err != nil {
+		panic(err)
+	}
+	stateDir = dir
+	code := m.Run()
+	if sharedEnv != nil {
+		sharedEnv.Stack.Close()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stackEnv is the project's stack with maintenance windows read every
+// second, shared by this package's tests.
+func stackEnv(t *testing.T) *authtest.Env {
+	t.Helper()
+	sharedOnce.Do(func() {
+		sharedEnv, sharedErr = authtest.StartEnv(stateDir, map[string]string{"MaintenanceCacheSeconds": "1"})
+	})
+	if sharedErr != nil {
+		t.Fatalf("local stack: %v", sharedErr)
+	}
+	return sharedEnv.For(t)
+}
+
+func demoFile(t *testing.T, name string) []byte {
+	t.Helper()
+	root, err := services.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "infra", "local", "demo", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// upload posts a file body and decodes a JSON answer.
+func upload(t *testing.T, c *authtest.Client, path string, body []byte, header map[string]string) authtest.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Origin", c.Origin)
+	req.AddCookie(&http.Cookie{Name: "__Host-gmis_session", Value: c.Cookie})
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	out := authtest.Response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
+	_ = json.Unmarshal(out.Body, &out.JSON)
+	return out
+}
+
+func national(t *testing.T, e *authtest.Env) *authtest.Client {
+	t.Helper()
+	u, pw := e.Account(t, auth.NewAccount{Role: authz.National})
+	return e.LoginChanged(t, u, pw)
+}
+
+func counts(r authtest.Response) string {
+	return fmt.Sprintf("created %v updated %v unchanged %v rejected %v", r.JSON["created"], r.JSON["updated"], r.JSON["unchanged"], r.JSON["rejected"])
+}
+
+// loadMasters imports the demo masters once for the package.
+func loadMasters(t *testing.T, e *authtest.Env, c *authtest.Client) {
+	t.Helper()
+	mastersMu.Lock()
+	defer mastersMu.Unlock()
+	if mastersIn {
+		return
+	}
+	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
+		r := upload(t, c, "/admin/masters/"+kind+"/import", demoFile(t, kind+".csv"), nil)
+		if r.Status != 200 || r.JSON["rejected"] != float64(0) {
+			t.Fatalf("import %s = %d %s", kind, r.Status, r.Body)
+		}
+	}
+	mastersIn = true
+}
+
+func TestDemoMasterImportIsIdempotent(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	want := map[string]string{"prefectures": "47", "health-centers": "7", "institutions": "35", "sentinels": "3"}
+	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
+		r := upload(t, c, "/admin/masters/"+kind+"/import", demoFile(t, kind+".csv"), nil)
+		if got := counts(r); r.Status != 200 || got != "created 0 updated 0 unchanged "+want[kind]+" rejected 0" {
+			t.Errorf("second import of %s = %d %s", kind, r.Status, got)
+		}
+	}
+}
+
+func TestCP932AndUTF8BOMImportTheSameData(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	// Full-width digits and a half-width-kana name, as Excel users type them.
+	text := "医療機関コード,名称,カナ,郵便番号,住所,電話番号,許可病床数,保険医療機関コード,区分,都道府県コード,市区町村コード,保健所コード\r\n" +
+		"１３９８０００００１,わかば病院,ﾜｶﾊﾞﾋﾞｮｳｲﾝ,１６０－０００１,東京都みどり区わかば1-1,０３－１２３４－５６７８,５０,1398000,病院,13,13104,1301\r\n" +
+		"\"1398000002\",\"わかば診療所, 分院\",ワカバシンリョウジョ,160-0002,\"東京都みどり区わかば\"\"2\"\"\",03-1234-5679,0,,診療所,13,,1301\r\n"
+	sjis, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := upload(t, c, "/admin/masters/institutions/import", sjis, nil)
+	if r.Status != 200 || r.JSON["encoding"] != "cp932" || counts(r) != "created 2 updated 0 unchanged 0 rejected 0" {
+		t.Fatalf("CP932 import = %d %s", r.Status, r.Body)
+	}
+	first := c.Do("GET", "/admin/masters/institutions/1398000001", nil)
+	second := c.Do("GET", "/admin/masters/institutions/1398000002", nil)
+
+	bom := append([]byte{0xEF, 0xBB, 0xBF}, text...)
+	r = upload(t, c, "/admin/masters/institutions/import", bom, nil)
+	if r.Status != 200 || r.JSON["encoding"] != "utf-8-bom" || counts(r) != "created 0 updated 0 unchanged 2 rejected 0" {
+		t.Fatalf("UTF-8 BOM import of the same content = %d %s, want everything unchanged", r.Status, r.Body)
+	}
+	if again := c.Do("GET", "/admin/masters/institutions/1398000001", nil); !bytes.Equal(again.Body, first.Body) {
+		t.Errorf("record differs after the UTF-8 import:\n%s\n%s", first.Body, again.Body)
+	}
+	fields, _ := first.JSON["fields"].(map[string]any)
+	if fields["name"] != "わかば病院" || fields["kana"] != "ワカバビョウイン" || fields["postalCode"] != "160-0001" || fields["phone"] != "0312345678" || fields["permittedBeds"] != "50" || fields["category"] != "hospital" {
+		t.Errorf("normalised fields = %v", fields)
+	}
+	if f2, _ := second.JSON["fields"].(map[string]any); f2["name"] != "わかば診療所, 分院" || f2["address"] != `東京都みどり区わかば"2"` {
+		t.Errorf("quoted fields = %v", f2)
+	}
+}
+
+func TestMasterRowsRejectedOneByOne(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	csv := "保健所コード,保健所名,都道府県コード,中核市コード\n" +
+		"1390,ゆうやけ保健所,13,\n" + // good
+		"12,みじかい保健所,13,\n" + // code too short
+		"1391,みしょう保健所,48,\n" + // no such prefecture
+		"1392,①保健所,13,\n" + // machine-dependent character
+		"1390,にじゅう保健所,13,\n" // duplicate code in the file
+	r := upload(t, c, "/admin/masters/health-centers/import", []byte(csv), nil)
+	if r.Status != 200 || counts(r) != "created 1 updated 0 unchanged 0 rejected 4" {
+		t.Fatalf("import = %d %s", r.Status, r.Body)
+	}
+	rejections, _ := r.JSON["rejections"].([]any)
+	var got []string
+	for _, x := range rejections {
+		m := x.(map[string]any)
+		got = append(got, fmt.Sprintf("%v:%v", m["row"], m["column"]))
+	}
+	if strings.Join(got, " ") != "3:code 4:prefectureCode 5:name 6:code" {
+		t.Errorf("rejections = %v", got)
+	}
+	if r := upload(t, c, "/admin/masters/health-centers/import", []byte("保健所コード,名前\n1,a\n"), nil); r.Status != 400 || r.ErrorField() != "file" {
+		t.Errorf("unknown header = %d %s, want 400", r.Status, r.Body)
+	}
+}
+
+func TestAddAndEditInstitution(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	fields := map[string]string{"name": "あたらし病院", "category": "hospital", "prefectureCode": "13", "healthCenterCode": "1302", "permittedBeds": "30"}
+	r := c.Do("POST", "/admin/institutions", map[string]any{"fields": fields})
+	code := r.String("code")
+	if r.Status != 201 || !strings.HasPrefix(code, "139") || len(code) != 10 {
+		t.Fatalf("add = %d %s, want a new 139xxxxxxx code", r.Status, r.Body)
+	}
+	if r2 := c.Do("POST", "/admin/institutions", map[string]any{"fields": fields}); r2.String("code") == code {
+		t.Errorf("two additions got the same code %s", code)
+	}
+	fields["permittedBeds"] = "40"
+	if r := c.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 1, "fields": fields}); r.Status != 200 || r.JSON["version"] != float64(2) {
+		t.Fatalf("edit = %d %s", r.Status, r.Body)
+	}
+	if r := c.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 1, "fields": fields}); r.Status != 409 {
+		t.Errorf("edit of a stale version = %d, want 409", r.Status)
+	}
+	h := c.Do("GET", "/admin/masters/institutions/"+code+"/history", nil)
+	versions, _ := h.JSON["versions"].([]any)
+	if h.Status != 200 || len(versions) != 1 || versions[0].(map[string]any)["fields"].(map[string]any)["permittedBeds"] != "30" {
+		t.Errorf("history = %d %s", h.Status, h.Body)
+	}
+	fields["healthCenterCode"] = "2701"
+	if r := c.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 2, "fields": fields}); r.Status != 400 || r.ErrorField() != "healthCenterCode" {
+		t.Errorf("health centre of another prefecture = %d %s", r.Status, r.Body)
+	}
+}
+
+// form builds an application form (システム利用申請様式) CSV: a header row
+// and one row per map of column letter → value.
+func form(rows []map[string]string) string {
+	cols := 40 // A … AN
+	var b strings.Builder
+	header := make([]string, cols)
+	header[csvio.ColumnIndex("B")] = "利用者名"
+	header[csvio.ColumnIndex("AN")] = "二要素認証手段コード"
+	b.WriteString(strings.Join(header, ",") + "\r\n")
+	for _, r := range rows {
+		fields := make([]string, cols)
+		for col, v := range r {
+			fields[csvio.ColumnIndex(col)] = v
+		}
+		b.WriteString(strings.Join(fields, ",") + "\r\n")
+	}
+	return b.String()
+}
+
+func person(i int, inst string) map[string]string {
+	return map[string]string{
+		"A": fmt.Sprint(i), "B": fmt.Sprintf("申請 太郎%d", i), "C": "03-5555-0001",
+		"D": fmt.Sprintf("applicant%d-%d@hospital.example.jp", i, time.Now().UnixNano()), "E": "09",
+		"K": "1301", "AG": "0", "AJ": inst, "AN": "1",
+	}
+}
+
+func withMail(p map[string]string) map[string]string { p["AM"] = p["D"]; return p }
+
+func usersOf(t *testing.T, e *authtest.Env, inst string) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for {
+		users, next, err := e.Store.ListUsers(context.Background(), "institution", inst, 200, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(users)
+		if next == "" {
+			return n
+		}
+		cursor = next
+	}
+}
+
+func TestBulkIssuanceOf200Accounts(t *testing.T) {
+	e := stackEnv(t)
+	loadMasters(t, e, national(t, e))
+	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	c := e.LoginChanged(t, admin, pw)
+	const inst = "1310000003"
+	before := usersOf(t, e, inst)
+
+	var rows []map[string]string
+	for i := range 200 {
+		rows = append(rows, withMail(person(i+1, inst)))
+	}
+	sjis, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(form(rows)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := upload(t, c, "/admin/users/import", sjis, map[string]string{"Idempotency-Key": "form-200"})
+	if r.Status != 201 {
+		t.Fatalf("upload = %d %s", r.Status, r.Body)
+	}
+	t.Logf("200 accounts in %s", time.Since(start).Round(time.Millisecond))
+	if !bytes.HasPrefix(r.Body, []byte{0xEF, 0xBB, 0xBF}) || !bytes.Contains(r.Body, []byte("\r\n")) || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("the result is not an Excel CSV (BOM, CRLF, text/csv)")
+	}
+	out, _, err := csvio.Read(r.Body, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 201 || out[0].Field(0) != "利用者ID" || out[0].Field(3) != "初期パスワード" {
+		t.Fatalf("result has %d rows; header %v", len(out), out[0].Fields)
+	}
+	if got := usersOf(t, e, inst) - before; got != 200 {
+		t.Fatalf("%d accounts created, want 200", got)
+	}
+
+	// The same upload again opens nothing new and answers the same file.
+	again := upload(t, c, "/admin/users/import", sjis, map[string]string{"Idempotency-Key": "form-200"})
+	if again.Status != 201 || !bytes.Equal(again.Body, r.Body) || usersOf(t, e, inst)-before != 200 {
+		t.Errorf("re-submission = %d, same file %v, accounts %d", again.Status, bytes.Equal(again.Body, r.Body), usersOf(t, e, inst)-before)
+	}
+
+	// Initial passwords log in, and the first login must change them.
+	for _, i := range []int{1, 100, 200} {
+		row := out[i]
+		u, err := e.Store.GetUser(context.Background(), row.Field(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Name != row.Field(1) || u.Role != authz.InstitutionUser || u.InstitutionCode != inst || u.PrefectureCode != "13" {
+			t.Errorf("account %s = %+v", row.Field(0), u)
+		}
+		uc := e.Login(t, u, row.Field(3))
+		if me := uc.Do("GET", "/auth/me", nil); me.JSON["mustChangePassword"] != true {
+			t.Errorf("first login of %s does not force a change: %s", u.ID, me.Body)
+		}
+	}
+
+	// Notice mails, once each.
+	batch := r.Header.Get("X-Batch-Id")
+	n := c.Do("POST", "/admin/users/import/"+batch+"/notify", nil)
+	if n.Status != 200 || n.JSON["sent"] != float64(200) || n.JSON["failed"] != float64(0) {
+		t.Fatalf("notify = %d %.300s", n.Status, n.Body)
+	}
+	for _, i := range []int{1, 200} {
+		mails := e.Moto.Mails(out[i].Field(2))
+		if len(mails) == 0 {
+			t.Fatalf("no notice mail to %s", out[i].Field(2))
+		}
+		notice := mails[len(mails)-1]
+		if !strings.Contains(notice, out[i].Field(0)) || !strings.Contains(notice, out[i].Field(3)) || !strings.Contains(notice, "http://127.0.0.1:3000/") {
+			t.Errorf("notice mail lacks ID, initial password or URL:\n%s", notice)
+		}
+	}
+	if n := c.Do("POST", "/admin/users/import/"+batch+"/notify", nil); n.JSON["sent"] != float64(200) || len(e.Moto.Mails(out[1].Field(2))) != 2 {
+		// 2 mails: the code of the login above and one notice, not two notices.
+		t.Errorf("a second notify sent again: %.200s (mails %d)", n.Body, len(e.Moto.Mails(out[1].Field(2))))
+	}
+}
+
+func TestFormErrorsAreAllNamedAndNothingIsCreated(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	const inst = "1310000004"
+	before := usersOf(t, e, inst)
+	good := withMail(person(1, inst))
+	badName := withMail(person(2, inst))
+	badName["B"] = "髙橋 ①郎"
+	badPhone := withMail(person(3, inst))
+	badPhone["C"] = "+1 415 555 0100"
+	badMailAndMethod := person(4, inst)
+	badMailAndMethod["D"] = "not-a-mail"
+	badMailAndMethod["AN"] = "4"
+	unknownInst := withMail(person(5, "1319999999"))
+	wrongHC := withMail(person(6, inst))
+	wrongHC["K"] = "1302"
+	smsToLandline := withMail(person(7, inst))
+	smsToLandline["AN"], smsToLandline["AL"] = "2", "03-1111-2222"
+	dup := withMail(person(8, inst))
+	dup["D"], dup["AM"] = good["D"], good["D"]
+	vetAs09 := withMail(person(9, "1320000002")) // さくら市こもれび動物病院 is a veterinary facility
+	vetAs09["K"] = "1302"
+	rows := []map[string]string{good, badName, badPhone, badMailAndMethod, unknownInst, wrongHC, smsToLandline, dup, vetAs09}
+
+	r := upload(t, c, "/admin/users/import", []byte(form(rows)), nil)
+	if r.Status != 400 || r.ErrorCode() != "invalid" {
+		t.Fatalf("upload = %d %s", r.Status, r.Body)
+	}
+	problems, _ := r.JSON["error"].(map[string]any)["problems"].([]any)
+	var got []string
+	for _, p := range problems {
+		m := p.(map[string]any)
+		got = append(got, fmt.Sprintf("%v %v", m["row"], strings.SplitN(m["column"].(string), "列", 2)[0]))
+	}
+	want := []string{"3 B", "4 C", "5 D", "5 AN", "6 AJ", "7 K", "8 AL", "10 AJ", "9 D"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("problems (row column) = %v\nwant %v\n%s", got, want, r.Body)
+	}
+	if n := usersOf(t, e, inst) - before; n != 0 {
+		t.Errorf("%d accounts created by a form with errors", n)
+	}
+}
+
+func TestAdminOfAnotherPrefectureCannotIssue(t *testing.T) {
+	e := stackEnv(t)
+	loadMasters(t, e, national(t, e))
+	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "27"})
+	c := e.LoginChanged(t, admin, pw)
+	const inst = "1310000005"
+	before := usersOf(t, e, inst)
+	r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, inst))})), nil)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "管轄外") {
+		t.Errorf("upload for prefecture 13 by a prefecture-27 admin = %d %s", r.Status, r.Body)
+	}
+	if n := usersOf(t, e, inst) - before; n != 0 {
+		t.Errorf("%d accounts created outside the jurisdiction", n)
+	}
+	// Its own prefecture's 10 rows go through; the other 25 are refused.
+	if r := upload(t, c, "/admin/masters/institutions/import", demoFile(t, "institutions.csv"), nil); counts(r) != "created 0 updated 0 unchanged 10 rejected 25" {
+		t.Errorf("prefecture-27 admin importing every prefecture's institutions: %s", counts(r))
+	}
+	if r := c.Do("GET", "/admin/users?prefectureCode=13", nil); r.Status != 403 {
+		t.Errorf("listing prefecture 13's accounts = %d, want 403", r.Status)
+	}
+}
+
+func TestAccountStopResumeDeleteAndList(t *testing.T) {
+	e := stackEnv(t)
+	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	c := e.LoginChanged(t, admin, pw)
+	u, upw := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000006", PrefectureCode: "13", HealthCenterCode: "1301"})
+	uc := e.LoginChanged(t, u, upw)
+	if r := c.Do("POST", "/admin/users/"+u.ID+"/stop", nil); r.Status != 200 || r.String("status") != "stopped" {
+		t.Fatalf("stop = %d %s", r.Status, r.Body)
+	}
+	if r := uc.Do("GET", "/auth/me", nil); r.Status != 401 {
+		t.Errorf("session of a stopped account = %d", r.Status)
+	}
+	if r := c.Do("POST", "/admin/users/"+u.ID+"/resume", nil); r.Status != 200 || r.String("status") != "active" {
+		t.Errorf("resume = %d %s", r.Status, r.Body)
+	}
+	l := c.Do("GET", "/admin/users?institutionCode=1310000006&limit=1", nil)
+	users, _ := l.JSON["users"].([]any)
+	if l.Status != 200 || len(users) != 1 || strings.Contains(string(l.Body), "passwordHash") {
+		t.Errorf("list = %d %s", l.Status, l.Body)
+	}
+	if r := c.Do("DELETE", "/admin/users/"+u.ID, nil); r.Status != 204 {
+		t.Errorf("delete = %d %s", r.Status, r.Body)
+	}
+	if _, err := e.Store.GetUser(context.Background(), u.ID); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("deleted account still there: %v", err)
+	}
+	if r := c.Do("POST", "/admin/users/"+u.ID+"/bogus", nil); r.Status != 403 && r.Status != 404 {
+		t.Errorf("unknown action = %d", r.Status)
+	}
+}
+
+func TestMaintenanceWindowClosesAllButHealth(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	anon := e.Client(t)
+	now := time.Now()
+	r := c.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now.Add(-time.Minute), "end": now.Add(10 * time.Minute), "message": "定期メンテナンス中です。"})
+	if r.Status != 201 {
+		t.Fatalf("create window = %d %s", r.Status, r.Body)
+	}
+	id := r.String("id")
+	time.Sleep(1100 * time.Millisecond) // the functions' cache of windows
+	login := anon.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER9", "password": "x"})
+	if login.Status != 503 || login.Header.Get("Retry-After") == "" || !strings.Contains(string(login.Body), "定期メンテナンス中です。") {
+		t.Errorf("login during maintenance = %d %s (Retry-After %q)", login.Status, login.Body, login.Header.Get("Retry-After"))
+	}
+	if r := c.Do("GET", "/admin/users?prefectureCode=13", nil); r.Status != 503 {
+		t.Errorf("admin route during maintenance = %d, want 503", r.Status)
+	}
+	if r := anon.Do("GET", "/health", nil); r.Status != 200 {
+		t.Errorf("health during maintenance = %d, want 200", r.Status)
+	}
+	if r := c.Do("POST", "/admin/maintenance-windows/"+id+"/end", nil); r.Status != 204 {
+		t.Fatalf("end window = %d %s", r.Status, r.Body)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := anon.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER9", "password": "x"}); r.Status != 401 {
+		t.Errorf("login after the window = %d, want 401 (service restored)", r.Status)
+	}
+	if r := c.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now, "end": now.Add(-time.Minute)}); r.Status != 400 || r.ErrorField() != "end" {
+		t.Errorf("window ending before it starts = %d %s", r.Status, r.Body)
+	}
+	u, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	if r := e.LoginChanged(t, u, pw).Do("POST", "/admin/maintenance-windows", map[string]any{"start": now, "end": now.Add(time.Hour)}); r.Status != 403 {
+		t.Errorf("a prefecture admin scheduling maintenance = %d, want 403", r.Status)
+	}
+}
+
+// TestMaintenanceFunctionCommands runs every sample event in
+// events/maintenance through the Lambda Invoke API with the AWS SDK, as
+// `aws lambda invoke` does.
+func TestMaintenanceFunctionCommands(t *testing.T) {
+	e := stackEnv(t)
+	loadMasters(t, e, national(t, e))
+	locked, _ := e.Account(t, auth.NewAccount{ID: "EVENTUSER23"})
+	for range 100 {
+		if _, err := e.Store.RecordFailure(context.Background(), locked.ID, time.Now(), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := lambda.New(lambda.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(e.Stack.InvokeURL),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	root, _ := services.RepoRoot(".")
+	invoke := func(name string) (map[string]any, string) {
+		t.Helper()
+		payload, err := os.ReadFile(filepath.Join(root, "events", "maintenance", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("MaintenanceFunction"), Payload: payload})
+		if err != nil {
+			t.Fatalf("invoke %s: %v", name, err)
+		}
+		var body map[string]any
+		_ = json.Unmarshal(out.Payload, &body)
+		return body, aws.ToString(out.FunctionError)
+	}
+	for _, tc := range []struct {
+		event string
+		check func(map[string]any) error
+	}{
+		{"import-master.json", func(b map[string]any) error {
+			if b["result"].(map[string]any)["created"] != float64(1) {
+				return errors.New("did not create the health centre")
+			}
+			return nil
+		}},
+		{"schedule-window.json", func(b map[string]any) error {
+			if b["result"].(map[string]any)["id"] != "20981231T1600-op" {
+				return errors.New("unexpected window ID")
+			}
+			return nil
+		}},
+		{"list-windows.json", func(b map[string]any) error {
+			if !strings.Contains(fmt.Sprint(b["result"]), "20981231T1600-op") {
+				return errors.New("the scheduled window is not listed")
+			}
+			return nil
+		}},
+		{"end-window.json", func(map[string]any) error { return nil }},
+		{"unlock-user.json", func(map[string]any) error {
+			u, err := e.Store.GetUser(context.Background(), "EVENTUSER23")
+			if err != nil || u.Locked || u.FailedAttempts != 0 {
+				return fmt.Errorf("still locked: %+v %v", u, err)
+			}
+			return nil
+		}},
+		{"table-counts.json", func(b map[string]any) error {
+			tables := b["result"].(map[string]any)["tables"].(map[string]any)
+			if tables["gmis-local-masters"].(float64) < 92 || len(tables) != 6 {
+				return fmt.Errorf("counts %v", tables)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.event, func(t *testing.T) {
+			body, fnErr := invoke(tc.event)
+			if fnErr != "" {
+				t.Fatalf("function error: %v", body)
+			}
+			if err := tc.check(body); err != nil {
+				t.Errorf("%v: %v", err, body)
+			}
+		})
+	}
+	t.Run("unknown-command.json", func(t *testing.T) {
+		body, fnErr := invoke("unknown-command.json")
+		if fnErr != "Unhandled" || !strings.Contains(fmt.Sprint(body["errorMessage"]), `unknown command "reboot-everything"`) {
+			t.Errorf("unknown command = %q %v", fnErr, body)
+		}
+	})
+}

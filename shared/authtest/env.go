@@ -1,0 +1,153 @@
+package authtest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gmis-oss/gmis/infra/local/services"
+	"github.com/gmis-oss/gmis/infra/local/stack"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+)
+
+// SyncBuffer is a bytes buffer safe for the stack's concurrent writers.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Env is a local stack of the project's template (every function as its
+// own processes, DynamoDB Local and moto, real HTTP through the local API)
+// with what tests need to open accounts and log in.
+type Env struct {
+	Stack  *stack.Stack
+	Out    *SyncBuffer
+	Store  *dynamo.AuthStore
+	Audit  *dynamo.AuditLog
+	Admins *auth.Service // opens accounts as an administrator would
+	Moto   Moto
+	seq    int
+	mu     sync.Mutex
+}
+
+// StartEnv starts the stack with its state in stateDir (which must outlive
+// the tests using it) and template parameter overrides.
+func StartEnv(stateDir string, params map[string]string) (*Env, error) {
+	root, err := services.RepoRoot(".")
+	if err != nil {
+		return nil, err
+	}
+	out := &SyncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st, err := stack.Start(ctx, stack.Options{Root: root, StateDir: stateDir, InMemory: true, APIAddr: "127.0.0.1:0", InvokeAddr: "127.0.0.1:0",
+		Parameters: params, Out: out})
+	if err != nil {
+		return nil, err
+	}
+	fnEnv := st.FunctionEnv("AuthFunction")
+	db := st.Endpoints.DynamoDBClient()
+	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
+	log := dynamo.NewAuditLog(db, fnEnv["AUDIT_TABLE"])
+	admins, err := auth.NewService(store, log, nil, []byte(fnEnv["AUTH_SECRET"]), auth.Config{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Env{Stack: st, Out: out, Store: store, Audit: log, Admins: admins, Moto: Moto{Endpoint: st.Endpoints.Moto}}, nil
+}
+
+// For binds the env's helpers to a test and, if it fails, logs the
+// functions' error lines.
+func (e *Env) For(t *testing.T) *Env {
+	t.Helper()
+	e.Moto.T = t
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range strings.Split(e.Out.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) {
+					t.Log(line)
+				}
+			}
+		}
+	})
+	return e
+}
+
+// Client returns a browser-like client of the local API.
+func (e *Env) Client(t *testing.T) *Client {
+	return &Client{T: t, Base: e.Stack.APIURL, Origin: "http://127.0.0.1:3000"}
+}
+
+// Account opens an account (an institution user of 1310000001 unless said
+// otherwise) and returns it with its initial password.
+func (e *Env) Account(t *testing.T, a auth.NewAccount) (auth.User, string) {
+	t.Helper()
+	if a.Name == "" {
+		a.Name = "テスト 利用者"
+	}
+	if a.Role == "" {
+		a.Role, a.InstitutionCode, a.PrefectureCode, a.HealthCenterCode = authz.InstitutionUser, "1310000001", "13", "1301"
+	}
+	if a.Mail == "" {
+		e.mu.Lock()
+		e.seq++
+		a.Mail = fmt.Sprintf("user%d-%d@test.example.jp", time.Now().UnixNano(), e.seq)
+		e.mu.Unlock()
+	}
+	if a.Method == "" {
+		a.Method = auth.MethodMail
+	}
+	u, pw, err := e.Admins.CreateAccount(context.Background(), "test", a)
+	if err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	return u, pw
+}
+
+// Login walks login → code from moto's mail → verify.
+func (e *Env) Login(t *testing.T, u auth.User, pw string) *Client {
+	t.Helper()
+	c := e.Client(t)
+	sent := len(e.Moto.Mails(u.Mail))
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("login %s: %d %s", u.ID, r.Status, r.Body)
+	}
+	code := LastCode(t, sent+1, func() []string { return e.Moto.Mails(u.Mail) })
+	r = c.Do("POST", "/auth/verify", map[string]string{"challengeId": r.String("challengeId"), "code": code})
+	if r.Status != 200 || c.Cookie == "" {
+		t.Fatalf("verify %s: %d %s", u.ID, r.Status, r.Body)
+	}
+	return c
+}
+
+// GoodPassword is what LoginChanged sets.
+const GoodPassword = "Kusuri#Bako42"
+
+// LoginChanged logs in and changes the initial password, as a first login must.
+func (e *Env) LoginChanged(t *testing.T, u auth.User, initial string) *Client {
+	t.Helper()
+	c := e.Login(t, u, initial)
+	if r := c.Do("POST", "/auth/password", map[string]string{"current": initial, "new": GoodPassword}); r.Status != 200 {
+		t.Fatalf("change password: %d %s", r.Status, r.Body)
+	}
+	return c
+}
