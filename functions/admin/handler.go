@@ -293,7 +293,13 @@ func (h *handler) target(r *http.Request) (auth.User, error) {
 	if err != nil {
 		return auth.User{}, err
 	}
-	return u, authz.Authorize(p, authz.ManageAccounts, u.Scope())
+	if err := authz.Authorize(p, authz.ManageAccounts, u.Scope()); err != nil {
+		return auth.User{}, err
+	}
+	if !authz.CanManageRole(p, u.ID, u.Role) {
+		return auth.User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
+	}
+	return u, nil
 }
 
 func (h *handler) userAction(w http.ResponseWriter, r *http.Request) {

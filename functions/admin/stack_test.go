@@ -257,10 +257,14 @@ func form(rows []map[string]string) string {
 }
 
 func person(i int, inst string) map[string]string {
+	hc := "1301"
+	if strings.HasPrefix(inst, "133") {
+		hc = "1303"
+	}
 	return map[string]string{
-		"A": fmt.Sprint(i), "B": fmt.Sprintf("申請 太郎%d", i), "C": "03-5555-0001",
+		"A": fmt.Sprint(i), "B": fmt.Sprintf("申請 太郎%d-%d", i, time.Now().UnixNano()%100000), "C": "03-5555-0001",
 		"D": fmt.Sprintf("applicant%d-%d@hospital.example.jp", i, time.Now().UnixNano()), "E": "09",
-		"K": "1301", "AG": "0", "AJ": inst, "AN": "1",
+		"K": hc, "AG": "0", "AJ": inst, "AN": "1",
 	}
 }
 
@@ -665,4 +669,58 @@ func stripEmpty(v any) any {
 		return out
 	}
 	return v
+}
+
+func TestJurisdictionOfMastersAndAccounts(t *testing.T) {
+	e := stackEnv(t)
+	loadMasters(t, e, national(t, e))
+	pref13, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	c := e.LoginChanged(t, pref13, pw)
+
+	// Naming its own prefecture in the row does not let an admin take over
+	// an Osaka record.
+	csv := "医療機関コード,名称,区分,都道府県コード,保健所コード\n2710000001,のっとり病院,hospital,13,1301\n"
+	if r := upload(t, c, "/admin/masters/institutions/import", []byte(csv), nil); counts(r) != "created 0 updated 0 unchanged 0 rejected 1" {
+		t.Errorf("overwriting another prefecture's record: %s", counts(r))
+	}
+	if r := c.Do("GET", "/admin/masters/institutions/2710000001", nil); r.Status != 403 {
+		t.Errorf("reading another prefecture's record = %d, want 403", r.Status)
+	}
+	u, upw := e.Account(t, auth.NewAccount{})
+	if r := e.LoginChanged(t, u, upw).Do("GET", "/admin/masters/institutions/1310000001", nil); r.Status != 403 {
+		t.Errorf("an institution user reading the admin master API = %d, want 403", r.Status)
+	}
+
+	// Administrators manage accounts below their role, never peers or themselves.
+	peer, _ := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
+	for _, target := range []string{peer.ID, pref13.ID} {
+		if r := c.Do("POST", "/admin/users/"+target+"/stop", nil); r.Status != 403 {
+			t.Errorf("prefecture admin stopping %s = %d, want 403", target, r.Status)
+		}
+		if r := c.Do("DELETE", "/admin/users/"+target, nil); r.Status != 403 {
+			t.Errorf("prefecture admin deleting %s = %d, want 403", target, r.Status)
+		}
+	}
+	if r := c.Do("GET", "/admin/users?prefectureCode=13&cursor=eyJ1c2VySWQiOiJ4IiwicHJlZmVjdHVyZUNvZGUiOiIyNyJ9", nil); r.Status != 400 || r.ErrorField() != "cursor" {
+		t.Errorf("a cursor of another listing = %d %s, want 400", r.Status, r.Body)
+	}
+}
+
+func TestIdempotencyKeyBelongsToOneFile(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	first := form([]map[string]string{withMail(person(1, "1330000001"))})
+	r := upload(t, c, "/admin/users/import", []byte(first), map[string]string{"Idempotency-Key": "key-1"})
+	if r.Status != 201 {
+		t.Fatalf("first upload = %d %s", r.Status, r.Body)
+	}
+	second := form([]map[string]string{withMail(person(2, "1330000001"))})
+	if r := upload(t, c, "/admin/users/import", []byte(second), map[string]string{"Idempotency-Key": "key-1"}); r.Status != 400 || r.ErrorField() != "Idempotency-Key" {
+		t.Errorf("another file under the same key = %d %s, want 400", r.Status, r.Body)
+	}
+	// The same person in a new upload is refused: one account per person.
+	if r := upload(t, c, "/admin/users/import", []byte(first), map[string]string{"Idempotency-Key": "key-2"}); r.Status != 400 || !strings.Contains(string(r.Body), "既にあります") {
+		t.Errorf("the same person again under a new key = %d %s", r.Status, r.Body)
+	}
 }

@@ -169,6 +169,9 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
 		return User{}, err
 	}
+	if !authz.CanManageRole(actor, u.ID, u.Role) {
+		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
+	}
 	if u.Status == status {
 		return u, nil
 	}

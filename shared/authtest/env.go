@@ -100,17 +100,18 @@ func (e *Env) Client(t *testing.T) *Client {
 // otherwise) and returns it with its initial password.
 func (e *Env) Account(t *testing.T, a auth.NewAccount) (auth.User, string) {
 	t.Helper()
+	e.mu.Lock()
+	e.seq++
+	n := e.seq
+	e.mu.Unlock()
 	if a.Name == "" {
-		a.Name = "テスト 利用者"
+		a.Name = fmt.Sprintf("テスト 利用者%d", n) // one person, one account per institution
 	}
 	if a.Role == "" {
 		a.Role, a.InstitutionCode, a.PrefectureCode, a.HealthCenterCode = authz.InstitutionUser, "1310000001", "13", "1301"
 	}
 	if a.Mail == "" {
-		e.mu.Lock()
-		e.seq++
-		a.Mail = fmt.Sprintf("user%d-%d@test.example.jp", time.Now().UnixNano(), e.seq)
-		e.mu.Unlock()
+		a.Mail = fmt.Sprintf("user%d-%d@test.example.jp", time.Now().UnixNano(), n)
 	}
 	if a.Method == "" {
 		a.Method = auth.MethodMail

@@ -115,6 +115,26 @@ func ownInstitution(p Principal, s Scope) bool {
 	return p.InstitutionCode != "" && s.InstitutionCode == p.InstitutionCode
 }
 
+// rank orders the roles: an administrator manages only accounts of roles
+// below their own (a prefecture admin does not stop a fellow prefecture
+// admin, or themself).
+var rank = map[Role]int{National: 0, PrefectureAdmin: 1, HealthCenterAdmin: 2, InstitutionManager: 3, InstitutionUser: 4}
+
+// CanManageRole reports whether p may manage an account with role target:
+// national administrators any account but their own, others only roles
+// below theirs.
+func CanManageRole(p Principal, targetID string, target Role) bool {
+	if targetID == p.UserID {
+		return false
+	}
+	if p.Role == National {
+		return true
+	}
+	r, ok := rank[p.Role]
+	t, tok := rank[target]
+	return ok && tok && r < t
+}
+
 // Authorize is Allowed as an error: nil, or a Forbidden error for the client.
 func Authorize(p Principal, a Action, s Scope) error {
 	if Allowed(p, a, s) {

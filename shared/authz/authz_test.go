@@ -77,3 +77,32 @@ func TestRoleValid(t *testing.T) {
 		t.Error(`Role("admin") is valid`)
 	}
 }
+
+func TestCanManageRole(t *testing.T) {
+	for _, tc := range []struct {
+		actor  Role
+		target Role
+		self   bool
+		want   bool
+	}{
+		{National, National, false, true},
+		{National, InstitutionUser, true, false},
+		{PrefectureAdmin, PrefectureAdmin, false, false},
+		{PrefectureAdmin, HealthCenterAdmin, false, true},
+		{PrefectureAdmin, InstitutionUser, false, true},
+		{HealthCenterAdmin, HealthCenterAdmin, false, false},
+		{HealthCenterAdmin, InstitutionManager, false, true},
+		{InstitutionManager, InstitutionUser, false, true},
+		{InstitutionUser, InstitutionUser, false, false},
+		{PrefectureAdmin, National, false, false},
+	} {
+		p := Principal{UserID: "actor", Role: tc.actor}
+		target := "other"
+		if tc.self {
+			target = "actor"
+		}
+		if got := CanManageRole(p, target, tc.target); got != tc.want {
+			t.Errorf("CanManageRole(%s → %s, self=%v) = %v, want %v", tc.actor, tc.target, tc.self, got, tc.want)
+		}
+	}
+}

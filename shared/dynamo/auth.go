@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,14 +30,14 @@ type AuthTables struct {
 
 // AuthStore implements auth.Store.
 type AuthStore struct {
-	db     Client
+	db     TransactClient
 	tables AuthTables
 }
 
 var _ auth.Store = (*AuthStore)(nil)
 
 // NewAuthStore returns an AuthStore over db.
-func NewAuthStore(db Client, tables AuthTables) *AuthStore {
+func NewAuthStore(db TransactClient, tables AuthTables) *AuthStore {
 	return &AuthStore{db: db, tables: tables}
 }
 
@@ -118,17 +119,50 @@ func (s *AuthStore) GetUser(ctx context.Context, id string) (auth.User, error) {
 	return it.user(), nil
 }
 
-// CreateUser stores a new user; Conflict if the ID is taken.
+// personKeys are the auth-state items that make one person one account
+// per institution (seed 001): by mail and by name. Accounts outside an
+// institution have none.
+func personKeys(u auth.User) []string {
+	if u.InstitutionCode == "" {
+		return nil
+	}
+	keys := []string{"person#" + u.InstitutionCode + "#name#" + u.Name}
+	if u.Mail != "" {
+		keys = append(keys, "person#"+u.InstitutionCode+"#mail#"+strings.ToLower(u.Mail))
+	}
+	return keys
+}
+
+// CreateUser stores a new user; Conflict if the ID is taken or, for an
+// institution account, if the institution already has an account of the
+// same person. Both are checked in one transaction, so two uploads at once
+// cannot both open the same person.
 func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 	u.Version = 1
 	item, err := attributevalue.MarshalMap(toUserItem(u))
 	if err != nil {
 		return wrap("encode user", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Users, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(userId)")})
-	if isConditionFailed(err) {
-		return apperr.New(apperr.Conflict, "この利用者IDは既に使われています。", "user ID already exists")
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Users, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(userId)")}}}
+	for _, k := range personKeys(u) {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.AuthState,
+			Item:                map[string]types.AttributeValue{"pk": str(k), "userId": str(u.ID)},
+			ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var canceled *types.TransactionCanceledException
+	if asErr(err, &canceled) {
+		for i, r := range canceled.CancellationReasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				continue
+			}
+			if i == 0 {
+				return apperr.New(apperr.Conflict, "この利用者IDは既に使われています。", "user ID already exists")
+			}
+			return &apperr.Error{Code: apperr.Conflict, Field: "person",
+				Message: "この機関に同じ人のアカウントが既にあります（1人1アカウント）。", MessageEn: "the institution already has an account of this person"}
+		}
 	}
 	if err != nil {
 		return wrap("create user", err)
@@ -631,7 +665,9 @@ func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, c
 		Limit:                     aws.Int32(int32(limit))}
 	if cursor != "" {
 		start, err := decodeCursor(cursor)
-		if err != nil {
+		// A cursor belongs to one listing: the index key and the user ID.
+		v, ok := start[ix.key].(*types.AttributeValueMemberS)
+		if err != nil || len(start) != 2 || start["userId"] == nil || !ok || v.Value != code {
 			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
 		}
 		in.ExclusiveStartKey = start
@@ -655,12 +691,21 @@ func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, c
 	return users, next, nil
 }
 
-// DeleteUser removes an account.
+// DeleteUser removes an account and its one-person-per-institution keys.
 func (s *AuthStore) DeleteUser(ctx context.Context, userID string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.Users,
-		Key:                 map[string]types.AttributeValue{"userId": str(userID)},
-		ConditionExpression: aws.String("attribute_exists(userId)")})
-	if isConditionFailed(err) {
+	u, err := s.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.tables.Users,
+		Key: map[string]types.AttributeValue{"userId": str(userID)}, ConditionExpression: aws.String("attribute_exists(userId)")}}}
+	for _, k := range personKeys(u) {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.AuthState,
+			Key: map[string]types.AttributeValue{"pk": str(k)}}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var canceled *types.TransactionCanceledException
+	if asErr(err, &canceled) {
 		return notFound("user")
 	}
 	if err != nil {

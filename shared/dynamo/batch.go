@@ -28,6 +28,7 @@ type batchItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
 	Admin     string `dynamodbav:"admin"`
+	Content   string `dynamodbav:"content"`
 	Status    string `dynamodbav:"status"`
 	Sealed    string `dynamodbav:"sealed"`
 	CreatedAt string `dynamodbav:"createdAt"`
@@ -52,11 +53,11 @@ func (s *BatchStore) GetBatch(ctx context.Context, id string) (issuance.Batch, e
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return issuance.Batch{}, wrap("decode batch", err)
 	}
-	return issuance.Batch{ID: id, Admin: it.Admin, Status: it.Status, Sealed: it.Sealed, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}, nil
+	return issuance.Batch{ID: id, Admin: it.Admin, Content: it.Content, Status: it.Status, Sealed: it.Sealed, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}, nil
 }
 
 func (s *BatchStore) item(b issuance.Batch, version int64) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMap(batchItem{PK: "batch#" + b.ID, SK: "batch", Admin: b.Admin, Status: b.Status, Sealed: b.Sealed,
+	return attributevalue.MarshalMap(batchItem{PK: "batch#" + b.ID, SK: "batch", Admin: b.Admin, Content: b.Content, Status: b.Status, Sealed: b.Sealed,
 		CreatedAt: timeString(b.CreatedAt), Version: version, ExpiresAt: b.CreatedAt.Add(7 * 24 * time.Hour).Unix()})
 }
 

@@ -76,6 +76,7 @@ type Issued struct {
 type Batch struct {
 	ID        string
 	Admin     string
+	Content   string // SHA-256 of the uploaded file: one key, one file
 	Status    string // "pending" until every account exists, then "done"
 	Sealed    string // the sealed JSON of []Issued and the accounts to open
 	CreatedAt time.Time
@@ -92,6 +93,7 @@ type Store interface {
 // Users is what the duplicate check and account creation need.
 type Users interface {
 	ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error)
+	GetUser(ctx context.Context, id string) (auth.User, error)
 }
 
 // Masters reads master records.
@@ -155,13 +157,17 @@ func BatchID(admin, key string) string {
 // again returns the same accounts instead of opening new ones, and an
 // upload interrupted halfway finishes.
 func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, data []byte) (Result, error) {
+	sum := sha256.Sum256(data)
+	content := hex.EncodeToString(sum[:])
 	if key == "" {
-		sum := sha256.Sum256(data)
-		key = hex.EncodeToString(sum[:])
+		key = content
 	}
 	id := BatchID(actor.UserID, key)
 	b, err := s.batches.GetBatch(ctx, id)
 	switch {
+	case err == nil && b.Content != content:
+		return Result{}, apperr.InvalidField("Idempotency-Key", "この Idempotency-Key は別のファイルの登録に使われています。修正したファイルは新しいキーで送信してください。",
+			"this Idempotency-Key was used for another file; send a corrected file with a new key")
 	case err == nil:
 		return s.finish(ctx, actor, b)
 	case apperr.CodeOf(err) != apperr.NotFound:
@@ -189,7 +195,7 @@ func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, 
 	if err != nil {
 		return Result{}, err
 	}
-	b = Batch{ID: id, Admin: actor.UserID, Status: "pending", Sealed: sealed, CreatedAt: s.now(), Version: 1}
+	b = Batch{ID: id, Admin: actor.UserID, Content: content, Status: "pending", Sealed: sealed, CreatedAt: s.now(), Version: 1}
 	if err := s.batches.CreateBatch(ctx, b); err != nil {
 		if apperr.CodeOf(err) != apperr.Conflict {
 			return Result{}, err
@@ -230,8 +236,19 @@ func (s *Service) finish(ctx context.Context, actor authz.Principal, b Batch) (R
 	}
 	if b.Status != "done" {
 		for i, a := range sb.Accounts {
-			_, err := s.accounts.OpenAccount(ctx, actor.UserID, a, sb.Issued[i].InitialPassword)
-			if err != nil && apperr.CodeOf(err) != apperr.Conflict { // Conflict: opened by an earlier try
+			// Opened by an earlier try: skip it before paying for a hash, so
+			// a retry only does what is left.
+			if _, err := s.users.GetUser(ctx, a.ID); err == nil {
+				continue
+			} else if apperr.CodeOf(err) != apperr.NotFound {
+				return Result{}, err
+			}
+			if _, err := s.accounts.OpenAccount(ctx, actor.UserID, a, sb.Issued[i].InitialPassword); err != nil {
+				if e := apperr.As(err); e != nil && e.Field == "person" {
+					return Result{}, &apperr.Error{Code: apperr.Conflict, Field: "file",
+						Message:   fmt.Sprintf("%s さんのアカウントが、この登録の途中で別の登録により作成されました。申請様式から除いて新しいファイルとして送信してください。", a.Name),
+						MessageEn: "another upload opened an account for the same person meanwhile; remove that row and send the file again as a new upload"}
+				}
 				return Result{}, fmt.Errorf("open account %d of batch %s: %w", i+1, b.ID, err)
 			}
 		}
@@ -248,7 +265,11 @@ func (s *Service) finish(ctx context.Context, actor authz.Principal, b Batch) (R
 func (r Result) CSV() ([]byte, error) {
 	rows := [][]string{{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}}
 	for _, is := range r.Issued {
-		rows = append(rows, []string{is.UserID, is.Name, is.Mail, is.InitialPassword})
+		pw := is.InitialPassword
+		if is.Notified {
+			pw = "（通知メール送信済み）"
+		}
+		rows = append(rows, []string{is.UserID, is.Name, is.Mail, pw})
 	}
 	var buf bytes.Buffer
 	err := csvio.WriteExcel(&buf, rows)
@@ -264,8 +285,10 @@ type NotifyResult struct {
 }
 
 // Notify sends each person of a batch the notice mail with their ID,
-// initial password and the login URL, once: a second call sends only what
-// failed before.
+// initial password and the login URL, once: the batch is claimed before
+// anything is sent (a second call at the same time gets 409), each sent
+// mail is recorded at once, and a later call sends only what failed. Once
+// mailed, an initial password is no longer kept.
 func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID string) ([]NotifyResult, error) {
 	b, err := s.batches.GetBatch(ctx, batchID)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && b.Admin != actor.UserID) {
@@ -281,6 +304,15 @@ func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID str
 	if err != nil {
 		return nil, err
 	}
+	busy := apperr.New(apperr.Conflict, "この一括登録の通知は別の操作で送信中です。", "the notice mails of this batch are being sent by another request")
+	// Claim: only one request moves the version from here.
+	if err := s.batches.UpdateBatch(ctx, b); err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict {
+			return nil, busy
+		}
+		return nil, err
+	}
+	b.Version++
 	results := make([]NotifyResult, len(sb.Issued))
 	for i, is := range sb.Issued {
 		results[i] = NotifyResult{UserID: is.UserID, Mail: is.Mail, Sent: is.Notified}
@@ -293,13 +325,17 @@ func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID str
 			results[i].Error = "送信できませんでした"
 			continue
 		}
-		sb.Issued[i].Notified, results[i].Sent = true, true
-	}
-	if b.Sealed, err = s.sealBatch(sb); err != nil {
-		return nil, err
-	}
-	if err := s.batches.UpdateBatch(ctx, b); err != nil {
-		return nil, err
+		sb.Issued[i].Notified, sb.Issued[i].InitialPassword, results[i].Sent = true, "", true
+		if b.Sealed, err = s.sealBatch(sb); err != nil {
+			return nil, err
+		}
+		if err := s.batches.UpdateBatch(ctx, b); err != nil {
+			if apperr.CodeOf(err) == apperr.Conflict {
+				return nil, busy
+			}
+			return nil, err
+		}
+		b.Version++
 	}
 	return results, nil
 }

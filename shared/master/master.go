@@ -129,6 +129,8 @@ func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, 
 		}
 		outcome, err := s.upsert(ctx, actor, rec)
 		switch {
+		case apperr.CodeOf(err) == apperr.Forbidden:
+			reject(&res, row.Line, "code", "このコードは管轄外に登録されています。", "the code is registered outside your jurisdiction")
 		case apperr.CodeOf(err) == apperr.Conflict:
 			reject(&res, row.Line, "code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again")
 		case err != nil:
@@ -283,6 +285,10 @@ func (s *Service) upsert(ctx context.Context, actor authz.Principal, rec Record)
 		return "created", s.record(ctx, actor, rec, "master_created")
 	case err != nil:
 		return "", err
+	case !authz.Allowed(actor, authz.ManageMasters, cur.Scope()):
+		// The row may name the admin's own prefecture, but the record it
+		// would overwrite belongs elsewhere.
+		return "", authz.Authorize(actor, authz.ManageMasters, cur.Scope())
 	case maps.Equal(cur.Fields, rec.Fields):
 		return "unchanged", nil
 	}
@@ -298,10 +304,13 @@ func (s *Service) record(ctx context.Context, actor authz.Principal, rec Record,
 		Detail: map[string]string{"kind": string(rec.Kind), "code": rec.Code, "version": fmt.Sprint(rec.Version)}})
 }
 
-// Get returns one record if actor may see its jurisdiction.
+// Get returns one record if actor administers its jurisdiction.
 func (s *Service) Get(ctx context.Context, actor authz.Principal, kind Kind, code string) (Record, error) {
 	rec, err := s.store.GetRecord(ctx, kind, code)
 	if err != nil {
+		return Record{}, err
+	}
+	if err := authz.Authorize(actor, authz.ManageMasters, rec.Scope()); err != nil {
 		return Record{}, err
 	}
 	return rec, nil
