@@ -97,11 +97,7 @@ func (h *handler) importMaster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.masters.Import(r.Context(), principal(r), master.Kind(r.PathValue("kind")), data)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
 }
 
 func kindOf(w http.ResponseWriter, r *http.Request) (master.Kind, bool) {
@@ -119,11 +115,7 @@ func (h *handler) getRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.masters.Get(r.Context(), principal(r), k, r.PathValue("code"))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, rec)
+	httpapi.Reply(w, r, http.StatusOK, rec, err)
 }
 
 func (h *handler) history(w http.ResponseWriter, r *http.Request) {
@@ -148,11 +140,7 @@ func (h *handler) addInstitution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.masters.AddInstitution(r.Context(), principal(r), req.Fields)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, rec)
+	httpapi.Reply(w, r, http.StatusCreated, rec, err)
 }
 
 func (h *handler) editInstitution(w http.ResponseWriter, r *http.Request) {
@@ -169,11 +157,7 @@ func (h *handler) editInstitution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := h.masters.EditInstitution(r.Context(), principal(r), r.PathValue("code"), req.Version, req.Fields)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, rec)
+	httpapi.Reply(w, r, http.StatusOK, rec, err)
 }
 
 func (h *handler) importUsers(w http.ResponseWriter, r *http.Request) {

@@ -28,40 +28,21 @@ import (
 	"github.com/gmis-oss/gmis/shared/csvio"
 )
 
+// shared is one local stack of the project's template for this package's
+// tests: every function as its own processes, DynamoDB Local and moto, real
+// HTTP through the local API.
+var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1"})
+
 var (
-	stateDir   string
-	sharedEnv  *authtest.Env
-	sharedOnce sync.Once
-	sharedErr  error
-	mastersMu  sync.Mutex
-	mastersIn  bool
+	mastersMu sync.Mutex
+	mastersIn bool
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "admin-stack-")
-	if err != nil {
-		panic(err)
-	}
-	stateDir = dir
-	code := m.Run()
-	if sharedEnv != nil {
-		sharedEnv.Stack.Close()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
 
-// stackEnv is the project's stack with maintenance windows read every
-// second, shared by this package's tests.
 func stackEnv(t *testing.T) *authtest.Env {
 	t.Helper()
-	sharedOnce.Do(func() {
-		sharedEnv, sharedErr = authtest.StartEnv(stateDir, map[string]string{"MaintenanceCacheSeconds": "1"})
-	})
-	if sharedErr != nil {
-		t.Fatalf("local stack: %v", sharedErr)
-	}
-	return sharedEnv.For(t)
+	return shared.Env(t)
 }
 
 func demoFile(t *testing.T, name string) []byte {

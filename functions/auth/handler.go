@@ -136,11 +136,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.svc.Login(r.Context(), client(r), req.UserID, req.Password)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *handler) resend(w http.ResponseWriter, r *http.Request) {
@@ -151,11 +147,7 @@ func (h *handler) resend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.svc.Resend(r.Context(), client(r), req.ChallengeID)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
@@ -257,11 +249,7 @@ func (h *handler) startFactorChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.svc.StartFactorChange(r.Context(), client(r), session.MustFrom(r.Context()), req.CurrentPassword, req.Method, req.Destination)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *handler) confirmFactorChange(w http.ResponseWriter, r *http.Request) {
@@ -287,11 +275,7 @@ func (h *handler) startTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.svc.StartTOTP(r.Context(), client(r), session.MustFrom(r.Context()), req.CurrentPassword)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/notify"
@@ -41,71 +41,38 @@ func main() {
 type settings struct {
 	tables         dynamo.AuthTables
 	auditTable     string
+	systemTable    string
 	secret         []byte
 	mailFrom       string
 	voiceOrigin    string
 	appBaseURL     string
 	allowedOrigins []string
 	idle, absolute time.Duration
-	systemTable    string
 	cacheFor       time.Duration
 }
 
 func readSettings(getenv func(string) string) (settings, error) {
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
+	e := env.New(getenv)
 	s := settings{
-		tables: dynamo.AuthTables{Users: need("USERS_TABLE"), Sessions: need("SESSIONS_TABLE"),
-			AuthState: need("AUTH_STATE_TABLE")},
-		auditTable:     need("AUDIT_TABLE"),
-		systemTable:    need("SYSTEM_TABLE"),
-		secret:         []byte(need("AUTH_SECRET")),
-		mailFrom:       need("MAIL_FROM"),
-		appBaseURL:     strings.TrimSuffix(need("APP_BASE_URL"), "/"),
-		voiceOrigin:    getenv("VOICE_ORIGINATION_IDENTITY"),
-		allowedOrigins: strings.Split(getenv("ALLOWED_ORIGINS"), ","),
+		tables:         dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")},
+		auditTable:     e.Need("AUDIT_TABLE"),
+		systemTable:    e.Need("SYSTEM_TABLE"),
+		secret:         []byte(e.Need("AUTH_SECRET")),
+		mailFrom:       e.Need("MAIL_FROM"),
+		appBaseURL:     strings.TrimSuffix(e.Need("APP_BASE_URL"), "/"),
+		voiceOrigin:    e.Get("VOICE_ORIGINATION_IDENTITY"),
+		allowedOrigins: e.List("ALLOWED_ORIGINS"),
+		idle:           e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour),
+		absolute:       e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour),
+		cacheFor:       e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second),
 	}
-	if len(missing) > 0 {
-		return settings{}, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
+	if err := e.Err(); err != nil {
+		return settings{}, err
 	}
 	if len(s.secret) < 32 {
 		return settings{}, fmt.Errorf("AUTH_SECRET must be at least 32 characters")
 	}
-	var err error
-	if s.idle, err = durationEnv(getenv, "SESSION_IDLE_TIMEOUT", 3*time.Hour); err != nil {
-		return settings{}, err
-	}
-	if s.absolute, err = durationEnv(getenv, "SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour); err != nil {
-		return settings{}, err
-	}
-	if v := getenv("MAINTENANCE_CACHE_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return settings{}, fmt.Errorf("MAINTENANCE_CACHE_SECONDS=%q: want a whole number", v)
-		}
-		s.cacheFor = time.Duration(n) * time.Second
-	} else {
-		s.cacheFor = 30 * time.Second
-	}
 	return s, nil
-}
-
-func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive duration such as 3h or 30m", name, v)
-	}
-	return d, nil
 }
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {

@@ -20,38 +20,16 @@ import (
 )
 
 // stateDir holds the shared stack's builds; it outlives any one test.
-var (
-	stateDir   string
-	sharedEnv  *authtest.Env
-	sharedOnce sync.Once
-	sharedErr  error
-)
+// shared is one local stack of the project's template for this package's
+// tests: every function as its own processes, DynamoDB Local and moto, real
+// HTTP through the local API.
+var shared = authtest.NewShared(nil)
 
-// TestMain stops the shared stack after every test.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "auth-stack-")
-	if err != nil {
-		panic(err)
-	}
-	stateDir = dir
-	code := m.Run()
-	if sharedEnv != nil {
-		sharedEnv.Stack.Close()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
 
-// stackEnv is one local stack shared by the tests of this package: the
-// project's template, the real auth function as its own process, DynamoDB
-// Local and moto, and real HTTP through the local API.
 func stackEnv(t *testing.T) *authtest.Env {
 	t.Helper()
-	sharedOnce.Do(func() { sharedEnv, sharedErr = authtest.StartEnv(stateDir, nil) })
-	if sharedErr != nil {
-		t.Fatalf("local stack: %v", sharedErr)
-	}
-	return sharedEnv.For(t)
+	return shared.Env(t)
 }
 
 func TestLoginWithMailCode(t *testing.T) {

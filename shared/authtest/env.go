@@ -3,6 +3,7 @@ package authtest
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -151,4 +152,44 @@ func (e *Env) LoginChanged(t *testing.T, u auth.User, initial string) *Client {
 		t.Fatalf("change password: %d %s", r.Status, r.Body)
 	}
 	return c
+}
+
+// Shared is one Env for every test of a package, started by the first test
+// that needs it and stopped when the package's tests end.
+type Shared struct {
+	params map[string]string
+	dir    string
+	once   sync.Once
+	env    *Env
+	err    error
+}
+
+// NewShared returns a Shared with template parameter overrides.
+func NewShared(params map[string]string) *Shared { return &Shared{params: params} }
+
+// Main runs the package's tests (call it from TestMain) and then stops the
+// stack and removes its state.
+func (s *Shared) Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "stack-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s.dir = dir
+	code := m.Run()
+	if s.env != nil {
+		s.env.Stack.Close()
+	}
+	os.RemoveAll(dir)
+	return code
+}
+
+// Env returns the shared Env for t, starting it on first use.
+func (s *Shared) Env(t *testing.T) *Env {
+	t.Helper()
+	s.once.Do(func() { s.env, s.err = StartEnv(s.dir, s.params) })
+	if s.err != nil {
+		t.Fatalf("local stack: %v", s.err)
+	}
+	return s.env.For(t)
 }

@@ -69,6 +69,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
+// Reply answers with v as JSON and the given status, or with err if it is
+// not nil: the end of most handlers.
+func Reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	WriteJSON(w, status, v)
+}
+
 // WriteError answers with err in the JSON envelope. An *apperr.Error keeps
 // its code, field and messages; anything else is internal: the client gets a
 // generic message with the request ID and the detail goes to the access log.
