@@ -67,7 +67,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 
 .PHONY: test
 test: lint fuzz ## every test: lint, fuzz budgets, unit and integration tests (DynamoDB Local and moto on free ports)
-	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
 
 .PHONY: admin
 admin: ## create a national administrator on the running local stack: make admin MAIL=you@example.jp
