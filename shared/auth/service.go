@@ -65,13 +65,10 @@ func (c Config) withDefaults() Config {
 		c.TOTPIssuer = "G-MIS"
 	}
 	c.Session.Now = c.Now
-	c.Session = sessionDefaults(c.Session)
+	c.Session = c.Session.WithDefaults()
 	return c
 }
 
-func sessionDefaults(c session.Config) session.Config {
-	return session.NewManager(nil, c).Config()
-}
 
 // Service carries out the account operations.
 type Service struct {

@@ -59,7 +59,8 @@ type Config struct {
 	Now        func() time.Time
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults fills in the defaults of the fields left zero.
+func (c Config) WithDefaults() Config {
 	if c.Idle <= 0 {
 		c.Idle = 3 * time.Hour
 	}
@@ -83,7 +84,7 @@ type Manager struct {
 
 // NewManager returns a Manager over store.
 func NewManager(store Store, cfg Config) *Manager {
-	return &Manager{store: store, cfg: cfg.withDefaults()}
+	return &Manager{store: store, cfg: cfg.WithDefaults()}
 }
 
 // Config returns the lifetimes in force.
