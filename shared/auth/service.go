@@ -69,7 +69,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-
 // Service carries out the account operations.
 type Service struct {
 	store  Store
