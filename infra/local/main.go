@@ -174,11 +174,13 @@ func runCmd(args []string) error {
 	fmt.Fprintf(out, "\nHTTP API    %s\nInvoke API  %s  (aws lambda invoke --endpoint-url %s --function-name <LogicalId> ...)\n", st.APIURL, st.InvokeURL, st.InvokeURL)
 	fmt.Fprintf(out, "DynamoDB    %s\nSES, SNS    %s  (sent mail and SMS: %s/moto-api/data.json)\n", st.Endpoints.DynamoDB, st.Endpoints.Moto, st.Endpoints.Moto)
 	for _, rt := range st.Template.Routes {
-		fmt.Fprintf(out, "  %-28s → %s\n", rt.Key(), rt.Function)
+		fmt.Fprintf(out, "  %-45s → %s\n", rt.Key(), rt.Function)
 	}
 	fmt.Fprintln(out, "\nready; Ctrl-C stops everything. First administrator: make admin MAIL=you@example.jp (in another terminal)")
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping ...")
+	st.Close()
+	fmt.Fprintln(out, "stopped: every process this stack started has ended")
 	return nil
 }
 
@@ -293,8 +295,30 @@ func schedulesCmd(args []string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(os.Stdout, resp.Body)
-	return err
+	var infos []struct {
+		Name, Expression, Timezone string
+		Enabled                    bool
+		Next                       time.Time
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
+		return err
+	}
+	if len(infos) == 0 {
+		fmt.Println("the template has no schedules")
+		return nil
+	}
+	for _, in := range infos {
+		next := "never again"
+		if !in.Next.IsZero() {
+			next = in.Next.Format(time.RFC3339)
+		}
+		state := "enabled"
+		if !in.Enabled {
+			state = "disabled"
+		}
+		fmt.Printf("%-40s %-30s %-12s %-8s next %s\n", in.Name, in.Expression, in.Timezone, state, next)
+	}
+	return nil
 }
 
 // importDemoMasters loads the demo masters through the maintenance
