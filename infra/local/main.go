@@ -222,6 +222,7 @@ func invokeCmd(args []string) error {
 	// `sam local invoke` against running services; otherwise on fresh,
 	// in-memory ones that go away afterwards.
 	if state, err := stack.ReadState(c.stateDir); err == nil {
+		fmt.Fprintln(os.Stderr, "using the running local stack's DynamoDB and moto")
 		opts.Endpoints = &state.Endpoints
 	} else {
 		fmt.Fprintln(os.Stderr, "no running local stack: starting DynamoDB Local (in memory) and moto for this invocation")
