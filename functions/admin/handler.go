@@ -365,6 +365,10 @@ func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.windows.PutWindow(r.Context(), win)
 	}
+	if err == nil {
+		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: p.UserID, Actor: p.UserID, Action: audit.MaintenanceSet,
+			Detail: map[string]string{"window": win.ID, "start": win.Start.Format(time.RFC3339), "end": win.End.Format(time.RFC3339)}})
+	}
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
@@ -393,11 +397,17 @@ func NewWindow(start, end time.Time, message, by string, now time.Time) (mainten
 }
 
 func (h *handler) endWindow(w http.ResponseWriter, r *http.Request) {
-	if err := authz.Authorize(principal(r), authz.OperateSystem, authz.Scope{}); err != nil {
+	p := principal(r)
+	if err := authz.Authorize(p, authz.OperateSystem, authz.Scope{}); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if err := h.windows.EndWindow(r.Context(), r.PathValue("id")); err != nil {
+	err := h.windows.EndWindow(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: p.UserID, Actor: p.UserID, Action: audit.MaintenanceEnded,
+			Detail: map[string]string{"window": r.PathValue("id")}})
+	}
+	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}

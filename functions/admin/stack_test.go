@@ -473,6 +473,20 @@ func TestMaintenanceWindowClosesAllButHealth(t *testing.T) {
 	if r := anon.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER9", "password": "x"}); r.Status != 401 {
 		t.Errorf("login after the window = %d, want 401 (service restored)", r.Status)
 	}
+	me := c.Do("GET", "/auth/me", nil)
+	events, err := e.Audit.ByUser(context.Background(), me.String("userId"), now.Add(-time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, ev := range events {
+		if strings.HasPrefix(ev.Action, "maintenance_") && ev.Detail["window"] == id {
+			audited = append(audited, ev.Action)
+		}
+	}
+	if strings.Join(audited, ",") != "maintenance_scheduled,maintenance_ended" {
+		t.Errorf("audit of the window = %v", audited)
+	}
 	if r := c.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now, "end": now.Add(-time.Minute)}); r.Status != 400 || r.ErrorField() != "end" {
 		t.Errorf("window ending before it starts = %d %s", r.Status, r.Body)
 	}

@@ -30,6 +30,8 @@ const (
 	AccountResumed      = "account_resumed"
 	AccountDeleted      = "account_deleted"
 	AccountUnlocked     = "account_unlocked"
+	MaintenanceSet      = "maintenance_scheduled"
+	MaintenanceEnded    = "maintenance_ended"
 )
 
 // Event is one audit record.
