@@ -5,7 +5,6 @@ package apperr
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Code classifies an error for the caller. Only package httpapi maps codes to
@@ -73,11 +72,6 @@ func New(code Code, message, messageEn string) *Error {
 // InvalidField returns an Invalid error that names the field at fault.
 func InvalidField(field, message, messageEn string) *Error {
 	return &Error{Code: Invalid, Field: field, Message: message, MessageEn: messageEn}
-}
-
-// Internalf wraps an unexpected failure; its text is logged, never shown.
-func Internalf(format string, args ...any) *Error {
-	return &Error{Code: Internal, Message: "内部エラーが発生しました。", MessageEn: "internal error", Err: fmt.Errorf(format, args...)}
 }
 
 // CodeOf returns the code of the first *Error in err's chain, or Internal.

@@ -97,9 +97,7 @@ type Users interface {
 }
 
 // Masters reads master records.
-type Masters interface {
-	GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error)
-}
+type Masters = master.Reader
 
 // Mailer sends a plain-text mail.
 type Mailer interface {
@@ -373,25 +371,9 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 		accounts []auth.NewAccount
 		lines    []int
 	)
-	refs := map[string]*master.Record{}
-	get := func(kind master.Kind, code string) (*master.Record, error) {
-		k := string(kind) + "#" + code
-		if r, ok := refs[k]; ok {
-			return r, nil
-		}
-		r, err := s.masters.GetRecord(ctx, kind, code)
-		if apperr.CodeOf(err) == apperr.NotFound {
-			refs[k] = nil
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		refs[k] = &r
-		return &r, nil
-	}
+	lookup := master.NewLookup(s.masters)
 	for _, row := range rows {
-		a, ps, err := s.checkRow(actor, row, get)
+		a, ps, err := s.checkRow(ctx, actor, row, lookup)
 		if err != nil {
 			return nil, err
 		}
@@ -414,7 +396,7 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	return accounts, nil
 }
 
-func (s *Service) checkRow(actor authz.Principal, row csvio.Row, get func(master.Kind, string) (*master.Record, error)) (auth.NewAccount, []apperr.Problem, error) {
+func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
 	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
 	var ps []apperr.Problem
 	add := func(col, ja, en string) { ps = append(ps, problem(row.Line, col, ja, en)) }
@@ -485,7 +467,7 @@ func (s *Service) checkRow(actor authz.Principal, row csvio.Row, get func(master
 	var err error
 	if hcCode == "" {
 		add(colHealthCtr, "保健所コードを入力してください。", "health-centre code is required")
-	} else if hc, err = get(master.HealthCenters, hcCode); err != nil {
+	} else if hc, err = lookup.Get(ctx, master.HealthCenters, hcCode); err != nil {
 		return a, nil, err
 	} else if hc == nil {
 		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。", "unknown health-centre code "+hcCode)
@@ -501,7 +483,7 @@ func (s *Service) checkRow(actor authz.Principal, row csvio.Row, get func(master
 	case instCode == "":
 		add(colInstitution, "所属医療機関/動物診療施設コードを入力してください（マスタにない場合は、先にマスタに登録して発行されたコードを入力してください）。", "institution code is required (register a missing institution first)")
 	default:
-		if inst, err = get(kind, instCode); err != nil {
+		if inst, err = lookup.Get(ctx, kind, instCode); err != nil {
 			return a, nil, err
 		}
 		if inst == nil {

@@ -107,7 +107,7 @@ func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, 
 	}
 	res := ImportResult{Kind: kind, Encoding: enc}
 	seen := map[string]int{}
-	lookups := newLookups(s.store)
+	lookups := NewLookup(s.store)
 	for _, row := range rows[1:] {
 		rec, col, ja, en := parseRow(kind, cols, row)
 		if ja != "" {
@@ -222,15 +222,24 @@ func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, st
 	return rec, "", "", ""
 }
 
-// lookups caches referenced records during one import.
-type lookups struct {
-	store Store
+// Reader reads one master record; NotFound when absent.
+type Reader interface {
+	GetRecord(ctx context.Context, kind Kind, code string) (Record, error)
+}
+
+// Lookup reads master records through a cache, for work that refers to the
+// same records many times (the rows of one upload). It is not safe for
+// concurrent use and is meant to live as long as that one piece of work.
+type Lookup struct {
+	store Reader
 	cache map[string]*Record
 }
 
-func newLookups(store Store) *lookups { return &lookups{store: store, cache: map[string]*Record{}} }
+// NewLookup returns an empty Lookup over store.
+func NewLookup(store Reader) *Lookup { return &Lookup{store: store, cache: map[string]*Record{}} }
 
-func (l *lookups) get(ctx context.Context, kind Kind, code string) (*Record, error) {
+// Get returns the record, or nil when the master has no such code.
+func (l *Lookup) Get(ctx context.Context, kind Kind, code string) (*Record, error) {
 	key := string(kind) + "#" + code
 	if r, ok := l.cache[key]; ok {
 		return r, nil
@@ -249,19 +258,19 @@ func (l *lookups) get(ctx context.Context, kind Kind, code string) (*Record, err
 
 // checkReferences makes sure the prefecture and health centre a record
 // names exist and agree.
-func (s *Service) checkReferences(ctx context.Context, l *lookups, rec Record) (string, string, string) {
+func (s *Service) checkReferences(ctx context.Context, l *Lookup, rec Record) (string, string, string) {
 	if rec.Kind == Prefectures {
 		return "", "", ""
 	}
 	pref := rec.Fields["prefectureCode"]
-	if p, err := l.get(ctx, Prefectures, pref); err != nil || p == nil {
+	if p, err := l.Get(ctx, Prefectures, pref); err != nil || p == nil {
 		return "prefectureCode", "都道府県コード " + pref + " は都道府県マスタにありません。", "unknown prefecture " + pref
 	}
 	if rec.Kind == HealthCenters {
 		return "", "", ""
 	}
 	hc := rec.Fields["healthCenterCode"]
-	h, err := l.get(ctx, HealthCenters, hc)
+	h, err := l.Get(ctx, HealthCenters, hc)
 	if err != nil || h == nil {
 		return "healthCenterCode", "保健所コード " + hc + " は保健所マスタにありません。", "unknown health centre " + hc
 	}
@@ -387,7 +396,7 @@ func (s *Service) AddInstitution(ctx context.Context, actor authz.Principal, fie
 }
 
 func (s *Service) checkNew(ctx context.Context, actor authz.Principal, rec Record) error {
-	if col, ja, en := s.checkReferences(ctx, newLookups(s.store), rec); ja != "" {
+	if col, ja, en := s.checkReferences(ctx, NewLookup(s.store), rec); ja != "" {
 		return apperr.InvalidField(col, ja, en)
 	}
 	return authz.Authorize(actor, authz.ManageMasters, rec.Scope())
