@@ -643,8 +643,8 @@ func (s *AuthStore) ConsumeResetToken(ctx context.Context, id string, now time.T
 	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
 }
 
-// UserIndexes maps what users are listed by to the users table's indexes.
-var UserIndexes = map[string]struct{ index, key string }{
+// userIndexes maps what users are listed by to the users table's indexes.
+var userIndexes = map[string]struct{ index, key string }{
 	"institution":  {"institution-index", "institutionCode"},
 	"prefecture":   {"prefecture-index", "prefectureCode"},
 	"healthCenter": {"health-center-index", "healthCenterCode"},
@@ -654,7 +654,7 @@ var UserIndexes = map[string]struct{ index, key string }{
 // centre (a Query on the matching index), and the cursor of the next page
 // ("" at the end).
 func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error) {
-	ix, ok := UserIndexes[by]
+	ix, ok := userIndexes[by]
 	if !ok {
 		return nil, "", fmt.Errorf("list users by %q: no such index", by)
 	}
