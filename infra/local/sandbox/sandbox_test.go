@@ -113,7 +113,13 @@ func TestInvokeWarmAndCold(t *testing.T) {
 	if second.RequestID == first.RequestID {
 		t.Errorf("request IDs repeat: %s", first.RequestID)
 	}
-	if !strings.Contains(out.String(), "[TestFunction] log line for "+first.RequestID) {
+	// stdout reaches the writer through a pipe, after Invoke may return.
+	want := "[TestFunction] log line for " + first.RequestID
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(out.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), want) {
 		t.Errorf("function output not prefixed with its name; got:\n%s", out.String())
 	}
 }
