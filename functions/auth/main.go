@@ -88,8 +88,9 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	store := dynamo.NewAuthStore(db, s.tables)
 	notifier := notify.New(ses.NewFromConfig(cfg), sns.NewFromConfig(cfg), pinpointsmsvoicev2.NewFromConfig(cfg),
 		notify.Config{MailFrom: s.mailFrom, VoiceOrigin: s.voiceOrigin})
-	sessCfg := session.Config{Idle: s.idle, Absolute: s.absolute}
-	svc, err := auth.NewService(store, dynamo.NewAuditLog(db, s.auditTable), notifier, s.secret,
+	auditLog := dynamo.NewAuditLog(db, s.auditTable)
+	sessCfg := session.Config{Idle: s.idle, Absolute: s.absolute, Ended: auth.RecordExpiry(auditLog, time.Now)}
+	svc, err := auth.NewService(store, auditLog, notifier, s.secret,
 		auth.Config{ResetURL: s.appBaseURL + "/password-reset", Session: sessCfg})
 	if err != nil {
 		return nil, err

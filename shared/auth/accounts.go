@@ -21,6 +21,21 @@ const userIDAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 // UserIDLength is seed 000's 11 half-width alphanumerics.
 const UserIDLength = 11
 
+// ValidUserID says whether id has the shape of a user ID: half-width
+// letters and digits, as generated (11 characters) or as an administrator
+// account created by hand may have them (up to 32).
+func ValidUserID(id string) bool {
+	if id == "" || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewUserID returns a random user ID.
 func NewUserID() (string, error) {
 	var b strings.Builder
@@ -172,19 +187,26 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 	if !authz.CanManageRole(actor, u.ID, u.Role) {
 		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
 	}
-	if u.Status == status {
-		return u, nil
-	}
-	u.Status = status
-	if u, err = s.store.UpdateUser(ctx, u); err != nil {
-		return User{}, err
-	}
-	action := audit.AccountResumed
-	if status == StatusStopped {
-		action = audit.AccountStopped
-		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+	if u.Status != status {
+		u.Status = status
+		if u, err = s.store.UpdateUser(ctx, u); err != nil {
+			return User{}, err
+		}
+		action := audit.AccountResumed
+		if status == StatusStopped {
+			action = audit.AccountStopped
+		}
+		if err := s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: u.ID, Actor: actor.UserID, Action: action}); err != nil {
 			return User{}, err
 		}
 	}
-	return u, s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: u.ID, Actor: actor.UserID, Action: action})
+	// Stopping again still ends what it finds: the account's record of its
+	// sessions is read after the stop is stored, and a login can add none
+	// to a stopped account.
+	if status == StatusStopped {
+		if err := s.endSessions(ctx, Client{}, actor.UserID, u.ID, "account_stopped"); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
 }

@@ -66,7 +66,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Client, u User, current,
 	if !ok {
 		return apperr.InvalidField(field, "現在のパスワードが正しくありません。", "the current password is wrong")
 	}
-	return nil
+	return s.store.ReleaseAttempt(ctx, reservation(u))
 }
 
 // FactorChange is a pending change of the second factor.
@@ -92,7 +92,11 @@ func (s *Service) StartFactorChange(ctx context.Context, c Client, sess session.
 	if err := s.reauthenticate(ctx, c, u, current, "currentPassword"); err != nil {
 		return FactorChange{}, err
 	}
-	ch, err := s.newChallenge(ctx, c, u, PurposeFactorChange, m, normalized, sess.ID, FactorChallengeID(sess.ID))
+	limit, err := s.sendLimitOf(ctx, u.ID)
+	if err != nil {
+		return FactorChange{}, err
+	}
+	ch, err := s.newChallenge(ctx, c, u, PurposeFactorChange, m, normalized, sess.ID, FactorChallengeID(sess.ID), limit, nil)
 	if err != nil {
 		return FactorChange{}, err
 	}

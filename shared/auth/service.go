@@ -30,8 +30,9 @@ type Config struct {
 	MaxDelay        time.Duration // 15 min (Amazon Cognito's ceiling)
 	LockAfter       int           // 100 consecutive failures lock (NIST SP 800-63B's ceiling)
 	ResetTTL        time.Duration // 30 min
+	MaxResetMails   int           // reset mails per account per SendWindow, apart from codes: 5
 	ResetURL        string        // the page that takes ?token=
-	IPLimit         int           // login and reset attempts per source IP (a hospital shares one) ...
+	IPLimit         int           // failed logins, and reset requests, per source IP (a hospital shares one) ...
 	IPWindow        time.Duration // ... per 5 min: 300
 	TOTPIssuer      string
 	Session         session.Config
@@ -58,6 +59,7 @@ func (c Config) withDefaults() Config {
 	set(&c.IPWindow, 5*time.Minute)
 	seti(&c.MaxCodeAttempts, 5)
 	seti(&c.MaxSends, 5)
+	seti(&c.MaxResetMails, 5)
 	seti(&c.DelayAfter, 5)
 	seti(&c.LockAfter, 100)
 	seti(&c.IPLimit, 300)
@@ -147,19 +149,7 @@ func (s *Service) blocked(u User) (string, bool) {
 	return "", false
 }
 
-func (s *Service) limitIP(ctx context.Context, kind string, c Client) error {
-	if c.IP == "" {
-		return nil
-	}
-	err := s.store.Allow(ctx, "ip:"+kind+":"+c.IP, s.cfg.Now(), s.cfg.IPWindow, s.cfg.IPLimit)
-	if apperr.CodeOf(err) == apperr.TooManyRequests {
-		return apperr.New(apperr.TooManyRequests, "試行回数が多すぎます。しばらく待ってからもう一度お試しください。",
-			"too many attempts from this address; wait and try again")
-	}
-	return err
-}
-
-// fail counts a failure against the account and records it.
+// fail counts a confirmed failure against the account and records it.
 func (s *Service) fail(ctx context.Context, c Client, u User, action string) error {
 	n, err := s.store.RecordFailure(ctx, u.ID, s.cfg.Now(), s.cfg.LockAfter)
 	if err != nil {
@@ -171,16 +161,19 @@ func (s *Service) fail(ctx context.Context, c Client, u User, action string) err
 	return s.lockedNow(ctx, c, u.ID, n)
 }
 
-// lockedNow records the lock when n is the failure that caused it, and
-// ends the account's sessions: a locked account is locked everywhere.
+// lockedNow, when n confirmed failures have reached the lock (already
+// stored), records the lock and ends the account's sessions: a locked account is
+// locked everywhere, whichever path the last failure came by.
 func (s *Service) lockedNow(ctx context.Context, c Client, userID string, n int) error {
-	if n != s.cfg.LockAfter {
+	if n < s.cfg.LockAfter {
 		return nil
 	}
-	if err := s.store.DeleteUserSessions(ctx, userID); err != nil {
-		return err
+	if n == s.cfg.LockAfter {
+		if err := s.record(ctx, c, userID, audit.AccountLocked, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
+			return err
+		}
 	}
-	return s.record(ctx, c, userID, audit.AccountLocked, map[string]string{"failures": fmt.Sprint(n)})
+	return s.endSessions(ctx, c, "", userID, "account_locked")
 }
 
 // checkPassword checks pw under the failure rules. why is non-empty when the
@@ -188,13 +181,15 @@ func (s *Service) lockedNow(ctx context.Context, c Client, userID string, n int)
 // raced this one); the hash is computed anyway so every answer costs the
 // same. The attempt is reserved before the check with a conditional write
 // on the failure count read with u, so a burst of parallel guesses gets
-// one try, not one each; a right password gives the reservation back.
+// one try, not one each; the reservation is dated, so the others wait. A
+// right password keeps the reservation: the caller gives it back (see
+// reservation), with its next write where it can.
 func (s *Service) checkPassword(ctx context.Context, c Client, u User, pw, failAction string) (ok bool, why string, err error) {
 	if why, no := s.blocked(u); no {
 		password.DummyVerify(pw)
 		return false, why, nil
 	}
-	n, err := s.store.ReserveAttempt(ctx, u.ID, u.FailedAttempts, s.cfg.Now(), s.cfg.LockAfter)
+	n, err := s.store.ReserveAttempt(ctx, u.ID, u.FailedAttempts, s.cfg.Now())
 	if apperr.CodeOf(err) == apperr.Conflict {
 		password.DummyVerify(pw)
 		return false, "concurrent", nil
@@ -207,12 +202,22 @@ func (s *Service) checkPassword(ctx context.Context, c Client, u User, pw, failA
 		return false, "", fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if ok {
-		return true, "", s.store.ReleaseAttempt(ctx, u.ID)
+		return true, "", nil
+	}
+	if n >= s.cfg.LockAfter {
+		if err := s.store.Lock(ctx, u.ID); err != nil {
+			return false, "", err
+		}
 	}
 	if err := s.record(ctx, c, u.ID, failAction, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
 		return false, "", err
 	}
 	return false, "", s.lockedNow(ctx, c, u.ID, n)
+}
+
+// reservation is what checkPassword reserved for u, to give back.
+func reservation(u User) Reservation {
+	return Reservation{UserID: u.ID, Seen: u.FailedAttempts, LastFailureAt: u.LastFailureAt}
 }
 
 // errTooManyFailures answers a logged-in user whose password checks are
@@ -230,27 +235,38 @@ type LoginResult struct {
 
 // Login checks the password and sends a code by the user's method. A wrong
 // ID, a wrong password, a stopped, locked or waiting account all get the
-// same answer after the same work.
+// same answer after the same work. The user, the address's failure
+// counters and the user's code-send counters are read in one round trip.
 func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (LoginResult, error) {
-	if err := s.limitIP(ctx, "login", c); err != nil {
-		return LoginResult{}, err
-	}
-	u, err := s.store.GetUser(ctx, userID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		password.DummyVerify(pw)
-		return LoginResult{}, firstErr(s.record(ctx, c, userID, audit.LoginFailed, map[string]string{"reason": "unknown_user"}), errBadCredentials)
-	}
+	sends := s.sendWindow(userID)
+	ipKeys := s.ipKeys("login", c)
+	snap, err := s.store.Load(ctx, userID, "", append(sends.keys(), ipKeys...))
 	if err != nil {
 		return LoginResult{}, err
 	}
+	if s.ipLimited("login", c, snap.Counts[2:]) {
+		password.DummyVerify(pw)
+		return LoginResult{}, errIPLimited
+	}
+	if !snap.HasUser {
+		password.DummyVerify(pw)
+		if err := s.ipFailed(ctx, "login", c); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, firstErr(s.record(ctx, c, s.typedID(userID), audit.LoginFailed, map[string]string{"reason": "unknown_user"}), errBadCredentials)
+	}
+	u := snap.User
 	ok, why, err := s.checkPassword(ctx, c, u, pw, audit.LoginFailed)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if why != "" {
-		return LoginResult{}, firstErr(s.record(ctx, c, u.ID, audit.LoginThrottled, map[string]string{"reason": why}), errBadCredentials)
-	}
 	if !ok {
+		if err := s.ipFailed(ctx, "login", c); err != nil {
+			return LoginResult{}, err
+		}
+		if why != "" {
+			return LoginResult{}, firstErr(s.record(ctx, c, u.ID, audit.LoginThrottled, map[string]string{"reason": why}), errBadCredentials)
+		}
 		return LoginResult{}, errBadCredentials
 	}
 	if err := s.record(ctx, c, u.ID, audit.LoginPasswordOK, nil); err != nil {
@@ -260,11 +276,27 @@ func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (Login
 	if err != nil {
 		return LoginResult{}, err
 	}
-	ch, err := s.newChallenge(ctx, c, u, PurposeLogin, u.Method, u.Destination, "", id)
+	limit, room := s.sendLimit(sends, snap.Counts[1])
+	if u.Method != MethodTOTP && (!room || snap.Counts[0] >= limit.Max) {
+		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, reservation(u)), s.errTooManySends())
+	}
+	r := reservation(u)
+	ch, err := s.newChallenge(ctx, c, u, PurposeLogin, u.Method, u.Destination, "", id, limit, &r)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	return LoginResult{ChallengeID: ch.ID, Method: ch.Method, Destination: maskDestination(ch.Method, ch.Destination), ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// typedID is what the audit log keeps of a user ID that matched no
+// account: the ID itself when it has the shape of one, otherwise a keyed
+// hash, because what people type into the ID field is sometimes their
+// password.
+func (s *Service) typedID(typed string) string {
+	if ValidUserID(typed) {
+		return typed
+	}
+	return "unknown:" + s.hasher.Hash("audit-user-id", "", typed)[:16]
 }
 
 // firstErr returns the first non-nil of an internal failure and the answer.
@@ -275,23 +307,33 @@ func firstErr(internal, answer error) error {
 	return answer
 }
 
-func (s *Service) newChallenge(ctx context.Context, c Client, u User, purpose Purpose, method Method, dest, sessionID, id string) (Challenge, error) {
+// newChallenge stores a challenge and sends its code, counting the send
+// under send. release gives back the attempt a right password reserved,
+// in the same write.
+func (s *Service) newChallenge(ctx context.Context, c Client, u User, purpose Purpose, method Method, dest, sessionID, id string,
+	send Limit, release *Reservation) (Challenge, error) {
 	now := s.cfg.Now()
 	var err error
 	ch := Challenge{ID: id, UserID: u.ID, Purpose: purpose, Method: method, Destination: dest, SessionID: sessionID,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL)}
 	var code string
 	if method != MethodTOTP {
-		if err := s.allowSend(ctx, u.ID); err != nil {
-			return Challenge{}, err
-		}
 		if code, err = otp.NewCode(); err != nil {
 			return Challenge{}, err
 		}
 		ch.CodeHash = s.hasher.Hash(string(purpose), id, code)
 		ch.Sends = 1
+		err = s.store.IssueChallenge(ctx, ch, send, release)
+	} else {
+		err = s.store.PutChallenge(ctx, ch)
+		if err == nil && release != nil {
+			err = s.store.ReleaseAttempt(ctx, *release)
+		}
 	}
-	if err := s.store.PutChallenge(ctx, ch); err != nil {
+	if apperr.CodeOf(err) == apperr.TooManyRequests {
+		return Challenge{}, s.errTooManySends()
+	}
+	if err != nil {
 		return Challenge{}, err
 	}
 	if method != MethodTOTP {
@@ -306,16 +348,6 @@ func (s *Service) newChallenge(ctx context.Context, c Client, u User, purpose Pu
 	return ch, nil
 }
 
-func (s *Service) allowSend(ctx context.Context, userID string) error {
-	err := s.store.Allow(ctx, "send:"+userID, s.cfg.Now(), s.cfg.SendWindow, s.cfg.MaxSends)
-	if apperr.CodeOf(err) == apperr.TooManyRequests {
-		return apperr.New(apperr.TooManyRequests,
-			fmt.Sprintf("認証コードの送信回数が上限に達しました。%d分ほど待ってからもう一度お試しください。", int(s.cfg.SendWindow.Minutes())),
-			"too many codes sent; wait and try again")
-	}
-	return err
-}
-
 // Resend sends a new code for a login challenge. The failure count of the
 // challenge stays: resending does not buy more guesses.
 func (s *Service) Resend(ctx context.Context, c Client, challengeID string) (LoginResult, error) {
@@ -326,7 +358,14 @@ func (s *Service) Resend(ctx context.Context, c Client, challengeID string) (Log
 	if ch.Method == MethodTOTP {
 		return LoginResult{}, apperr.InvalidField("challengeId", "認証アプリのコードは再送できません。", "an authenticator app code cannot be resent")
 	}
-	if err := s.allowSend(ctx, ch.UserID); err != nil {
+	limit, err := s.sendLimitOf(ctx, ch.UserID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if _, err := s.store.Count(ctx, limit.Key, limit.Expires, limit.Max); err != nil {
+		if apperr.CodeOf(err) == apperr.TooManyRequests {
+			return LoginResult{}, s.errTooManySends()
+		}
 		return LoginResult{}, err
 	}
 	code, err := otp.NewCode()
@@ -361,10 +400,15 @@ func (s *Service) liveChallenge(ctx context.Context, id string, purpose Purpose)
 	if err != nil {
 		return Challenge{}, err
 	}
-	if ch.Purpose != purpose || ch.Consumed || !s.cfg.Now().Before(ch.ExpiresAt) || ch.Attempts >= s.cfg.MaxCodeAttempts {
+	if !s.answerable(ch, purpose) {
 		return Challenge{}, errBadCode
 	}
 	return ch, nil
+}
+
+// answerable says whether a code may still be tried against ch.
+func (s *Service) answerable(ch Challenge, purpose Purpose) bool {
+	return ch.Purpose == purpose && !ch.Consumed && s.cfg.Now().Before(ch.ExpiresAt) && ch.Attempts < s.cfg.MaxCodeAttempts
 }
 
 // spendAttempt counts a try against the challenge before the code is
@@ -399,13 +443,23 @@ type Started struct {
 }
 
 // Verify checks the code of a login challenge and starts a new session.
+// The session is stored in one transaction that consumes the challenge and
+// finds the account still active and unlocked, so an administrator's stop
+// racing this login either refuses it or sees the session to end.
 func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string) (Started, error) {
-	if err := s.limitIP(ctx, "login", c); err != nil {
-		return Started{}, err
+	if challengeID == "" || len(challengeID) > 100 {
+		return Started{}, firstErr(s.ipFailed(ctx, "login", c), errBadCode)
 	}
-	ch, err := s.liveChallenge(ctx, challengeID, PurposeLogin)
+	snap, err := s.store.Load(ctx, "", challengeID, s.ipKeys("login", c))
 	if err != nil {
 		return Started{}, err
+	}
+	if s.ipLimited("login", c, snap.Counts) {
+		return Started{}, errIPLimited
+	}
+	ch := snap.Challenge
+	if !snap.HasChallenge || !s.answerable(ch, PurposeLogin) {
+		return Started{}, firstErr(s.ipFailed(ctx, "login", c), errBadCode)
 	}
 	u, err := s.store.GetUser(ctx, ch.UserID)
 	if err != nil {
@@ -425,28 +479,26 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 		return Started{}, err
 	}
 	if !ok {
-		return Started{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
-	}
-	if err := s.store.ConsumeChallenge(ctx, ch.ID); err != nil {
-		if apperr.CodeOf(err) == apperr.Conflict {
-			return Started{}, errBadCode // a concurrent request used it first
-		}
-		return Started{}, err
-	}
-	if ch.Method == MethodTOTP {
-		u.TOTPLastStep = step
-		if u, err = s.store.UpdateUser(ctx, u); err != nil {
+		if err := s.ipFailed(ctx, "login", c); err != nil {
 			return Started{}, err
 		}
+		return Started{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
 	}
-	if err := s.store.ClearFailures(ctx, u.ID); err != nil {
-		return Started{}, err
-	}
-	started, err := s.startSession(ctx, u)
+	sess, token, err := s.newSession(u)
 	if err != nil {
 		return Started{}, err
 	}
-	return started, s.record(ctx, c, u.ID, audit.LoginSucceeded, map[string]string{"method": string(ch.Method)})
+	if ch.Method != MethodTOTP {
+		step = 0
+	}
+	if err := s.store.StartSession(ctx, u, sess, ch.ID, step); err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict {
+			return Started{}, errBadCode // used by a concurrent request, or the account was stopped or locked meanwhile
+		}
+		return Started{}, err
+	}
+	u.FailedAttempts = 0
+	return Started{Token: token, User: u}, s.record(ctx, c, u.ID, audit.LoginSucceeded, map[string]string{"method": string(ch.Method)})
 }
 
 func ignoreNotFound(err error) error {
@@ -456,16 +508,25 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-func (s *Service) startSession(ctx context.Context, u User) (Started, error) {
+func (s *Service) newSession(u User) (session.Session, string, error) {
 	token, id, err := session.NewToken()
+	if err != nil {
+		return session.Session{}, "", err
+	}
+	now := s.cfg.Now()
+	return session.Session{ID: id, UserID: u.ID, Role: u.Role, InstitutionCode: u.InstitutionCode,
+		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, MustChangePassword: u.MustChangePassword,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Session.Absolute)}, token, nil
+}
+
+// startSession starts a session of u without a challenge (after a password
+// change), on the same terms as a login.
+func (s *Service) startSession(ctx context.Context, u User) (Started, error) {
+	sess, token, err := s.newSession(u)
 	if err != nil {
 		return Started{}, err
 	}
-	now := s.cfg.Now()
-	sess := session.Session{ID: id, UserID: u.ID, Role: u.Role, InstitutionCode: u.InstitutionCode,
-		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, MustChangePassword: u.MustChangePassword,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Session.Absolute)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.store.CreateSession(ctx, u, sess); err != nil {
 		return Started{}, err
 	}
 	return Started{Token: token, User: u}, nil
@@ -527,7 +588,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess session.Ses
 	if err := s.checkNewPassword(u, "new", newPassword); err != nil {
 		return Started{}, err
 	}
-	if u, err = s.setPassword(ctx, u, newPassword); err != nil {
+	if u, err = s.setPassword(ctx, c, u, newPassword, "password_changed"); err != nil {
 		return Started{}, err
 	}
 	started, err := s.startSession(ctx, u)
@@ -537,7 +598,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, sess session.Ses
 	return started, s.record(ctx, c, u.ID, audit.PasswordChanged, nil)
 }
 
-func (s *Service) setPassword(ctx context.Context, u User, newPassword string) (User, error) {
+// setPassword stores a new password and ends every session of the
+// account, recording why.
+func (s *Service) setPassword(ctx context.Context, c Client, u User, newPassword, why string) (User, error) {
 	hash, err := password.Hash(newPassword)
 	if err != nil {
 		return User{}, err
@@ -546,29 +609,40 @@ func (s *Service) setPassword(ctx context.Context, u User, newPassword string) (
 	if u, err = s.store.UpdateUser(ctx, u); err != nil {
 		return User{}, err
 	}
-	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+	if err := s.endSessions(ctx, c, "", u.ID, why); err != nil {
 		return User{}, err
 	}
 	return u, nil
 }
 
 // RequestReset mails a single-use reset link if the ID exists and has a
-// mail address. The caller cannot tell whether it did.
+// mail address. The caller cannot tell whether it did. Reset mails have
+// their own budget per account, apart from login codes, so nobody can use
+// up a user's codes by asking for resets in their name.
 func (s *Service) RequestReset(ctx context.Context, c Client, userID string) error {
-	if err := s.limitIP(ctx, "reset", c); err != nil {
-		return err
-	}
-	u, err := s.store.GetUser(ctx, userID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return s.record(ctx, c, userID, audit.PasswordResetAsked, map[string]string{"result": "unknown_user"})
-	}
+	snap, err := s.store.Load(ctx, userID, "", s.ipKeys("reset", c))
 	if err != nil {
 		return err
 	}
+	if s.ipLimited("reset", c, snap.Counts) {
+		return errIPLimited
+	}
+	// Every request counts against the address: each one may send a mail.
+	if err := s.ipFailed(ctx, "reset", c); err != nil {
+		return err
+	}
+	if !snap.HasUser {
+		return s.record(ctx, c, s.typedID(userID), audit.PasswordResetAsked, map[string]string{"result": "unknown_user"})
+	}
+	u := snap.User
 	if u.Status != StatusActive || u.Locked || u.Mail == "" {
 		return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "not_sent"})
 	}
-	if err := s.allowSend(ctx, u.ID); err != nil {
+	w := newWindow("resetmail#"+u.ID, s.cfg.Now(), s.cfg.SendWindow)
+	if _, err := s.store.Count(ctx, w.cur, w.expires, int64(s.cfg.MaxResetMails)); err != nil {
+		if apperr.CodeOf(err) != apperr.TooManyRequests {
+			return err
+		}
 		// Saying "too many" would confirm the ID exists; stay silent.
 		return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "rate_limited"})
 	}
@@ -588,16 +662,25 @@ func (s *Service) RequestReset(ctx context.Context, c Client, userID string) err
 	return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "sent"})
 }
 
-// ConfirmReset sets a new password with a reset token. Every session of the
-// user ends; the user logs in again with the new password.
+var errResetRefused = apperr.New(apperr.Forbidden,
+	"このアカウントは停止またはロックされているため、パスワードを再設定できません。管理者にお問い合わせください。",
+	"the account is stopped or locked; ask an administrator")
+
+// ConfirmReset sets a new password with a reset token: the account's
+// newest link, once, and only while the account is active and unlocked.
+// Every session of the user ends; the user logs in again with the new
+// password.
 func (s *Service) ConfirmReset(ctx context.Context, c Client, token, newPassword string) error {
 	if err := s.limitIP(ctx, "reset", c); err != nil {
 		return err
 	}
 	badToken := apperr.InvalidField("token", "このリンクは無効か、有効期限が切れています。もう一度パスワードの再設定を申し込んでください。",
 		"the reset link is invalid or expired")
+	refuse := func(err error) error {
+		return firstErr(s.ipFailed(ctx, "reset", c), err)
+	}
 	if token == "" || len(token) > 100 {
-		return badToken
+		return refuse(badToken)
 	}
 	id := s.hasher.Hash("reset", "", token)
 	// Check the policy before spending the token, so a refused password
@@ -605,7 +688,7 @@ func (s *Service) ConfirmReset(ctx context.Context, c Client, token, newPassword
 	t, err := s.store.GetResetToken(ctx, id, s.cfg.Now())
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
-			return badToken
+			return refuse(badToken)
 		}
 		return err
 	}
@@ -613,16 +696,20 @@ func (s *Service) ConfirmReset(ctx context.Context, c Client, token, newPassword
 	if err != nil {
 		return firstErr(ignoreNotFound(err), badToken)
 	}
+	if u.Status != StatusActive || u.Locked {
+		return firstErr(s.record(ctx, c, u.ID, audit.PasswordResetRefused, map[string]string{"status": string(u.Status),
+			"locked": fmt.Sprint(u.Locked)}), errResetRefused)
+	}
 	if err := s.checkNewPassword(u, "newPassword", newPassword); err != nil {
 		return err
 	}
 	if _, err := s.store.ConsumeResetToken(ctx, id, s.cfg.Now()); err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
-			return badToken
+			return refuse(badToken)
 		}
 		return err
 	}
-	if _, err := s.setPassword(ctx, u, newPassword); err != nil {
+	if _, err := s.setPassword(ctx, c, u, newPassword, "password_reset"); err != nil {
 		return err
 	}
 	if err := s.store.ClearFailures(ctx, u.ID); err != nil {

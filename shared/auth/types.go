@@ -74,6 +74,14 @@ type User struct {
 	LastFailureAt  time.Time
 	Locked         bool // after LockAfter failures, until an administrator unlocks
 
+	// Sessions are the account's sessions and their absolute ends, kept on
+	// the account itself: a new session is added in the same transaction
+	// that checks the account is active and unlocked, so whoever stops,
+	// locks or deletes the account afterwards reads every session it must
+	// end, without relying on the eventually consistent session index.
+	Sessions   map[string]time.Time
+	SessionSeq int64 // bumped by every new session: a delete conditions on it
+
 	CreatedAt time.Time
 	Version   int64 // optimistic locking: every update must match
 }
@@ -137,13 +145,32 @@ type Store interface {
 	RecordFailure(ctx context.Context, userID string, at time.Time, lockAfter int) (int, error)
 	ClearFailures(ctx context.Context, userID string) error
 	// ReserveAttempt counts a password attempt before it is checked, if the
-	// failure count is still seen (Conflict otherwise); it locks the account
-	// at lockAfter and returns the new count.
-	ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time, lockAfter int) (int, error)
-	// ReleaseAttempt takes back a reservation whose password was right.
-	ReleaseAttempt(ctx context.Context, userID string) error
+	// failure count is still seen (Conflict otherwise), and returns the new
+	// count. It never locks: only a failure that is confirmed does.
+	// The attempt is dated at, so other attempts wait meanwhile.
+	ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time) (int, error)
+	// ReleaseAttempt takes back a reservation whose password was right,
+	// with the failure time it replaced.
+	ReleaseAttempt(ctx context.Context, r Reservation) error
+	// Lock locks the account (after LockAfter confirmed failures).
+	Lock(ctx context.Context, userID string) error
 
+	// Load reads, in one round trip, the user (when userID is not empty),
+	// the challenge (when challengeID is not empty) and the counters named
+	// by counterKeys (0 when absent).
+	Load(ctx context.Context, userID, challengeID string, counterKeys []string) (Snapshot, error)
+	// Count adds one to the counter key, kept until expires; with max > 0 it
+	// refuses (TooManyRequests, nothing counted) when the counter has
+	// reached max. It returns the new count.
+	Count(ctx context.Context, key string, expires time.Time, max int64) (int64, error)
+
+	// PutChallenge stores a challenge, replacing one with the same ID.
 	PutChallenge(ctx context.Context, c Challenge) error
+	// IssueChallenge stores c after a right password in one transaction
+	// with counting the code sent under send (refused with TooManyRequests
+	// at its max) and, when release is not nil, giving back the attempt the
+	// password check reserved (which happens even when the send is refused).
+	IssueChallenge(ctx context.Context, c Challenge, send Limit, release *Reservation) error
 	GetChallenge(ctx context.Context, id string) (Challenge, error)
 	// FailChallenge counts a try; Conflict once maxAttempts are used or the
 	// challenge is consumed.
@@ -153,19 +180,52 @@ type Store interface {
 	// ResendChallenge replaces the code; attempts are kept.
 	ResendChallenge(ctx context.Context, id, codeHash string, expiresAt time.Time) error
 
-	// Allow counts one event under key in a sliding window and refuses
-	// (TooManyRequests) when max are already in the window.
-	Allow(ctx context.Context, key string, now time.Time, window time.Duration, max int) error
+	// StartSession stores s in one transaction with consuming the login
+	// challenge, clearing the account's failures, spending totpStep (when
+	// not zero) and adding s to the account's sessions; it fails with
+	// Conflict when the challenge was used, the account is no longer
+	// active or is locked, or the TOTP step was spent. Sessions of u that
+	// have ended by now are dropped from the account.
+	StartSession(ctx context.Context, u User, s session.Session, challengeID string, totpStep int64) error
+	// CreateSession stores a session of an account without a challenge
+	// (after a password change), with the same guarantees.
+	CreateSession(ctx context.Context, u User, s session.Session) error
+	// EndUserSessions ends every session of the account and returns their
+	// IDs.
+	EndUserSessions(ctx context.Context, userID string) ([]string, error)
 
-	CreateSession(ctx context.Context, s session.Session) error
-	DeleteUserSessions(ctx context.Context, userID string) error
-
+	// PutResetToken stores t as the account's one outstanding link: the
+	// links issued before it stop working.
 	PutResetToken(ctx context.Context, t ResetToken) error
 	// GetResetToken returns a live token; NotFound if absent, used or expired.
 	GetResetToken(ctx context.Context, id string, now time.Time) (ResetToken, error)
 	// ConsumeResetToken removes the token and returns it; NotFound if it is
-	// absent, used or expired.
+	// absent, used, expired or not the account's newest link.
 	ConsumeResetToken(ctx context.Context, id string, now time.Time) (ResetToken, error)
+}
+
+// Snapshot is what Load read.
+type Snapshot struct {
+	User         User
+	HasUser      bool
+	Challenge    Challenge
+	HasChallenge bool
+	Counts       []int64 // in the order of the keys asked for
+}
+
+// Reservation is a password attempt counted before its check: the count
+// and the failure time it found.
+type Reservation struct {
+	UserID        string
+	Seen          int
+	LastFailureAt time.Time
+}
+
+// Limit is a counter with a ceiling.
+type Limit struct {
+	Key     string
+	Max     int64
+	Expires time.Time
 }
 
 // Notifier delivers codes and links.

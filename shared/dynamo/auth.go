@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,14 +29,14 @@ type AuthTables struct {
 
 // AuthStore implements auth.Store.
 type AuthStore struct {
-	db     TransactClient
+	db     AuthClient
 	tables AuthTables
 }
 
 var _ auth.Store = (*AuthStore)(nil)
 
 // NewAuthStore returns an AuthStore over db.
-func NewAuthStore(db TransactClient, tables AuthTables) *AuthStore {
+func NewAuthStore(db AuthClient, tables AuthTables) *AuthStore {
 	return &AuthStore{db: db, tables: tables}
 }
 
@@ -64,8 +63,12 @@ type userItem struct {
 	FailedAttempts     int    `dynamodbav:"failedAttempts"`
 	LastFailureAt      string `dynamodbav:"lastFailureAt,omitempty"`
 	Locked             bool   `dynamodbav:"locked"`
-	CreatedAt          string `dynamodbav:"createdAt"`
-	Version            int64  `dynamodbav:"version"`
+	// Sessions maps the account's session IDs to their absolute end (unix
+	// s); absent on accounts stored before it existed.
+	Sessions   map[string]int64 `dynamodbav:"sessions"`
+	SessionSeq int64            `dynamodbav:"sessionSeq"`
+	CreatedAt  string           `dynamodbav:"createdAt"`
+	Version    int64            `dynamodbav:"version"`
 }
 
 func timeString(t time.Time) string {
@@ -86,7 +89,7 @@ func toUserItem(u auth.User) userItem {
 		CanDownload: u.CanDownload, PasswordHash: u.PasswordHash, MustChangePassword: u.MustChangePassword, PasswordChangedAt: timeString(u.PasswordChangedAt),
 		Method: string(u.Method), Destination: u.Destination, TOTPSecret: u.TOTPSecret, TOTPLastStep: u.TOTPLastStep,
 		Status: string(u.Status), FailedAttempts: u.FailedAttempts, LastFailureAt: timeString(u.LastFailureAt),
-		Locked: u.Locked, CreatedAt: timeString(u.CreatedAt), Version: u.Version}
+		Locked: u.Locked, Sessions: sessionsOut(u.Sessions), SessionSeq: u.SessionSeq, CreatedAt: timeString(u.CreatedAt), Version: u.Version}
 }
 
 func (it userItem) user() auth.User {
@@ -95,7 +98,7 @@ func (it userItem) user() auth.User {
 		CanDownload: it.CanDownload, PasswordHash: it.PasswordHash, MustChangePassword: it.MustChangePassword, PasswordChangedAt: parseTime(it.PasswordChangedAt),
 		Method: auth.Method(it.Method), Destination: it.Destination, TOTPSecret: it.TOTPSecret, TOTPLastStep: it.TOTPLastStep,
 		Status: auth.Status(it.Status), FailedAttempts: it.FailedAttempts, LastFailureAt: parseTime(it.LastFailureAt),
-		Locked: it.Locked, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}
+		Locked: it.Locked, Sessions: sessionsIn(it.Sessions), SessionSeq: it.SessionSeq, CreatedAt: parseTime(it.CreatedAt), Version: it.Version}
 }
 
 // GetUser reads a user (strongly consistent: a login right after a change
@@ -112,11 +115,7 @@ func (s *AuthStore) GetUser(ctx context.Context, id string) (auth.User, error) {
 	if out.Item == nil {
 		return auth.User{}, notFound("user")
 	}
-	var it userItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return auth.User{}, wrap("decode user", err)
-	}
-	return it.user(), nil
+	return decodeUser(out.Item)
 }
 
 // personKeys are the auth-state items that make one person one account
@@ -212,11 +211,7 @@ func (s *AuthStore) UpdateUser(ctx context.Context, u auth.User) (auth.User, err
 	if err != nil {
 		return auth.User{}, wrap("update user", err)
 	}
-	var it userItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return auth.User{}, wrap("decode user", err)
-	}
-	return it.user(), nil
+	return decodeUser(out.Attributes)
 }
 
 // RecordFailure counts a consecutive failure atomically and locks the
@@ -252,40 +247,28 @@ func (s *AuthStore) RecordFailure(ctx context.Context, userID string, at time.Ti
 	return n, nil
 }
 
-// ReserveAttempt counts an attempt if the failure count is still seen.
-func (s *AuthStore) ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time, lockAfter int) (int, error) {
-	next := seen + 1
-	cond := "attribute_exists(userId) AND failedAttempts = :seen"
-	if seen == 0 {
-		cond = "attribute_exists(userId) AND (attribute_not_exists(failedAttempts) OR failedAttempts = :seen)"
-	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
-		Key:                      map[string]types.AttributeValue{"userId": str(userID)},
-		UpdateExpression:         aws.String("SET failedAttempts = :next, lastFailureAt = :at, #locked = :locked"),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: map[string]string{"#locked": "locked"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(seen)), ":next": num(int64(next)),
-			":at": str(timeString(at)), ":locked": &types.AttributeValueMemberBOOL{Value: next >= lockAfter}}})
-	if isConditionFailed(err) {
-		return 0, conflict("failure count")
-	}
-	if err != nil {
-		return 0, wrap("reserve attempt", err)
-	}
-	return next, nil
-}
-
-// ReleaseAttempt gives back a reserved attempt whose password was right.
-func (s *AuthStore) ReleaseAttempt(ctx context.Context, userID string) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users,
-		Key:                       map[string]types.AttributeValue{"userId": str(userID)},
-		UpdateExpression:          aws.String("SET failedAttempts = failedAttempts - :one"),
-		ConditionExpression:       aws.String("failedAttempts > :zero"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":zero": num(0)}})
+// ReleaseAttempt gives back a reserved attempt whose password was right,
+// and the time of the failure before it, so the right password starts no
+// delay. It changes nothing if the count has moved since (a success
+// cleared it).
+func (s *AuthStore) ReleaseAttempt(ctx context.Context, r auth.Reservation) error {
+	_, err := s.db.UpdateItem(ctx, s.releaseUpdate(r))
 	if err != nil && !isConditionFailed(err) {
 		return wrap("release attempt", err)
 	}
 	return nil
+}
+
+func (s *AuthStore) releaseUpdate(r auth.Reservation) *dynamodb.UpdateItemInput {
+	in := &dynamodb.UpdateItemInput{TableName: &s.tables.Users, Key: userKey(r.UserID),
+		UpdateExpression:          aws.String("SET failedAttempts = :seen REMOVE lastFailureAt"),
+		ConditionExpression:       aws.String("failedAttempts = :reserved"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(r.Seen)), ":reserved": num(int64(r.Seen + 1))}}
+	if !r.LastFailureAt.IsZero() {
+		in.UpdateExpression = aws.String("SET failedAttempts = :seen, lastFailureAt = :at")
+		in.ExpressionAttributeValues[":at"] = str(timeString(r.LastFailureAt))
+	}
+	return in
 }
 
 // ClearFailures resets the consecutive failure count after a success.
@@ -346,14 +329,11 @@ func challengeKey(id string) map[string]types.AttributeValue {
 // PutChallenge stores a challenge, replacing one with the same ID (a
 // session's pending factor change is replaced by a newer one).
 func (s *AuthStore) PutChallenge(ctx context.Context, c auth.Challenge) error {
-	item, err := attributevalue.MarshalMap(challengeItem{PK: "challenge#" + c.ID, UserID: c.UserID, Purpose: string(c.Purpose),
-		Method: string(c.Method), Destination: c.Destination, CodeHash: c.CodeHash, TOTPSecret: c.TOTPSecret, SessionID: c.SessionID,
-		Attempts: c.Attempts, Sends: c.Sends, Consumed: c.Consumed, CreatedAt: timeString(c.CreatedAt),
-		CodeExpiresAt: c.ExpiresAt.UnixMilli(), ExpiresAt: c.ExpiresAt.Add(24 * time.Hour).Unix()})
+	put, err := s.challengePut(c)
 	if err != nil {
-		return wrap("encode challenge", err)
+		return err
 	}
-	if _, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item}); err != nil {
+	if _, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item}); err != nil {
 		return wrap("put challenge", err)
 	}
 	return nil
@@ -368,8 +348,12 @@ func (s *AuthStore) GetChallenge(ctx context.Context, id string) (auth.Challenge
 	if out.Item == nil {
 		return auth.Challenge{}, notFound("challenge")
 	}
+	return decodeChallenge(id, out.Item)
+}
+
+func decodeChallenge(id string, raw map[string]types.AttributeValue) (auth.Challenge, error) {
 	var it challengeItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 		return auth.Challenge{}, wrap("decode challenge", err)
 	}
 	return auth.Challenge{ID: id, UserID: it.UserID, Purpose: auth.Purpose(it.Purpose), Method: auth.Method(it.Method),
@@ -430,59 +414,6 @@ func (s *AuthStore) ResendChallenge(ctx context.Context, id, codeHash string, ex
 	return nil
 }
 
-// Allow keeps a sliding window of event times under key and refuses the
-// event when max are already inside the window. Concurrent callers meet on
-// the item's version; the loser reads again.
-func (s *AuthStore) Allow(ctx context.Context, key string, now time.Time, window time.Duration, max int) error {
-	pk := map[string]types.AttributeValue{"pk": str("limit#" + key)}
-	for range 8 {
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState, Key: pk, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return wrap("read limit", err)
-		}
-		var it struct {
-			Times   []int64 `dynamodbav:"times"`
-			Version int64   `dynamodbav:"version"`
-		}
-		if out.Item != nil {
-			if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-				return wrap("decode limit", err)
-			}
-		}
-		cutoff := now.Add(-window).UnixMilli()
-		live := slices.DeleteFunc(slices.Clone(it.Times), func(t int64) bool { return t <= cutoff })
-		if len(live) >= max {
-			return apperr.New(apperr.TooManyRequests, "回数の上限に達しました。しばらく待ってからお試しください。", "rate limit reached")
-		}
-		live = append(live, now.UnixMilli())
-		item, err := attributevalue.MarshalMap(struct {
-			PK        string  `dynamodbav:"pk"`
-			Times     []int64 `dynamodbav:"times"`
-			Version   int64   `dynamodbav:"version"`
-			ExpiresAt int64   `dynamodbav:"expiresAt"`
-		}{"limit#" + key, live, it.Version + 1, now.Add(window).Unix() + 60})
-		if err != nil {
-			return wrap("encode limit", err)
-		}
-		in := &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)")}
-		if out.Item != nil {
-			in.ConditionExpression = aws.String("#version = :v")
-			in.ExpressionAttributeNames = map[string]string{"#version": "version"}
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(it.Version)}
-		}
-		_, err = s.db.PutItem(ctx, in)
-		if isConditionFailed(err) {
-			continue
-		}
-		if err != nil {
-			return wrap("write limit", err)
-		}
-		return nil
-	}
-	return conflict("rate limit " + key)
-}
-
 // sessionItem is a session as stored.
 type sessionItem struct {
 	ID                 string `dynamodbav:"id"`
@@ -495,23 +426,6 @@ type sessionItem struct {
 	CreatedAt          string `dynamodbav:"createdAt"`
 	LastSeenAt         string `dynamodbav:"lastSeenAt"`
 	ExpiresAt          int64  `dynamodbav:"expiresAt"` // TTL, unix s
-}
-
-// CreateSession stores a new session.
-func (s *AuthStore) CreateSession(ctx context.Context, sess session.Session) error {
-	item, err := attributevalue.MarshalMap(sessionItem{ID: sess.ID, UserID: sess.UserID, Role: string(sess.Role),
-		InstitutionCode: sess.InstitutionCode, PrefectureCode: sess.PrefectureCode, HealthCenterCode: sess.HealthCenterCode,
-		MustChangePassword: sess.MustChangePassword, CreatedAt: timeString(sess.CreatedAt), LastSeenAt: timeString(sess.LastSeenAt),
-		ExpiresAt: sess.ExpiresAt.Unix()})
-	if err != nil {
-		return wrap("encode session", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Sessions, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(id)")})
-	if err != nil {
-		return wrap("create session", err)
-	}
-	return nil
 }
 
 // GetSession reads a session.
@@ -557,90 +471,6 @@ func (s *AuthStore) DeleteSession(ctx context.Context, id string) error {
 		return wrap("delete session", err)
 	}
 	return nil
-}
-
-// DeleteUserSessions ends every session of a user (Query on user-index).
-func (s *AuthStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.tables.Sessions, IndexName: aws.String("user-index"),
-		KeyConditionExpression:    aws.String("userId = :u"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(userID)}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return wrap("query sessions", err)
-		}
-		for _, item := range page.Items {
-			id, ok := item["id"].(*types.AttributeValueMemberS)
-			if !ok {
-				continue
-			}
-			if err := s.DeleteSession(ctx, id.Value); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-type resetItem struct {
-	PK         string `dynamodbav:"pk"`
-	UserID     string `dynamodbav:"userId"`
-	ValidUntil int64  `dynamodbav:"validUntil"` // unix ms
-	ExpiresAt  int64  `dynamodbav:"expiresAt"`  // TTL, unix s
-}
-
-// PutResetToken stores a reset token by its hash.
-func (s *AuthStore) PutResetToken(ctx context.Context, t auth.ResetToken) error {
-	item, err := attributevalue.MarshalMap(resetItem{PK: "reset#" + t.ID, UserID: t.UserID,
-		ValidUntil: t.ExpiresAt.UnixMilli(), ExpiresAt: t.ExpiresAt.Add(time.Hour).Unix()})
-	if err != nil {
-		return wrap("encode reset token", err)
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.AuthState, Item: item}); err != nil {
-		return wrap("put reset token", err)
-	}
-	return nil
-}
-
-// GetResetToken reads a live reset token.
-func (s *AuthStore) GetResetToken(ctx context.Context, id string, now time.Time) (auth.ResetToken, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState,
-		Key: map[string]types.AttributeValue{"pk": str("reset#" + id)}, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return auth.ResetToken{}, wrap("get reset token", err)
-	}
-	var it resetItem
-	if out.Item == nil {
-		return auth.ResetToken{}, notFound("reset token")
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return auth.ResetToken{}, wrap("decode reset token", err)
-	}
-	if now.UnixMilli() >= it.ValidUntil {
-		return auth.ResetToken{}, notFound("reset token")
-	}
-	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
-}
-
-// ConsumeResetToken deletes a live token and returns it: only one caller
-// can succeed.
-func (s *AuthStore) ConsumeResetToken(ctx context.Context, id string, now time.Time) (auth.ResetToken, error) {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.AuthState,
-		Key:                       map[string]types.AttributeValue{"pk": str("reset#" + id)},
-		ConditionExpression:       aws.String("attribute_exists(pk) AND validUntil > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli())},
-		ReturnValues:              types.ReturnValueAllOld})
-	if isConditionFailed(err) {
-		return auth.ResetToken{}, notFound("reset token")
-	}
-	if err != nil {
-		return auth.ResetToken{}, wrap("consume reset token", err)
-	}
-	var it resetItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return auth.ResetToken{}, wrap("decode reset token", err)
-	}
-	return auth.ResetToken{ID: id, UserID: it.UserID, ExpiresAt: time.UnixMilli(it.ValidUntil)}, nil
 }
 
 // userIndexes maps what users are listed by to the users table's indexes.
@@ -689,29 +519,6 @@ func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, c
 		next = encodeCursor(out.LastEvaluatedKey)
 	}
 	return users, next, nil
-}
-
-// DeleteUser removes an account and its one-person-per-institution keys.
-func (s *AuthStore) DeleteUser(ctx context.Context, userID string) error {
-	u, err := s.GetUser(ctx, userID)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.tables.Users,
-		Key: map[string]types.AttributeValue{"userId": str(userID)}, ConditionExpression: aws.String("attribute_exists(userId)")}}}
-	for _, k := range personKeys(u) {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.AuthState,
-			Key: map[string]types.AttributeValue{"pk": str(k)}}})
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var canceled *types.TransactionCanceledException
-	if asErr(err, &canceled) {
-		return notFound("user")
-	}
-	if err != nil {
-		return wrap("delete user", err)
-	}
-	return nil
 }
 
 // encodeCursor turns a LastEvaluatedKey of string attributes into an

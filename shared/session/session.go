@@ -57,6 +57,9 @@ type Config struct {
 	Absolute   time.Duration // default 12 h
 	TouchEvery time.Duration // how stale LastSeenAt may get before a write; default min(5 min, Idle/10)
 	Now        func() time.Time
+	// Ended, when set, is told of every session found expired on use and
+	// ended here ("idle_timeout" or "absolute_timeout"), for the audit log.
+	Ended func(ctx context.Context, s Session, reason string) error
 }
 
 // WithDefaults fills in the defaults of the fields left zero.
@@ -130,6 +133,15 @@ func (m *Manager) Resolve(r *http.Request) (Session, error) {
 	if !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(m.cfg.Idle)) {
 		if err := m.store.DeleteSession(ctx, id); err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return Session{}, fmt.Errorf("end expired session: %w", err)
+		}
+		if m.cfg.Ended != nil {
+			reason := "idle_timeout"
+			if !now.Before(s.ExpiresAt) {
+				reason = "absolute_timeout"
+			}
+			if err := m.cfg.Ended(ctx, s, reason); err != nil {
+				return Session{}, fmt.Errorf("record expired session: %w", err)
+			}
 		}
 		return Session{}, apperr.New(apperr.Unauthenticated,
 			"一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。", "the session has expired; log in again")
