@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +61,8 @@ func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock, sourceIP strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &handler{svc: svc, sessions: session.NewManager(e.Store, session.Config{Now: clock.Now}), logger: slog.New(slog.DiscardHandler)}
+	sessions := session.NewManager(e.Store, session.Config{Now: clock.Now, Ended: auth.RecordExpiry(e.Audit, clock.Now)})
+	h := &handler{svc: svc, sessions: sessions, logger: slog.New(slog.DiscardHandler)}
 	routes := httpapi.New(h.routes(), httpapi.Config{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.RemoteAddr = sourceIP + ":40000"
@@ -123,6 +125,9 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	clock.Advance(2*time.Hour + time.Second)
 	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
 		t.Errorf("me 12h after login = %d, want 401", r.Status)
+	}
+	if got, want := endReasons(t, e, u.ID), []string{"idle_timeout", "absolute_timeout"}; !slices.Equal(got, want) {
+		t.Errorf("session_ended reasons %v, want %v", got, want)
 	}
 }
 
@@ -206,5 +211,72 @@ func TestSourceIPIsThrottled(t *testing.T) {
 	clock.Advance(2 * time.Minute) // the failures' window and the one after it are over
 	if r := c.Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER3", "password": "Wrong#Pass1"}); r.Status != 401 {
 		t.Errorf("after the window = %d, want 401", r.Status)
+	}
+}
+
+func TestAddressIsLimitedByFailuresNotLogins(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(144 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.6", auth.Config{IPLimit: 3, IPWindow: time.Minute})
+	// A ward logging in from one address: more logins than the limit.
+	for range 2 {
+		u, pw := e.Account(t, auth.NewAccount{})
+		for i := range 3 {
+			if r := loginWith(t, e, c, u, pw); r.Status != 200 {
+				t.Fatalf("login %d of %s = %d %s", i+1, u.ID, r.Status, r.Body)
+			}
+		}
+	}
+	// Failures are what count: the fourth request after three is refused,
+	// even with the right password.
+	u, pw := e.Account(t, auth.NewAccount{})
+	for range 3 {
+		if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"}); r.Status != 401 {
+			t.Fatalf("wrong password = %d", r.Status)
+		}
+		clock.Advance(time.Second) // past the 5-failure delay's reach: only the address counts here
+	}
+	if r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 429 {
+		t.Errorf("after 3 failures from the address = %d %s, want 429", r.Status, r.Body)
+	}
+}
+
+func TestParallelVerifiesFromOneAddress(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(168 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.7", auth.Config{})
+	const n = 30
+	type pending struct {
+		u         auth.User
+		challenge string
+		code      string
+	}
+	ps := make([]pending, n)
+	var wg sync.WaitGroup
+	for i := range ps {
+		u, pw := e.Account(t, auth.NewAccount{})
+		wg.Go(func() {
+			cl := &authtest.Client{T: t, Base: c.Base}
+			r := cl.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+			if r.Status != 200 {
+				t.Errorf("login = %d %s", r.Status, r.Body)
+				return
+			}
+			ps[i] = pending{u: u, challenge: r.String("challengeId"), code: authtest.LastCode(t, 1, func() []string { return e.Moto.Mails(u.Mail) })}
+		})
+	}
+	wg.Wait()
+	statuses := make([]int, n)
+	for i, p := range ps {
+		wg.Go(func() {
+			cl := &authtest.Client{T: t, Base: c.Base}
+			statuses[i] = cl.Do("POST", "/auth/verify", map[string]string{"challengeId": p.challenge, "code": p.code}).Status
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			t.Errorf("verify %d from the shared address = %d, want 200", i, s)
+		}
 	}
 }
