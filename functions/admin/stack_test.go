@@ -416,6 +416,7 @@ func TestAdminOfAnotherPrefectureCannotIssue(t *testing.T) {
 
 func TestAccountStopResumeDeleteAndList(t *testing.T) {
 	e := stackEnv(t)
+	loadMasters(t, e, national(t, e)) // a listing's jurisdiction comes from the masters
 	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	c := e.LoginChanged(t, admin, pw)
 	u, upw := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000006", PrefectureCode: "13", HealthCenterCode: "1301"})

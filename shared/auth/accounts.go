@@ -159,18 +159,9 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 	if status != StatusActive && status != StatusStopped {
 		return User{}, apperr.InvalidField("status", "状態は active か stopped を指定してください。", "status must be active or stopped")
 	}
-	u, err := s.store.GetUser(ctx, userID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return User{}, authz.Authorize(actor, authz.ManageAccounts, authz.Scope{})
-	}
+	u, err := s.ManagedAccount(ctx, actor, userID)
 	if err != nil {
 		return User{}, err
-	}
-	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
-		return User{}, err
-	}
-	if !authz.CanManageRole(actor, u.ID, u.Role) {
-		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
 	}
 	if u.Status == status {
 		return u, nil
@@ -187,4 +178,32 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 		}
 	}
 	return u, s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: u.ID, Actor: actor.UserID, Action: action})
+}
+
+// ErrUnknownUser is the answer about an account that does not exist, for
+// those allowed to learn that (see authz.Unknown).
+var ErrUnknownUser = apperr.New(apperr.NotFound, "利用者が見つかりません。", "no such user")
+
+// ManagedAccount returns the account userID if actor may manage it. A role
+// that manages no accounts is refused before the lookup; an unknown ID is
+// NotFound for national administrators and, for everyone else, the same
+// Forbidden as an account outside their jurisdiction.
+func (s *Service) ManagedAccount(ctx context.Context, actor authz.Principal, userID string) (User, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return User{}, authz.Unknown(actor, authz.ManageAccounts, ErrUnknownUser)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
+		return User{}, err
+	}
+	if !authz.CanManageRole(actor, u.ID, u.Role) {
+		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
+	}
+	return u, nil
 }

@@ -155,6 +155,9 @@ func BatchID(admin, key string) string {
 // again returns the same accounts instead of opening new ones, and an
 // upload interrupted halfway finishes.
 func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, data []byte) (Result, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return Result{}, err
+	}
 	sum := sha256.Sum256(data)
 	content := hex.EncodeToString(sum[:])
 	if key == "" {
@@ -288,6 +291,9 @@ type NotifyResult struct {
 // mail is recorded at once, and a later call sends only what failed. Once
 // mailed, an initial password is no longer kept.
 func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID string) ([]NotifyResult, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return nil, err
+	}
 	b, err := s.batches.GetBatch(ctx, batchID)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && b.Admin != actor.UserID) {
 		return nil, apperr.New(apperr.NotFound, "一括登録が見つかりません。", "no such batch")
@@ -469,7 +475,7 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		add(colHealthCtr, "保健所コードを入力してください。", "health-centre code is required")
 	} else if hc, err = lookup.Get(ctx, master.HealthCenters, hcCode); err != nil {
 		return a, nil, err
-	} else if hc == nil {
+	} else if hc = visible(actor, hc); hc == nil {
 		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。", "unknown health-centre code "+hcCode)
 	}
 	if cc := csvio.NormalizeDigits(cell(colCoreCity)); cc != "" && hc != nil && hc.Fields["coreCityCode"] != cc {
@@ -486,8 +492,15 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		if inst, err = lookup.Get(ctx, kind, instCode); err != nil {
 			return a, nil, err
 		}
-		if inst == nil {
+		switch {
+		case inst == nil && actor.Role == authz.National:
 			add(colInstitution, "コード "+instCode+" は"+kindName(kind)+"にありません。", "code "+instCode+" is not in the "+string(kind)+" master")
+		case visible(actor, inst) == nil:
+			// One answer for unknown and foreign: the form must not be a
+			// way to learn other jurisdictions' masters.
+			inst = nil
+			add(colInstitution, "コード "+instCode+" は管轄内の"+kindName(kind)+"にありません（管轄外か未登録です）。",
+				"code "+instCode+" is not in the "+string(kind)+" master of your jurisdiction")
 		}
 	}
 	if inst != nil && category != "" {
@@ -506,15 +519,21 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		a.InstitutionCode = inst.Code
 		a.PrefectureCode = inst.Fields["prefectureCode"]
 		a.HealthCenterCode = inst.Fields["healthCenterCode"]
-		if !authz.Allowed(actor, authz.ManageAccounts, inst.Scope()) {
-			add(colInstitution, "管轄外の機関のアカウントは発行できません。", "the institution is outside your jurisdiction")
-		}
 	}
 	a.Role = authz.InstitutionUser
 	if category == categorySentinel {
 		a.Role = authz.InstitutionManager
 	}
 	return a, ps, nil
+}
+
+// visible returns rec if actor may manage accounts in its jurisdiction,
+// otherwise nil, as if the master had no such record.
+func visible(actor authz.Principal, rec *master.Record) *master.Record {
+	if rec == nil || !authz.Allowed(actor, authz.ManageAccounts, rec.Scope()) {
+		return nil
+	}
+	return rec
 }
 
 func kindName(k master.Kind) string {
