@@ -21,6 +21,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -392,22 +393,34 @@ func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	// Times arrive as strings so that a bad one is named with the forms
+	// accepted, not reported as unreadable JSON.
 	var req struct {
-		Start   time.Time `json:"start"`
-		End     time.Time `json:"end"`
-		Message string    `json:"message"`
+		Start   string `json:"start"`
+		End     string `json:"end"`
+		Message string `json:"message" text:"multiline"` // a notice may have several lines
 	}
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	win, err := NewWindow(req.Start, req.End, req.Message, p.UserID, h.now())
+	start, err := httpapi.ParseDateTime("start", req.Start)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	end, err := httpapi.ParseDateTime("end", req.End)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	win, err := NewWindow(start, end, req.Message, p.UserID, h.now())
 	if err == nil {
 		err = h.windows.PutWindow(r.Context(), win)
 	}
 	if err == nil {
 		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: p.UserID, Actor: p.UserID, Action: audit.MaintenanceSet,
-			Detail: map[string]string{"window": win.ID, "start": win.Start.Format(time.RFC3339), "end": win.End.Format(time.RFC3339)}})
+			Detail: map[string]string{"window": win.ID, "start": win.Start.In(maintenance.JST).Format(time.RFC3339), "end": win.End.In(maintenance.JST).Format(time.RFC3339)}})
 	}
 	if err != nil {
 		httpapi.WriteError(w, r, err)
@@ -420,7 +433,7 @@ func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
 func NewWindow(start, end time.Time, message, by string, now time.Time) (maintenance.Window, error) {
 	switch {
 	case start.IsZero():
-		return maintenance.Window{}, apperr.InvalidField("start", "開始日時を指定してください（例 2026-11-22T01:00:00+09:00）。", "start is required (RFC 3339)")
+		return maintenance.Window{}, apperr.InvalidField("start", "開始日時を "+httpapi.DateTimeForms+" の形で指定してください。", "start is required (RFC 3339, or YYYY/MM/DD HH:MM in JST)")
 	case end.IsZero() || !end.After(start):
 		return maintenance.Window{}, apperr.InvalidField("end", "終了日時は開始日時より後にしてください。", "end must be after start")
 	case !end.After(now):
@@ -430,9 +443,12 @@ func NewWindow(start, end time.Time, message, by string, now time.Time) (mainten
 	case utf8.RuneCountInString(message) > 200:
 		return maintenance.Window{}, apperr.InvalidField("message", "メッセージは200文字以内にしてください。", "message longer than 200 characters")
 	}
+	if err := plaintext.Check("message", message, true); err != nil {
+		return maintenance.Window{}, err
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return maintenance.Window{ID: start.UTC().Format("20060102T1504") + "-" + hex.EncodeToString(b[:4]), Start: start.UTC(), End: end.UTC(),
+	return maintenance.Window{ID: maintenance.WindowID(start, hex.EncodeToString(b[:4])), Start: start.UTC(), End: end.UTC(),
 		Message: strings.TrimSpace(message), CreatedBy: by}, nil
 }
 

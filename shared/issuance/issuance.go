@@ -25,6 +25,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/password"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/seal"
 )
 
@@ -403,9 +404,24 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 }
 
 func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
-	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
 	var ps []apperr.Problem
-	add := func(col, ja, en string) { ps = append(ps, problem(row.Line, col, ja, en)) }
+	refused := map[string]bool{}
+	add := func(col, ja, en string) {
+		if !refused[col] {
+			ps = append(ps, problem(row.Line, col, ja, en))
+		}
+	}
+	// A cell with a control character is named once, for that reason,
+	// and then read as present but unusable, so no other rule speaks of it.
+	for _, col := range []string{colName, colPhone, colMail, colCategory, colCoreCity, colHealthCtr, colDownload,
+		colInstitution, colFactorPhone, colFactorMail, colFactorCode} {
+		if r, bad := plaintext.Control(row.Field(csvio.ColumnIndex(col)), false); bad {
+			ja, en := plaintext.Reason(r, false)
+			add(col, columnNames[col]+"："+ja, "column "+col+": "+en)
+			refused[col] = true
+		}
+	}
+	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
 	a := auth.NewAccount{}
 
 	name := csvio.NormalizeText(cell(colName))

@@ -11,6 +11,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 )
 
 // Record is one entry of a master: its code and normalised fields.
@@ -205,6 +206,10 @@ func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, st
 			continue
 		}
 		raw := row.Field(i)
+		if r, bad := plaintext.Control(raw, false); bad {
+			ja, en := plaintext.Reason(r, false)
+			return Record{}, c.key, c.label() + "：" + ja, c.key + ": " + en
+		}
 		if raw == "" {
 			if c.required {
 				return Record{}, c.key, c.label() + "を入力してください。", c.key + " is required"
