@@ -100,7 +100,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, st, e)
 }
 
+// RetryAfterSeconds is the Retry-After of a 503 that does not set its own
+// (the maintenance gate sets the window's end).
+const RetryAfterSeconds = "30"
+
 func writeError(w http.ResponseWriter, st *requestState, e *apperr.Error) {
+	if e.Code == apperr.Unavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
 	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, Problems: e.Problems, RequestID: st.id}
 	if e.Code == apperr.Internal && st.id != "" {
 		detail.Message = fmt.Sprintf("内部エラーが発生しました。お問い合わせの際はリクエストID %s をお伝えください。", st.id)
