@@ -72,7 +72,8 @@ func (h *handler) routes() http.Handler {
 	rt.Private("POST /admin/maintenance-windows/{id}/end", h.endWindow)
 	// National administrators must be able to end a window while it closes
 	// everything else.
-	return h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+	closed := h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+	return auditRefusals(closed, h.audit, h.logger, h.now)
 }
 
 func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }

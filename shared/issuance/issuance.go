@@ -171,7 +171,7 @@ func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, 
 		return Result{}, apperr.InvalidField("Idempotency-Key", "この Idempotency-Key は別のファイルの登録に使われています。修正したファイルは新しいキーで送信してください。",
 			"this Idempotency-Key was used for another file; send a corrected file with a new key")
 	case err == nil:
-		return s.finish(ctx, actor, b)
+		return s.finishAudited(ctx, actor, b)
 	case apperr.CodeOf(err) != apperr.NotFound:
 		return Result{}, err
 	}
@@ -207,7 +207,28 @@ func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, 
 			return Result{}, err
 		}
 	}
-	return s.finish(ctx, actor, b)
+	return s.finishAudited(ctx, actor, b)
+}
+
+// finishAudited is finish, recording that initial passwords left the
+// system in the answer.
+func (s *Service) finishAudited(ctx context.Context, actor authz.Principal, b Batch) (Result, error) {
+	res, err := s.finish(ctx, actor, b)
+	if err != nil {
+		return Result{}, err
+	}
+	withPassword := 0
+	for _, is := range res.Issued {
+		if !is.Notified {
+			withPassword++
+		}
+	}
+	err = s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
+		Detail: map[string]string{"batch": res.BatchID, "accounts": fmt.Sprint(len(res.Issued)), "passwords": fmt.Sprint(withPassword)}})
+	if err != nil {
+		return Result{}, fmt.Errorf("audit batch %s: %w", res.BatchID, err)
+	}
+	return res, nil
 }
 
 func (s *Service) sealBatch(sb sealedBatch) (string, error) {
@@ -341,6 +362,10 @@ func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID str
 			return nil, err
 		}
 		b.Version++
+		if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: is.UserID, Actor: actor.UserID, Action: audit.InitialPasswordMailed,
+			Detail: map[string]string{"batch": b.ID}}); err != nil {
+			return nil, fmt.Errorf("audit notice to %s: %w", is.UserID, err)
+		}
 	}
 	return results, nil
 }
