@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -27,8 +29,6 @@ import (
 type userAdmin interface {
 	ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error)
 	GetUser(ctx context.Context, id string) (auth.User, error)
-	DeleteUser(ctx context.Context, id string) error
-	DeleteUserSessions(ctx context.Context, id string) error
 	Unlock(ctx context.Context, id string) error
 }
 
@@ -70,7 +70,8 @@ func (h *handler) routes() http.Handler {
 	rt.Private("POST /admin/maintenance-windows/{id}/end", h.endWindow)
 	// National administrators must be able to end a window while it closes
 	// everything else.
-	return h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+	closed := h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+	return auditRefusals(closed, h.audit, h.logger, h.now)
 }
 
 func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }
@@ -240,6 +241,18 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 			"give institutionCode, healthCenterCode or prefectureCode"))
 		return
 	}
+	if !codeRE.MatchString(code) {
+		httpapi.WriteError(w, r, apperr.InvalidField(by+"Code", by+"Code は半角数字2〜10桁で指定してください。", by+"Code must be 2 to 10 digits"))
+		return
+	}
+	if len(q.Get("cursor")) > 1024 {
+		httpapi.WriteError(w, r, apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor"))
+		return
+	}
+	if err := h.mayListUsers(r.Context(), p, by, code); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
 	limit := 50
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -256,34 +269,61 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]userView, 0, len(users))
 	for _, u := range users {
-		// Each account is checked on its own jurisdiction: naming a scope
-		// in the query grants nothing.
-		if err := authz.Authorize(p, authz.ViewAccounts, u.Scope()); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
+		// Each account is checked on its own jurisdiction too: one whose
+		// jurisdiction lags behind its institution's is left out, not
+		// turned into an answer that differs by what exists.
+		if authz.Allowed(p, authz.ViewAccounts, u.Scope()) {
+			views = append(views, viewOf(u))
 		}
-		views = append(views, viewOf(u))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"users": views, "nextCursor": next})
 }
 
+var codeRE = regexp.MustCompile(`^[0-9]{2,10}$`)
+
+// mayListUsers decides a listing from the jurisdiction of what it names,
+// read from the masters, before any account is read: the answer must not
+// depend on whether the place has accounts, and an unknown place answers
+// like a foreign one below national level.
+func (h *handler) mayListUsers(ctx context.Context, p authz.Principal, by, code string) error {
+	if err := authz.AuthorizeRole(p, authz.ViewAccounts); err != nil {
+		return err
+	}
+	if p.Role == authz.National {
+		return nil
+	}
+	var scope authz.Scope
+	switch by {
+	case "prefecture":
+		scope = authz.Scope{PrefectureCode: code}
+	case "healthCenter":
+		rec, err := h.masters.Lookup(ctx, master.HealthCenters, code)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return authz.Unknown(p, authz.ViewAccounts, err)
+		}
+		if err != nil {
+			return err
+		}
+		scope = rec.Scope()
+	default:
+		rec, err := h.masters.Lookup(ctx, master.Institutions, code)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			rec, err = h.masters.Lookup(ctx, master.Sentinels, code)
+		}
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return authz.Unknown(p, authz.ViewAccounts, err)
+		}
+		if err != nil {
+			return err
+		}
+		scope = rec.Scope()
+	}
+	return authz.Authorize(p, authz.ViewAccounts, scope)
+}
+
 // target loads an account the caller may manage.
 func (h *handler) target(r *http.Request) (auth.User, error) {
-	p := principal(r)
-	u, err := h.users.GetUser(r.Context(), r.PathValue("userId"))
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return auth.User{}, authz.Authorize(p, authz.ManageAccounts, authz.Scope{})
-	}
-	if err != nil {
-		return auth.User{}, err
-	}
-	if err := authz.Authorize(p, authz.ManageAccounts, u.Scope()); err != nil {
-		return auth.User{}, err
-	}
-	if !authz.CanManageRole(p, u.ID, u.Role) {
-		return auth.User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
-	}
-	return u, nil
+	return h.accounts.ManagedAccount(r.Context(), principal(r), r.PathValue("userId"))
 }
 
 func (h *handler) userAction(w http.ResponseWriter, r *http.Request) {
@@ -316,17 +356,7 @@ func (h *handler) userAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
-	u, err := h.target(r)
-	if err == nil {
-		err = h.users.DeleteUserSessions(r.Context(), u.ID)
-	}
-	if err == nil {
-		err = h.users.DeleteUser(r.Context(), u.ID)
-	}
-	if err == nil {
-		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: u.ID, Actor: principal(r).UserID, Action: audit.AccountDeleted})
-	}
-	if err != nil {
+	if err := h.accounts.DeleteAccount(r.Context(), principal(r), r.PathValue("userId")); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
@@ -352,22 +382,34 @@ func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	// Times arrive as strings so that a bad one is named with the forms
+	// accepted, not reported as unreadable JSON.
 	var req struct {
-		Start   time.Time `json:"start"`
-		End     time.Time `json:"end"`
-		Message string    `json:"message"`
+		Start   string `json:"start"`
+		End     string `json:"end"`
+		Message string `json:"message" text:"multiline"` // a notice may have several lines
 	}
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	win, err := NewWindow(req.Start, req.End, req.Message, p.UserID, h.now())
+	start, err := httpapi.ParseDateTime("start", req.Start)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	end, err := httpapi.ParseDateTime("end", req.End)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	win, err := NewWindow(start, end, req.Message, p.UserID, h.now())
 	if err == nil {
 		err = h.windows.PutWindow(r.Context(), win)
 	}
 	if err == nil {
 		err = h.audit.Record(r.Context(), audit.Event{At: h.now(), UserID: p.UserID, Actor: p.UserID, Action: audit.MaintenanceSet,
-			Detail: map[string]string{"window": win.ID, "start": win.Start.Format(time.RFC3339), "end": win.End.Format(time.RFC3339)}})
+			Detail: map[string]string{"window": win.ID, "start": win.Start.In(maintenance.JST).Format(time.RFC3339), "end": win.End.In(maintenance.JST).Format(time.RFC3339)}})
 	}
 	if err != nil {
 		httpapi.WriteError(w, r, err)
@@ -380,7 +422,7 @@ func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {
 func NewWindow(start, end time.Time, message, by string, now time.Time) (maintenance.Window, error) {
 	switch {
 	case start.IsZero():
-		return maintenance.Window{}, apperr.InvalidField("start", "開始日時を指定してください（例 2026-11-22T01:00:00+09:00）。", "start is required (RFC 3339)")
+		return maintenance.Window{}, apperr.InvalidField("start", "開始日時を "+httpapi.DateTimeForms+" の形で指定してください。", "start is required (RFC 3339, or YYYY/MM/DD HH:MM in JST)")
 	case end.IsZero() || !end.After(start):
 		return maintenance.Window{}, apperr.InvalidField("end", "終了日時は開始日時より後にしてください。", "end must be after start")
 	case !end.After(now):
@@ -390,9 +432,12 @@ func NewWindow(start, end time.Time, message, by string, now time.Time) (mainten
 	case utf8.RuneCountInString(message) > 200:
 		return maintenance.Window{}, apperr.InvalidField("message", "メッセージは200文字以内にしてください。", "message longer than 200 characters")
 	}
+	if err := plaintext.Check("message", message, true); err != nil {
+		return maintenance.Window{}, err
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return maintenance.Window{ID: start.UTC().Format("20060102T1504") + "-" + hex.EncodeToString(b[:4]), Start: start.UTC(), End: end.UTC(),
+	return maintenance.Window{ID: maintenance.WindowID(start, hex.EncodeToString(b[:4])), Start: start.UTC(), End: end.UTC(),
 		Message: strings.TrimSpace(message), CreatedBy: by}, nil
 }
 

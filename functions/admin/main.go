@@ -55,7 +55,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	store := dynamo.NewAuthStore(db, tables)
-	log := dynamo.NewAuditLog(db, auditTable)
+	log := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
 	sessCfg.Ended = auth.RecordExpiry(log, time.Now)
 	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom})
 	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{Session: sessCfg})

@@ -416,6 +416,7 @@ func TestAdminOfAnotherPrefectureCannotIssue(t *testing.T) {
 
 func TestAccountStopResumeDeleteAndList(t *testing.T) {
 	e := stackEnv(t)
+	loadMasters(t, e, national(t, e)) // a listing's jurisdiction comes from the masters
 	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	c := e.LoginChanged(t, admin, pw)
 	u, upw := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: "1310000006", PrefectureCode: "13", HealthCenterCode: "1301"})
@@ -536,13 +537,13 @@ func TestMaintenanceFunctionCommands(t *testing.T) {
 			return nil
 		}},
 		{"schedule-window.json", func(b map[string]any) error {
-			if b["result"].(map[string]any)["id"] != "20981231T1600-op" {
+			if b["result"].(map[string]any)["id"] != "20990101T0100-op" {
 				return errors.New("unexpected window ID")
 			}
 			return nil
 		}},
 		{"list-windows.json", func(b map[string]any) error {
-			if !strings.Contains(fmt.Sprint(b["result"]), "20981231T1600-op") {
+			if !strings.Contains(fmt.Sprint(b["result"]), "20990101T0100-op") {
 				return errors.New("the scheduled window is not listed")
 			}
 			return nil

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gmis-oss/gmis/shared/buildinfo"
 	"github.com/gmis-oss/gmis/shared/httpapi"
@@ -34,8 +36,13 @@ type healthReport struct {
 
 type dynamoDBReport struct {
 	Reachable bool              `json:"reachable"`
-	Tables    map[string]string `json:"tables"` // table name → table status, or "unreachable"
+	Tables    map[string]string `json:"tables"` // table name → table status, "missing" or "unreachable"
 }
+
+// tableMissing is a table's status when DynamoDB answers that there is no
+// such table: the service is up but the deployment is incomplete, which
+// calls for another fix than an outage does.
+const tableMissing = "missing"
 
 func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -55,6 +62,10 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 		wg.Go(func() {
 			status := "unreachable"
 			out, err := h.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+			var missing *types.ResourceNotFoundException
+			if errors.As(err, &missing) {
+				status = tableMissing
+			}
 			if err != nil {
 				// The detail may name hosts; it belongs in the log, not in a public answer.
 				h.logger.WarnContext(ctx, "health: describe table",
@@ -66,7 +77,7 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			report.DynamoDB.Tables[table] = status
-			if err != nil {
+			if status == "unreachable" {
 				report.DynamoDB.Reachable = false
 			}
 		})
@@ -74,7 +85,11 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	wg.Wait()
 
 	code := http.StatusOK
-	if !report.DynamoDB.Reachable {
+	healthy := report.DynamoDB.Reachable
+	for _, status := range report.DynamoDB.Tables {
+		healthy = healthy && status == string(types.TableStatusActive)
+	}
+	if !healthy {
 		report.Status = "degraded"
 		code = http.StatusServiceUnavailable
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,9 +113,26 @@ func TestHealthAgainstDynamoDBLocal(t *testing.T) {
 	})
 
 	t.Run("a table that does not", func(t *testing.T) {
-		h := &handler{db: ep.DynamoDBClient(), tables: []string{"missing"}, timeout: 2 * time.Second, logger: slog.New(slog.DiscardHandler)}
-		if code, got := serve(t, h); code != http.StatusServiceUnavailable || got.DynamoDB.Reachable {
-			t.Errorf("GET /health = %d %+v, want 503 not reachable", code, got)
+		h := &handler{db: ep.DynamoDBClient(), tables: []string{table, "no-such-table"}, timeout: 2 * time.Second, logger: slog.New(slog.DiscardHandler)}
+		code, got := serve(t, h)
+		if code != http.StatusServiceUnavailable || got.Status != "degraded" || !got.DynamoDB.Reachable ||
+			got.DynamoDB.Tables["no-such-table"] != "missing" || got.DynamoDB.Tables[table] != "ACTIVE" {
+			t.Errorf("GET /health = %d %+v, want 503 degraded, reachable, the table missing", code, got)
+		}
+	})
+
+	t.Run("DynamoDB not listening", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		down := services.Endpoints{DynamoDB: "http://" + addr, Region: "ap-northeast-1"}
+		h := &handler{db: down.DynamoDBClient(), tables: []string{table}, timeout: 2 * time.Second, logger: slog.New(slog.DiscardHandler)}
+		code, got := serve(t, h)
+		if code != http.StatusServiceUnavailable || got.DynamoDB.Reachable || got.DynamoDB.Tables[table] != "unreachable" {
+			t.Errorf("GET /health = %d %+v, want 503 with %s unreachable", code, got, table)
 		}
 	})
 

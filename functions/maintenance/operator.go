@@ -97,7 +97,7 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 		if c.Start.IsZero() || !c.End.After(c.Start) || !c.End.After(time.Now()) {
 			return nil, usage("start and end (RFC 3339) are required, end after start and in the future")
 		}
-		w := maintenance.Window{ID: c.Start.UTC().Format("20060102T1504") + "-op", Start: c.Start.UTC(), End: c.End.UTC(),
+		w := maintenance.Window{ID: maintenance.WindowID(c.Start, "op"), Start: c.Start.UTC(), End: c.End.UTC(),
 			Message: c.Message, CreatedBy: Operator.UserID}
 		return w, o.windows.PutWindow(ctx, w)
 	case "list-windows":

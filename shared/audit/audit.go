@@ -33,6 +33,13 @@ const (
 	AccountUnlocked      = "account_unlocked"
 	MaintenanceSet       = "maintenance_scheduled"
 	MaintenanceEnded     = "maintenance_ended"
+	// InitialPasswordsReturned is a bulk issuance answering with its CSV of
+	// initial passwords (the first upload or the same one again).
+	InitialPasswordsReturned = "initial_passwords_returned"
+	// InitialPasswordMailed is one notice mail with an initial password.
+	InitialPasswordMailed = "initial_password_mailed"
+	// AccessDenied is a logged-in caller refused (403) by an administration route.
+	AccessDenied = "access_denied"
 )
 
 // Event is one audit record.

@@ -174,18 +174,9 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 	if status != StatusActive && status != StatusStopped {
 		return User{}, apperr.InvalidField("status", "状態は active か stopped を指定してください。", "status must be active or stopped")
 	}
-	u, err := s.store.GetUser(ctx, userID)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return User{}, authz.Authorize(actor, authz.ManageAccounts, authz.Scope{})
-	}
+	u, err := s.ManagedAccount(ctx, actor, userID)
 	if err != nil {
 		return User{}, err
-	}
-	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
-		return User{}, err
-	}
-	if !authz.CanManageRole(actor, u.ID, u.Role) {
-		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
 	}
 	if u.Status != status {
 		u.Status = status
@@ -207,6 +198,51 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 		if err := s.endSessions(ctx, Client{}, actor.UserID, u.ID, "account_stopped"); err != nil {
 			return User{}, err
 		}
+	}
+	return u, nil
+}
+
+// DeleteAccount deletes an account that actor may manage, after ending its
+// sessions (each recorded); a login racing the delete cannot leave one
+// (see Store.DeleteUser).
+func (s *Service) DeleteAccount(ctx context.Context, actor authz.Principal, userID string) error {
+	u, err := s.ManagedAccount(ctx, actor, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.endSessions(ctx, Client{}, actor.UserID, u.ID, "account_deleted"); err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	return s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: u.ID, Actor: actor.UserID, Action: audit.AccountDeleted})
+}
+
+// ErrUnknownUser is the answer about an account that does not exist, for
+// those allowed to learn that (see authz.Unknown).
+var ErrUnknownUser = apperr.New(apperr.NotFound, "利用者が見つかりません。", "no such user")
+
+// ManagedAccount returns the account userID if actor may manage it. A role
+// that manages no accounts is refused before the lookup; an unknown ID is
+// NotFound for national administrators and, for everyone else, the same
+// Forbidden as an account outside their jurisdiction.
+func (s *Service) ManagedAccount(ctx context.Context, actor authz.Principal, userID string) (User, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return User{}, authz.Unknown(actor, authz.ManageAccounts, ErrUnknownUser)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := authz.Authorize(actor, authz.ManageAccounts, u.Scope()); err != nil {
+		return User{}, err
+	}
+	if !authz.CanManageRole(actor, u.ID, u.Role) {
+		return User{}, apperr.New(apperr.Forbidden, "自分自身や同等以上の権限のアカウントは操作できません。", "you cannot manage your own account or one of an equal or higher role")
 	}
 	return u, nil
 }

@@ -138,6 +138,9 @@ type Store interface {
 	session.Store
 	GetUser(ctx context.Context, id string) (User, error)
 	CreateUser(ctx context.Context, u User) error
+	// DeleteUser removes the account and every session it has; a session
+	// added while it works makes it start again rather than survive.
+	DeleteUser(ctx context.Context, userID string) error
 	// UpdateUser writes u if its Version still matches, and bumps Version.
 	UpdateUser(ctx context.Context, u User) (User, error)
 	// RecordFailure adds one consecutive failure atomically and locks the

@@ -79,34 +79,54 @@ const (
 	OperateSystem Action = "operate_system"
 )
 
-// Allowed reports whether p may do a to data in s.
-func Allowed(p Principal, a Action, s Scope) bool {
-	switch p.Role {
+// Permits reports whether role r may do a anywhere at all. A caller whose
+// role never may is refused before anything is looked up, so that the
+// answer cannot depend on what exists.
+func Permits(r Role, a Action) bool {
+	switch r {
 	case National:
 		return true
 	case PrefectureAdmin:
 		switch a {
 		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS:
-			return p.PrefectureCode != "" && s.PrefectureCode == p.PrefectureCode
+			return true
 		}
 	case HealthCenterAdmin:
 		switch a {
 		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters:
-			// Health-centre codes are compared within the prefecture: a code
-			// alone does not name one centre nationwide.
-			return p.HealthCenterCode != "" && s.HealthCenterCode == p.HealthCenterCode &&
-				s.PrefectureCode == p.PrefectureCode
+			return true
 		}
 	case InstitutionManager:
 		switch a {
 		case ReadInstitution, WriteInstitution, ViewAccounts:
-			return ownInstitution(p, s)
+			return true
 		}
 	case InstitutionUser:
 		switch a {
 		case ReadInstitution, WriteInstitution:
-			return ownInstitution(p, s)
+			return true
 		}
+	}
+	return false
+}
+
+// Allowed reports whether p may do a to data in s.
+func Allowed(p Principal, a Action, s Scope) bool {
+	if !Permits(p.Role, a) {
+		return false
+	}
+	switch p.Role {
+	case National:
+		return true
+	case PrefectureAdmin:
+		return p.PrefectureCode != "" && s.PrefectureCode == p.PrefectureCode
+	case HealthCenterAdmin:
+		// Health-centre codes are compared within the prefecture: a code
+		// alone does not name one centre nationwide.
+		return p.HealthCenterCode != "" && s.HealthCenterCode == p.HealthCenterCode &&
+			s.PrefectureCode == p.PrefectureCode
+	case InstitutionManager, InstitutionUser:
+		return ownInstitution(p, s)
 	}
 	return false
 }
@@ -140,5 +160,28 @@ func Authorize(p Principal, a Action, s Scope) error {
 	if Allowed(p, a, s) {
 		return nil
 	}
+	return forbidden()
+}
+
+// AuthorizeRole is Permits as an error: call it before looking anything up.
+func AuthorizeRole(p Principal, a Action) error {
+	if Permits(p.Role, a) {
+		return nil
+	}
+	return forbidden()
+}
+
+// Unknown is what p is told when the thing it asked to do a to does not
+// exist (notFound). National callers, who may see everything, learn that;
+// anyone else gets the very answer of something outside their
+// jurisdiction, so that asking does not reveal what exists elsewhere.
+func Unknown(p Principal, a Action, notFound error) error {
+	if p.Role == National && Permits(p.Role, a) {
+		return notFound
+	}
+	return forbidden()
+}
+
+func forbidden() error {
 	return apperr.New(apperr.Forbidden, "この操作を行う権限がありません。", "you are not allowed to do this")
 }

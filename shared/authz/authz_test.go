@@ -106,3 +106,41 @@ func TestCanManageRole(t *testing.T) {
 		}
 	}
 }
+
+func TestPermitsAgreesWithAllowed(t *testing.T) {
+	actions := []Action{ReadInstitution, WriteInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS, AcceptSOS, OperateSystem}
+	for _, r := range Roles {
+		p := Principal{UserID: "U", Role: r, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+		own := Scope{InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+		for _, a := range actions {
+			if Allowed(p, a, own) && !Permits(r, a) {
+				t.Errorf("%s may %s in its own scope but Permits says no", r, a)
+			}
+			if err := AuthorizeRole(p, a); (err == nil) != Permits(r, a) {
+				t.Errorf("AuthorizeRole(%s, %s) = %v", r, a, err)
+			}
+		}
+	}
+	if Permits(InstitutionUser, ManageMasters) || Permits(InstitutionManager, ManageAccounts) || Permits(HealthCenterAdmin, OperateSystem) {
+		t.Error("a role is permitted an action it never has")
+	}
+}
+
+func TestUnknownLooksLikeForeignBelowNational(t *testing.T) {
+	notFound := apperr.New(apperr.NotFound, "見つかりません。", "not found")
+	for _, r := range Roles {
+		p := Principal{UserID: "U", Role: r, PrefectureCode: "13", HealthCenterCode: "1301", InstitutionCode: "1310000001"}
+		got := Unknown(p, ManageMasters, notFound)
+		foreign := Authorize(p, ManageMasters, Scope{PrefectureCode: "27", HealthCenterCode: "2701"})
+		want := apperr.CodeOf(foreign)
+		if r == National {
+			want = apperr.NotFound
+		}
+		if apperr.CodeOf(got) != want {
+			t.Errorf("%s asking for an unknown record gets %v, want %v", r, apperr.CodeOf(got), want)
+		}
+		if r != National && got.Error() != foreign.Error() {
+			t.Errorf("%s: unknown %q and foreign %q differ", r, got, foreign)
+		}
+	}
+}

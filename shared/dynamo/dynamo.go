@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -40,8 +41,42 @@ func conflict(what string) error {
 	return apperr.New(apperr.Conflict, "他の操作と競合しました。もう一度お試しください。", what+" changed concurrently")
 }
 
+// errUnavailable is what callers are told when DynamoDB cannot be reached
+// or refuses for now: a 503 they may retry, not an internal error.
+var errUnavailable = apperr.New(apperr.Unavailable,
+	"ただいまデータベースに接続できないため、処理できません。しばらくしてからもう一度お試しください。",
+	"the database cannot be reached right now; try again later")
+
 func wrap(op string, err error) error {
-	return fmt.Errorf("dynamodb %s: %w", op, err)
+	err = fmt.Errorf("dynamodb %s: %w", op, err)
+	if unavailable(err) {
+		return &apperr.Error{Code: errUnavailable.Code, Message: errUnavailable.Message, MessageEn: errUnavailable.MessageEn, Err: err}
+	}
+	return err
+}
+
+// unavailable reports whether err says DynamoDB could not be reached
+// (connection refused, DNS, timeouts) or is shedding load: both pass, and
+// neither is a fault of the request. The SDK's error types are matched by
+// their methods so that no further module is imported for them.
+func unavailable(err error) bool {
+	var conn interface{ ConnectionError() bool }
+	if errors.As(err, &conn) && conn.ConnectionError() {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var api interface{ ErrorCode() string }
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+			"InternalServerError", "ServiceUnavailable":
+			return true
+		}
+	}
+	return false
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

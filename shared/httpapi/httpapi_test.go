@@ -73,6 +73,9 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"trailing data", "application/json", `{"userId":"a"} {"x":1}`, 400, ""},
 		{"not JSON content type", "text/plain", `{"userId":"a"}`, 400, "Content-Type"},
 		{"too large", "application/json", `{"userId":"` + strings.Repeat("a", 300) + `"}`, 413, ""},
+		{"NUL in a string", "application/json", `{"userId":"a\u0000b","password":"b"}`, 400, "userId"},
+		{"ESC in a string", "application/json", `{"userId":"a","password":"\u001b[2J"}`, 400, "password"},
+		{"line break in a one-line field", "application/json", `{"userId":"a\r\nb"}`, 400, "userId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := http.Post(srv.URL+"/login", tc.contentType, strings.NewReader(tc.body))
@@ -187,5 +190,33 @@ func TestLambdaAdapter(t *testing.T) {
 	}
 	if got["userId"] != "u1" || got["requestId"] != "gw-req-1" || resp.Headers["X-Request-Id"] != "gw-req-1" {
 		t.Errorf("answer %v headers %v, want userId u1 and request ID gw-req-1", got, resp.Headers)
+	}
+}
+
+func TestDecodeJSONMultilineAndMaps(t *testing.T) {
+	type body struct {
+		Message string            `json:"message" text:"multiline"`
+		Fields  map[string]string `json:"fields"`
+		Tags    []string          `json:"tags"`
+	}
+	for _, tc := range []struct {
+		body, field string
+	}{
+		{`{"message":"一行目\n二行目\r\n三行目"}`, ""},
+		{`{"message":"a\u0000"}`, "message"},
+		{`{"fields":{"name":"x\u001by"}}`, "name"},
+		{`{"fields":{"na\u0000me":"x"}}`, "fields"},
+		{`{"tags":["ok","b\nad"]}`, "tags"},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		var v body
+		err := DecodeJSON(r, &v)
+		e := apperr.As(err)
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: %v", tc.body, err)
+		case tc.field != "" && (e == nil || e.Code != apperr.Invalid || e.Field != tc.field):
+			t.Errorf("%s: %v, want invalid %s", tc.body, err, tc.field)
+		}
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 )
 
 // statusOf is the one mapping from error codes to HTTP statuses.
@@ -97,7 +100,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, st, e)
 }
 
+// RetryAfterSeconds is the Retry-After of a 503 that does not set its own
+// (the maintenance gate sets the window's end).
+const RetryAfterSeconds = "30"
+
 func writeError(w http.ResponseWriter, st *requestState, e *apperr.Error) {
+	if e.Code == apperr.Unavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
 	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, Problems: e.Problems, RequestID: st.id}
 	if e.Code == apperr.Internal && st.id != "" {
 		detail.Message = fmt.Sprintf("内部エラーが発生しました。お問い合わせの際はリクエストID %s をお伝えください。", st.id)
@@ -137,6 +147,64 @@ func DecodeJSON(r *http.Request, v any) error {
 			return tooLarge(maxErr.Limit)
 		}
 		return apperr.InvalidField("", "JSON の後に余分なデータがあります。", "unexpected data after the JSON object")
+	}
+	return checkText(reflect.ValueOf(v), "", false)
+}
+
+// checkText refuses control characters in every string of a decoded body,
+// so that no route can store one by forgetting to check. A struct field
+// tagged `text:"multiline"` may hold line breaks; the values of a
+// map[string]string are named by their keys.
+func checkText(v reflect.Value, field string, multiline bool) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkText(v.Elem(), field, multiline)
+	case reflect.String:
+		return plaintext.Check(fieldOrBodyEn(field), v.String(), multiline)
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if err := checkText(v.Field(i), name, f.Tag.Get("text") == "multiline"); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			name := field
+			if k := iter.Key(); k.Kind() == reflect.String {
+				if err := plaintext.Check(fieldOrBodyEn(field), k.String(), false); err != nil {
+					return err
+				}
+				name = k.String()
+			}
+			if err := checkText(iter.Value(), name, multiline); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // bytes, not text
+		}
+		for i := range v.Len() {
+			if err := checkText(v.Index(i), field, multiline); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -179,4 +247,30 @@ func fieldOrBodyEn(field string) string {
 		return "body"
 	}
 	return field
+}
+
+// jst is Japan Standard Time, in which people write the times they type.
+var jst = time.FixedZone("JST", 9*60*60)
+
+// DateTimeForms names the forms ParseDateTime accepts, for messages.
+const DateTimeForms = "2026-11-22T01:00:00+09:00（RFC 3339）または 2026/11/22 01:00（日本時間）"
+
+// ParseDateTime reads a date-time given in a request body: RFC 3339, or
+// YYYY/MM/DD HH:MM taken as JST (how people in Japan write it). "" is the
+// zero time, for the caller to require or not; anything else that does not
+// parse is an Invalid error naming field and the accepted forms.
+func ParseDateTime(field, v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006/01/02 15:04", v, jst); err == nil {
+		return t, nil
+	}
+	return time.Time{}, apperr.InvalidField(field,
+		fmt.Sprintf("%s の日時を読み取れません。%s の形で指定してください。", field, DateTimeForms),
+		fmt.Sprintf("%s is not a date-time; use RFC 3339 (2026-11-22T01:00:00+09:00) or YYYY/MM/DD HH:MM in JST", field))
 }

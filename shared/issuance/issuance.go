@@ -25,6 +25,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/password"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/seal"
 )
 
@@ -155,6 +156,9 @@ func BatchID(admin, key string) string {
 // again returns the same accounts instead of opening new ones, and an
 // upload interrupted halfway finishes.
 func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, data []byte) (Result, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return Result{}, err
+	}
 	sum := sha256.Sum256(data)
 	content := hex.EncodeToString(sum[:])
 	if key == "" {
@@ -167,7 +171,7 @@ func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, 
 		return Result{}, apperr.InvalidField("Idempotency-Key", "この Idempotency-Key は別のファイルの登録に使われています。修正したファイルは新しいキーで送信してください。",
 			"this Idempotency-Key was used for another file; send a corrected file with a new key")
 	case err == nil:
-		return s.finish(ctx, actor, b)
+		return s.finishAudited(ctx, actor, b)
 	case apperr.CodeOf(err) != apperr.NotFound:
 		return Result{}, err
 	}
@@ -203,7 +207,28 @@ func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, 
 			return Result{}, err
 		}
 	}
-	return s.finish(ctx, actor, b)
+	return s.finishAudited(ctx, actor, b)
+}
+
+// finishAudited is finish, recording that initial passwords left the
+// system in the answer.
+func (s *Service) finishAudited(ctx context.Context, actor authz.Principal, b Batch) (Result, error) {
+	res, err := s.finish(ctx, actor, b)
+	if err != nil {
+		return Result{}, err
+	}
+	withPassword := 0
+	for _, is := range res.Issued {
+		if !is.Notified {
+			withPassword++
+		}
+	}
+	err = s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
+		Detail: map[string]string{"batch": res.BatchID, "accounts": fmt.Sprint(len(res.Issued)), "passwords": fmt.Sprint(withPassword)}})
+	if err != nil {
+		return Result{}, fmt.Errorf("audit batch %s: %w", res.BatchID, err)
+	}
+	return res, nil
 }
 
 func (s *Service) sealBatch(sb sealedBatch) (string, error) {
@@ -288,6 +313,9 @@ type NotifyResult struct {
 // mail is recorded at once, and a later call sends only what failed. Once
 // mailed, an initial password is no longer kept.
 func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID string) ([]NotifyResult, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return nil, err
+	}
 	b, err := s.batches.GetBatch(ctx, batchID)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && b.Admin != actor.UserID) {
 		return nil, apperr.New(apperr.NotFound, "一括登録が見つかりません。", "no such batch")
@@ -334,6 +362,10 @@ func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID str
 			return nil, err
 		}
 		b.Version++
+		if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: is.UserID, Actor: actor.UserID, Action: audit.InitialPasswordMailed,
+			Detail: map[string]string{"batch": b.ID}}); err != nil {
+			return nil, fmt.Errorf("audit notice to %s: %w", is.UserID, err)
+		}
 	}
 	return results, nil
 }
@@ -397,9 +429,24 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 }
 
 func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
-	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
 	var ps []apperr.Problem
-	add := func(col, ja, en string) { ps = append(ps, problem(row.Line, col, ja, en)) }
+	refused := map[string]bool{}
+	add := func(col, ja, en string) {
+		if !refused[col] {
+			ps = append(ps, problem(row.Line, col, ja, en))
+		}
+	}
+	// A cell with a control character is named once, for that reason,
+	// and then read as present but unusable, so no other rule speaks of it.
+	for _, col := range []string{colName, colPhone, colMail, colCategory, colCoreCity, colHealthCtr, colDownload,
+		colInstitution, colFactorPhone, colFactorMail, colFactorCode} {
+		if r, bad := plaintext.Control(row.Field(csvio.ColumnIndex(col)), false); bad {
+			ja, en := plaintext.Reason(r, false)
+			add(col, columnNames[col]+"："+ja, "column "+col+": "+en)
+			refused[col] = true
+		}
+	}
+	cell := func(col string) string { return strings.TrimSpace(row.Field(csvio.ColumnIndex(col))) }
 	a := auth.NewAccount{}
 
 	name := csvio.NormalizeText(cell(colName))
@@ -469,7 +516,7 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		add(colHealthCtr, "保健所コードを入力してください。", "health-centre code is required")
 	} else if hc, err = lookup.Get(ctx, master.HealthCenters, hcCode); err != nil {
 		return a, nil, err
-	} else if hc == nil {
+	} else if hc = visible(actor, hc); hc == nil {
 		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。", "unknown health-centre code "+hcCode)
 	}
 	if cc := csvio.NormalizeDigits(cell(colCoreCity)); cc != "" && hc != nil && hc.Fields["coreCityCode"] != cc {
@@ -486,8 +533,15 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		if inst, err = lookup.Get(ctx, kind, instCode); err != nil {
 			return a, nil, err
 		}
-		if inst == nil {
+		switch {
+		case inst == nil && actor.Role == authz.National:
 			add(colInstitution, "コード "+instCode+" は"+kindName(kind)+"にありません。", "code "+instCode+" is not in the "+string(kind)+" master")
+		case visible(actor, inst) == nil:
+			// One answer for unknown and foreign: the form must not be a
+			// way to learn other jurisdictions' masters.
+			inst = nil
+			add(colInstitution, "コード "+instCode+" は管轄内の"+kindName(kind)+"にありません（管轄外か未登録です）。",
+				"code "+instCode+" is not in the "+string(kind)+" master of your jurisdiction")
 		}
 	}
 	if inst != nil && category != "" {
@@ -506,15 +560,21 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		a.InstitutionCode = inst.Code
 		a.PrefectureCode = inst.Fields["prefectureCode"]
 		a.HealthCenterCode = inst.Fields["healthCenterCode"]
-		if !authz.Allowed(actor, authz.ManageAccounts, inst.Scope()) {
-			add(colInstitution, "管轄外の機関のアカウントは発行できません。", "the institution is outside your jurisdiction")
-		}
 	}
 	a.Role = authz.InstitutionUser
 	if category == categorySentinel {
 		a.Role = authz.InstitutionManager
 	}
 	return a, ps, nil
+}
+
+// visible returns rec if actor may manage accounts in its jurisdiction,
+// otherwise nil, as if the master had no such record.
+func visible(actor authz.Principal, rec *master.Record) *master.Record {
+	if rec == nil || !authz.Allowed(actor, authz.ManageAccounts, rec.Scope()) {
+		return nil
+	}
+	return rec
 }
 
 func kindName(k master.Kind) string {

@@ -7,6 +7,7 @@ package maintenance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -76,7 +77,25 @@ func (g *Gate) Active(ctx context.Context) (Window, bool, error) {
 	return Window{}, false, nil
 }
 
-var jst = time.FixedZone("JST", 9*60*60)
+// JST is Japan Standard Time: windows are named and shown in it.
+var JST = time.FixedZone("JST", 9*60*60)
+
+// WindowID names a window by its start in JST (what operators and users
+// read) and a suffix that keeps two windows of the same minute apart.
+func WindowID(start time.Time, suffix string) string {
+	return start.In(JST).Format("20060102T1504") + "-" + suffix
+}
+
+// MarshalJSON writes the window's times in JST, as people read them.
+func (w Window) MarshalJSON() ([]byte, error) {
+	type plain Window
+	p := plain(w)
+	p.Start, p.End = w.Start.In(JST), w.End.In(JST)
+	if !w.EndedAt.IsZero() {
+		p.EndedAt = w.EndedAt.In(JST)
+	}
+	return json.Marshal(p)
+}
 
 // Wrap returns h closed during windows, except for requests exempt allows.
 func (g *Gate) Wrap(h http.Handler, exempt func(*http.Request) bool) http.Handler {
@@ -96,7 +115,7 @@ func (g *Gate) Wrap(h http.Handler, exempt func(*http.Request) bool) http.Handle
 		}
 		retry := max(int(win.End.Sub(g.now()).Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		until := win.End.In(jst).Format("2006/01/02 15:04")
+		until := win.End.In(JST).Format("2006/01/02 15:04")
 		msg := win.Message
 		if msg == "" {
 			msg = "システムメンテナンス中です。"

@@ -11,6 +11,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 )
 
 // Record is one entry of a master: its code and normalised fields.
@@ -88,6 +89,9 @@ func reject(res *ImportResult, line int, col, ja, en string) {
 // each good row; a bad row is rejected with its reason and the rest go on.
 // Importing the same file again changes nothing.
 func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, data []byte) (ImportResult, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageMasters); err != nil {
+		return ImportResult{}, err
+	}
 	if !kind.Valid() {
 		return ImportResult{}, apperr.InvalidField("kind", "マスタの種類が正しくありません。", "unknown master")
 	}
@@ -119,12 +123,14 @@ func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, 
 			continue
 		}
 		seen[rec.Code] = row.Line
-		if col, ja, en := s.checkReferences(ctx, lookups, rec); ja != "" {
-			reject(&res, row.Line, col, ja, en)
-			continue
-		}
+		// Jurisdiction first: the references' answers would tell about
+		// other prefectures' masters.
 		if !authz.Allowed(actor, authz.ManageMasters, rec.Scope()) {
 			reject(&res, row.Line, "prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction")
+			continue
+		}
+		if col, ja, en := s.checkReferences(ctx, actor, lookups, rec); ja != "" {
+			reject(&res, row.Line, col, ja, en)
 			continue
 		}
 		outcome, err := s.upsert(ctx, actor, rec)
@@ -200,6 +206,10 @@ func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, st
 			continue
 		}
 		raw := row.Field(i)
+		if r, bad := plaintext.Control(raw, false); bad {
+			ja, en := plaintext.Reason(r, false)
+			return Record{}, c.key, c.label() + "：" + ja, c.key + ": " + en
+		}
 		if raw == "" {
 			if c.required {
 				return Record{}, c.key, c.label() + "を入力してください。", c.key + " is required"
@@ -258,7 +268,7 @@ func (l *Lookup) Get(ctx context.Context, kind Kind, code string) (*Record, erro
 
 // checkReferences makes sure the prefecture and health centre a record
 // names exist and agree.
-func (s *Service) checkReferences(ctx context.Context, l *Lookup, rec Record) (string, string, string) {
+func (s *Service) checkReferences(ctx context.Context, actor authz.Principal, l *Lookup, rec Record) (string, string, string) {
 	if rec.Kind == Prefectures {
 		return "", "", ""
 	}
@@ -271,7 +281,9 @@ func (s *Service) checkReferences(ctx context.Context, l *Lookup, rec Record) (s
 	}
 	hc := rec.Fields["healthCenterCode"]
 	h, err := l.Get(ctx, HealthCenters, hc)
-	if err != nil || h == nil {
+	// Below national level a centre of another prefecture is as unknown
+	// as one that does not exist.
+	if err != nil || h == nil || (h.Fields["prefectureCode"] != pref && actor.Role != authz.National) {
 		return "healthCenterCode", "保健所コード " + hc + " は保健所マスタにありません。", "unknown health centre " + hc
 	}
 	if h.Fields["prefectureCode"] != pref {
@@ -315,23 +327,12 @@ func (s *Service) record(ctx context.Context, actor authz.Principal, rec Record,
 
 // Get returns one record if actor administers its jurisdiction.
 func (s *Service) Get(ctx context.Context, actor authz.Principal, kind Kind, code string) (Record, error) {
-	rec, err := s.store.GetRecord(ctx, kind, code)
-	if err != nil {
-		return Record{}, err
-	}
-	if err := authz.Authorize(actor, authz.ManageMasters, rec.Scope()); err != nil {
-		return Record{}, err
-	}
-	return rec, nil
+	return s.managed(ctx, actor, kind, code)
 }
 
 // History returns the earlier versions of a record, oldest first.
 func (s *Service) History(ctx context.Context, actor authz.Principal, kind Kind, code string) ([]Record, error) {
-	rec, err := s.store.GetRecord(ctx, kind, code)
-	if err != nil {
-		return nil, err
-	}
-	if err := authz.Authorize(actor, authz.ManageMasters, rec.Scope()); err != nil {
+	if _, err := s.managed(ctx, actor, kind, code); err != nil {
 		return nil, err
 	}
 	return s.store.History(ctx, kind, code)
@@ -368,6 +369,9 @@ func FieldsFrom(kind Kind, in map[string]string) (Record, error) {
 // issues its code (seed 001): the prefecture code, 9 (a range real codes
 // do not use) and a serial number.
 func (s *Service) AddInstitution(ctx context.Context, actor authz.Principal, fields map[string]string) (Record, error) {
+	if err := authz.AuthorizeRole(actor, authz.ManageMasters); err != nil {
+		return Record{}, err
+	}
 	rec, err := FieldsFrom(Institutions, fields)
 	if err != nil {
 		return Record{}, err
@@ -396,20 +400,20 @@ func (s *Service) AddInstitution(ctx context.Context, actor authz.Principal, fie
 }
 
 func (s *Service) checkNew(ctx context.Context, actor authz.Principal, rec Record) error {
-	if col, ja, en := s.checkReferences(ctx, NewLookup(s.store), rec); ja != "" {
+	if err := authz.Authorize(actor, authz.ManageMasters, rec.Scope()); err != nil {
+		return err
+	}
+	if col, ja, en := s.checkReferences(ctx, actor, NewLookup(s.store), rec); ja != "" {
 		return apperr.InvalidField(col, ja, en)
 	}
-	return authz.Authorize(actor, authz.ManageMasters, rec.Scope())
+	return nil
 }
 
 // EditInstitution replaces an institution's fields if version is still the
 // current one; the old version stays in the history.
 func (s *Service) EditInstitution(ctx context.Context, actor authz.Principal, code string, version int64, fields map[string]string) (Record, error) {
-	cur, err := s.store.GetRecord(ctx, Institutions, code)
+	cur, err := s.managed(ctx, actor, Institutions, code)
 	if err != nil {
-		return Record{}, err
-	}
-	if err := authz.Authorize(actor, authz.ManageMasters, cur.Scope()); err != nil {
 		return Record{}, err
 	}
 	if version != cur.Version {
