@@ -30,6 +30,7 @@ const (
 	AccountResumed      = "account_resumed"
 	AccountDeleted      = "account_deleted"
 	AccountUnlocked     = "account_unlocked"
+	AccountMoved        = "account_moved" // given its institution's new prefecture or health centre
 	MaintenanceSet      = "maintenance_scheduled"
 	MaintenanceEnded    = "maintenance_ended"
 )
