@@ -147,6 +147,13 @@ func TestInstitutionMoveCarriesItsAccounts(t *testing.T) {
 		t.Errorf("the stopped account is in %s, want 27/2701", got)
 	}
 
+	// A master import row moves it too.
+	csv := "医療機関コード,名称,区分,都道府県コード,保健所コード\n" + code + ",うつりかわり病院,hospital,27,2702\n"
+	if r := upload(t, pref27, "/admin/masters/institutions/import", []byte(csv), nil); counts(r) != "created 0 updated 1 unchanged 0 rejected 0" {
+		t.Fatalf("import moving the institution to 2702 = %d %s", r.Status, r.Body)
+	}
+	listed(t, admin(t, e, authz.HealthCenterAdmin, "27", "2702"), code, "27", "2702", 2)
+
 	for _, u := range users {
 		var got []string
 		for _, ev := range moveAudits(t, e, u.ID, start) {
@@ -156,7 +163,7 @@ func TestInstitutionMoveCarriesItsAccounts(t *testing.T) {
 				t.Errorf("audit of the move of %s = %+v", u.ID, ev)
 			}
 		}
-		if strings.Join(got, " ") != "13/1301>13/1302 13/1302>27/2701" {
+		if strings.Join(got, " ") != "13/1301>13/1302 13/1302>27/2701 27/2701>27/2702" {
 			t.Errorf("moves audited for %s: %v", u.ID, got)
 		}
 	}
