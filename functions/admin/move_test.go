@@ -210,12 +210,23 @@ func TestPendingMoveIsFinished(t *testing.T) {
 		if got := jurisdictionOf(t, e, users[0].ID); got != "13/1301" {
 			t.Fatalf("the account moved without the service: %s", got)
 		}
+		stale, err := e.Store.GetUser(ctx, users[1].ID) // a profile update in flight
+		if err != nil {
+			t.Fatal(err)
+		}
 		if r := pref13.Do("GET", "/admin/users?institutionCode="+code, nil); r.Status != 403 {
 			t.Errorf("the old prefecture lists a moved institution's accounts: %d", r.Status)
 		}
 		listed(t, pref27, code, "27", "2701", 2)
 		if got := jurisdictionOf(t, e, users[0].ID); got != "27/2701" {
 			t.Errorf("after the listing the account is in %s", got)
+		}
+		stale.Name += "（改姓）"
+		if _, err := e.Store.UpdateUser(ctx, stale); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("a profile update read before the move = %v, want a conflict", err)
+		}
+		if got := jurisdictionOf(t, e, users[1].ID); got != "27/2701" {
+			t.Errorf("after a stale profile update the account is in %s", got)
 		}
 		if r := live.Do("GET", "/auth/me", nil); r.Status != 401 {
 			t.Errorf("a session from before the move = %d, want 401", r.Status)
