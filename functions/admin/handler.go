@@ -262,6 +262,16 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	byMaster := false
+	if by == "institution" {
+		// Where the institution is now decides, for all of its accounts at
+		// once: during a move some may still carry the old jurisdiction.
+		var err error
+		if byMaster, err = h.masters.AuthorizeAccounts(r.Context(), p, authz.ViewAccounts, code); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
 	users, next, err := h.users.ListUsers(r.Context(), by, code, limit, q.Get("cursor"))
 	if err != nil {
 		httpapi.WriteError(w, r, err)
@@ -269,10 +279,12 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]userView, 0, len(users))
 	for _, u := range users {
-		// Each account is checked on its own jurisdiction too: one whose
-		// jurisdiction lags behind its institution's is left out, not
-		// turned into an answer that differs by what exists.
-		if authz.Allowed(p, authz.ViewAccounts, u.Scope()) {
+		// By institution, where it is now in the master decides for all of
+		// its accounts (during a move some may still carry the old
+		// jurisdiction). Otherwise each account is checked on its own, and
+		// one outside is left out rather than turned into an answer that
+		// differs by what exists.
+		if byMaster || authz.Allowed(p, authz.ViewAccounts, u.Scope()) {
 			views = append(views, viewOf(u))
 		}
 	}

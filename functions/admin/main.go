@@ -63,13 +63,14 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		return nil, err
 	}
 	masters := dynamo.NewMasterStore(db, mastersTable)
+	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: tables.Users, Masters: mastersTable, Audit: auditTable}, nil)
 	bulk, err := issuance.NewService(accounts, store, masters, dynamo.NewBatchStore(db, systemTable), log, mailer, secret, appURL+"/", nil)
 	if err != nil {
 		return nil, err
 	}
 	windows := dynamo.NewWindowStore(db, systemTable, nil)
 	return &handler{
-		accounts: accounts, users: store, masters: master.NewService(masters, log, nil), bulk: bulk,
+		accounts: accounts, users: store, masters: master.NewService(masters, movers, log, nil), bulk: bulk,
 		windows: windows, gate: maintenance.NewGate(windows, cacheFor, nil), audit: log,
 		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
 	}, nil

@@ -1,7 +1,7 @@
 // Command maintenance takes operators' commands by direct invocation
 // (`aws lambda invoke`), JSON in and JSON out: import a master from inline
-// CSV, schedule, list and end maintenance windows, unlock a user, and
-// count the items of the tables.
+// CSV, finish institution moves left pending, schedule, list and end
+// maintenance windows, unlock a user, and count the items of the tables.
 package main
 
 import (
@@ -44,12 +44,14 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	log := dynamo.NewAuditLog(db, tables["AUDIT_TABLE"])
+	users := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: tables["USERS_TABLE"], Sessions: tables["SESSIONS_TABLE"], AuthState: tables["AUTH_STATE_TABLE"]})
+	movers := dynamo.NewAccountMover(db, users, dynamo.MoveTables{Users: tables["USERS_TABLE"], Masters: tables["MASTERS_TABLE"], Audit: tables["AUDIT_TABLE"]}, nil)
 	return &operator{
 		db:      db,
 		tables:  tables,
-		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]), log, nil),
+		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]), movers, log, nil),
 		windows: dynamo.NewWindowStore(db, tables["SYSTEM_TABLE"], nil),
-		users:   dynamo.NewAuthStore(db, dynamo.AuthTables{Users: tables["USERS_TABLE"], Sessions: tables["SESSIONS_TABLE"], AuthState: tables["AUTH_STATE_TABLE"]}),
+		users:   users,
 		audit:   log,
 		logger:  logger,
 	}, nil

@@ -57,7 +57,7 @@ type reply struct {
 	Result  any    `json:"result"`
 }
 
-var commands = []string{"import-master", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts"}
+var commands = []string{"import-master", "finish-moves", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts"}
 
 // handle runs one command. A bad command is an error that names what is
 // wrong; `aws lambda invoke` shows it as the FunctionError payload.
@@ -93,6 +93,11 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 			return nil, usage("csv is required: the master's CSV text, header row first")
 		}
 		return o.masters.Import(ctx, Operator, master.Kind(c.Kind), []byte(c.CSV))
+	case "finish-moves":
+		// A move whose function stopped half-way is otherwise finished by
+		// the next request about that institution, which may never come.
+		moves, err := o.masters.FinishMoves(ctx)
+		return map[string]any{"finished": moves}, err
 	case "schedule-window":
 		if c.Start.IsZero() || !c.End.After(c.Start) || !c.End.After(time.Now()) {
 			return nil, usage("start and end (RFC 3339) are required, end after start and in the future")

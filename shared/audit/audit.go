@@ -40,6 +40,7 @@ const (
 	InitialPasswordMailed = "initial_password_mailed"
 	// AccessDenied is a logged-in caller refused (403) by an administration route.
 	AccessDenied = "access_denied"
+	AccountMoved = "account_moved" // given its institution's new prefecture or health centre
 )
 
 // Event is one audit record.

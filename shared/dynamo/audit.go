@@ -47,6 +47,21 @@ type auditItem struct {
 
 // Record appends e; an existing item is never overwritten.
 func (l *AuditLog) Record(ctx context.Context, e audit.Event) error {
+	put, err := auditPut(l.table, e)
+	if err != nil {
+		return err
+	}
+	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item,
+		ConditionExpression: put.ConditionExpression})
+	if err != nil {
+		return wrap("put audit event", err)
+	}
+	return nil
+}
+
+// auditPut is the append of e, for Record or for a transaction that must
+// not happen without its audit record.
+func auditPut(table string, e audit.Event) (*types.Put, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	at := e.At.UTC()
@@ -58,14 +73,9 @@ func (l *AuditLog) Record(ctx context.Context, e audit.Event) error {
 		Day: at.In(jst).Format("2006-01-02"), UserID: user, Actor: e.Actor, Action: e.Action,
 		SourceIP: e.SourceIP, UserAgent: truncate(e.UserAgent, 512), Detail: e.Detail})
 	if err != nil {
-		return wrap("encode audit event", err)
+		return nil, wrap("encode audit event", err)
 	}
-	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &l.table, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	if err != nil {
-		return wrap("put audit event", err)
-	}
-	return nil
+	return &types.Put{TableName: aws.String(table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}, nil
 }
 
 func truncate(s string, n int) string {

@@ -296,14 +296,17 @@ func (s *AuthStore) sessionPut(sess session.Session) (*types.Put, error) {
 	return &types.Put{TableName: &s.tables.Sessions, Item: item, ConditionExpression: aws.String("attribute_not_exists(id)")}, nil
 }
 
-// sessionUserUpdate adds sess to the account if it is active and unlocked,
+// sessionUserUpdate adds sess to the account if it is active, unlocked and
+// unchanged since u was read,
 // clears its failures and drops the sessions of u that have ended.
 func (s *AuthStore) sessionUserUpdate(u auth.User, sess session.Session, totpStep int64) *types.Update {
-	names := map[string]string{"#status": "status", "#locked": "locked", "#sessions": "sessions", "#sid": sess.ID}
+	names := map[string]string{"#status": "status", "#locked": "locked", "#sessions": "sessions", "#sid": sess.ID, "#version": "version"}
 	values := map[string]types.AttributeValue{":active": str(string(auth.StatusActive)), ":false": boolFalse,
-		":zero": num(0), ":one": num(1), ":exp": num(sess.ExpiresAt.Unix())}
+		":zero": num(0), ":one": num(1), ":exp": num(sess.ExpiresAt.Unix()), ":version": num(u.Version)}
 	set := "SET failedAttempts = :zero, #sessions.#sid = :exp"
-	cond := "attribute_exists(userId) AND #status = :active AND (attribute_not_exists(#locked) OR #locked = :false)"
+	// The session carries the account's role and jurisdiction as read: the
+	// version makes sure no change (a move of its institution) came since.
+	cond := "attribute_exists(userId) AND #status = :active AND (attribute_not_exists(#locked) OR #locked = :false) AND #version = :version"
 	if totpStep != 0 {
 		set += ", totpLastStep = :step"
 		cond += " AND (attribute_not_exists(totpLastStep) OR totpLastStep < :step)"

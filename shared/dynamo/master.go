@@ -15,8 +15,9 @@ import (
 
 // MasterStore keeps masters in the masters table: the current record at
 // pk "<kind>#<code>", sk "current" (with jurisdiction "<kind>#<prefecture>"
-// for the jurisdiction-index), earlier versions at sk "v<version>", and
-// counters at pk "counter#<name>".
+// for the jurisdiction-index), earlier versions at sk "v<version>",
+// counters at pk "counter#<name>", and pending institution moves at pk
+// "move", sk "<code>" (move.go).
 type MasterStore struct {
 	db    TransactClient
 	table string
@@ -106,7 +107,8 @@ func (s *MasterStore) CreateRecord(ctx context.Context, r master.Record) error {
 }
 
 // UpdateRecord writes next over prev (if prev is still current) and keeps
-// prev as a history item, in one transaction.
+// prev as a history item, in one transaction; if next moves an
+// institution, the same transaction leaves the move pending.
 func (s *MasterStore) UpdateRecord(ctx context.Context, prev, next master.Record) error {
 	cur, err := attributevalue.MarshalMap(toMasterItem(next, "current"))
 	if err != nil {
@@ -116,12 +118,22 @@ func (s *MasterStore) UpdateRecord(ctx context.Context, prev, next master.Record
 	if err != nil {
 		return wrap("encode master history", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: cur, ConditionExpression: aws.String("#v = :v"),
 			ExpressionAttributeNames:  map[string]string{"#v": "version"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev.Version)}}},
 		{Put: &types.Put{TableName: &s.table, Item: hist, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-	}})
+	}
+	if m, ok := master.MoveOf(prev, next); ok {
+		// Unconditional: the version condition above already orders the
+		// record's updates, so a later move replaces an earlier one.
+		put, err := s.movePut(m)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var canceled *types.TransactionCanceledException
 	if err != nil && asErr(err, &canceled) {
 		return conflict(string(next.Kind) + " " + next.Code)

@@ -44,26 +44,30 @@ type Store interface {
 	GetRecord(ctx context.Context, kind Kind, code string) (Record, error) // NotFound when absent
 	CreateRecord(ctx context.Context, r Record) error                      // Conflict when the code exists
 	// UpdateRecord replaces prev with next if prev.Version is still current,
-	// keeping prev in the history.
+	// keeping prev in the history and, in the same transaction, leaving
+	// pending the Move that MoveOf(prev, next) reports.
 	UpdateRecord(ctx context.Context, prev, next Record) error
 	History(ctx context.Context, kind Kind, code string) ([]Record, error)
+	Moves
 	// NextSerial returns the next number of a counter, atomically.
 	NextSerial(ctx context.Context, counter string) (int64, error)
 }
 
 // Service imports and edits masters.
 type Service struct {
-	store Store
-	audit audit.Log
-	now   func() time.Time
+	store    Store
+	moves    Moves
+	accounts Accounts
+	audit    audit.Log
+	now      func() time.Time
 }
 
-// NewService returns a Service.
-func NewService(store Store, log audit.Log, now func() time.Time) *Service {
+// NewService returns a Service; accounts follow the institutions it moves.
+func NewService(store Store, accounts Accounts, log audit.Log, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, audit: log, now: now}
+	return &Service{store: store, moves: store, accounts: accounts, audit: log, now: now}
 }
 
 // MaxImportBytes is the largest CSV an import takes through the API.
@@ -311,13 +315,16 @@ func (s *Service) upsert(ctx context.Context, actor authz.Principal, rec Record)
 		// would overwrite belongs elsewhere.
 		return "", authz.Authorize(actor, authz.ManageMasters, cur.Scope())
 	case maps.Equal(cur.Fields, rec.Fields):
-		return "unchanged", nil
+		return "unchanged", s.afterUpdate(ctx, cur, cur)
 	}
 	rec.Version = cur.Version + 1
 	if err := s.store.UpdateRecord(ctx, cur, rec); err != nil {
 		return "", err
 	}
-	return "updated", s.record(ctx, actor, rec, "master_updated")
+	if err := s.record(ctx, actor, rec, "master_updated"); err != nil {
+		return "", err
+	}
+	return "updated", s.afterUpdate(ctx, cur, rec)
 }
 
 func (s *Service) record(ctx context.Context, actor authz.Principal, rec Record, action string) error {
@@ -428,11 +435,14 @@ func (s *Service) EditInstitution(ctx context.Context, actor authz.Principal, co
 		return Record{}, err
 	}
 	if maps.Equal(cur.Fields, rec.Fields) {
-		return cur, nil
+		return cur, s.afterUpdate(ctx, cur, cur)
 	}
 	rec.Version, rec.UpdatedAt, rec.UpdatedBy = cur.Version+1, s.now(), actor.UserID
 	if err := s.store.UpdateRecord(ctx, cur, rec); err != nil {
 		return Record{}, err
 	}
-	return rec, s.record(ctx, actor, rec, "master_updated")
+	if err := s.record(ctx, actor, rec, "master_updated"); err != nil {
+		return Record{}, err
+	}
+	return rec, s.afterUpdate(ctx, cur, rec)
 }
