@@ -69,6 +69,13 @@ fuzz: ## run each fuzz target for FUZZTIME
 test: lint fuzz ## every test: lint, fuzz budgets, unit and integration tests (DynamoDB Local and moto on free ports)
 	$(GO) test -race -count=1 -timeout 12m ./...
 
+# Benchmarks: micro-benchmarks as usual; load scenarios (functions/...) run
+# once each and print their figures as `BENCH <name> <value> [unit]` lines.
+.PHONY: bench
+bench: deps ## every benchmark (not part of make test)
+	$(GO) test -run '^$$' -bench . ./shared/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./functions/...
+
 .PHONY: admin
 admin: ## create a national administrator on the running local stack: make admin MAIL=you@example.jp
 	@test -n "$(MAIL)" || { echo "usage: make admin MAIL=you@example.jp [NAME=...]" >&2; exit 2; }

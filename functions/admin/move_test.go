@@ -99,10 +99,14 @@ func TestInstitutionMoveCarriesItsAccounts(t *testing.T) {
 	pref27 := admin(t, e, authz.PrefectureAdmin, "27", "")
 	listed(t, hc1301, code, "13", "1301", 2)
 
-	// A health centre of another prefecture is refused and moves nothing.
+	// A health centre of another prefecture is refused and moves nothing
+	// (the prefecture's own administrator may not move it out at all).
+	if r := pref13.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 1, "fields": map[string]string{"prefectureCode": "27"}}); r.Status != 403 && r.Status != 400 {
+		t.Errorf("prefecture 13 moving an institution to 27 = %d %s, want refused", r.Status, r.Body)
+	}
 	bad := maps.Clone(fields)
 	bad["prefectureCode"] = "27"
-	if r := pref13.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 1, "fields": bad}); r.Status != 400 || r.ErrorField() != "healthCenterCode" {
+	if r := nat.Do("PUT", "/admin/institutions/"+code, map[string]any{"version": 1, "fields": bad}); r.Status != 400 || r.ErrorField() != "healthCenterCode" {
 		t.Errorf("move to 27 with health centre 1301 = %d %s, want 400 naming healthCenterCode", r.Status, r.Body)
 	}
 	if got := jurisdictionOf(t, e, users[0].ID); got != "13/1301" {

@@ -77,7 +77,7 @@ func StartEnv(stateDir string, params map[string]string) (*Env, error) {
 
 // For binds the env's helpers to a test and, if it fails, logs the
 // functions' error lines.
-func (e *Env) For(t *testing.T) *Env {
+func (e *Env) For(t testing.TB) *Env {
 	t.Helper()
 	e.Moto.T = t
 	t.Cleanup(func() {
@@ -93,13 +93,13 @@ func (e *Env) For(t *testing.T) *Env {
 }
 
 // Client returns a browser-like client of the local API.
-func (e *Env) Client(t *testing.T) *Client {
+func (e *Env) Client(t testing.TB) *Client {
 	return &Client{T: t, Base: e.Stack.APIURL, Origin: "http://127.0.0.1:3000"}
 }
 
 // Account opens an account (an institution user of 1310000001 unless said
 // otherwise) and returns it with its initial password.
-func (e *Env) Account(t *testing.T, a auth.NewAccount) (auth.User, string) {
+func (e *Env) Account(t testing.TB, a auth.NewAccount) (auth.User, string) {
 	t.Helper()
 	e.mu.Lock()
 	e.seq++
@@ -125,7 +125,7 @@ func (e *Env) Account(t *testing.T, a auth.NewAccount) (auth.User, string) {
 }
 
 // Login walks login → code from moto's mail → verify.
-func (e *Env) Login(t *testing.T, u auth.User, pw string) *Client {
+func (e *Env) Login(t testing.TB, u auth.User, pw string) *Client {
 	t.Helper()
 	c := e.Client(t)
 	sent := len(e.Moto.Mails(u.Mail))
@@ -145,7 +145,7 @@ func (e *Env) Login(t *testing.T, u auth.User, pw string) *Client {
 const GoodPassword = "Kusuri#Bako42"
 
 // LoginChanged logs in and changes the initial password, as a first login must.
-func (e *Env) LoginChanged(t *testing.T, u auth.User, initial string) *Client {
+func (e *Env) LoginChanged(t testing.TB, u auth.User, initial string) *Client {
 	t.Helper()
 	c := e.Login(t, u, initial)
 	if r := c.Do("POST", "/auth/password", map[string]string{"current": initial, "new": GoodPassword}); r.Status != 200 {
@@ -185,7 +185,7 @@ func (s *Shared) Main(m *testing.M) int {
 }
 
 // Env returns the shared Env for t, starting it on first use.
-func (s *Shared) Env(t *testing.T) *Env {
+func (s *Shared) Env(t testing.TB) *Env {
 	t.Helper()
 	s.once.Do(func() { s.env, s.err = StartEnv(s.dir, s.params) })
 	if s.err != nil {
