@@ -173,6 +173,9 @@ func runCmd(args []string) error {
 
 	fmt.Fprintf(out, "\nHTTP API    %s\nInvoke API  %s  (aws lambda invoke --endpoint-url %s --function-name <LogicalId> ...)\n", st.APIURL, st.InvokeURL, st.InvokeURL)
 	fmt.Fprintf(out, "DynamoDB    %s\nSES, SNS    %s  (sent mail and SMS: %s/moto-api/data.json)\n", st.Endpoints.DynamoDB, st.Endpoints.Moto, st.Endpoints.Moto)
+	if st.Endpoints.Voice != "" {
+		fmt.Fprintf(out, "Voice calls %s  (calls placed: %s%s)\n", st.Endpoints.Voice, st.Endpoints.Voice, services.VoiceDataPath)
+	}
 	for _, rt := range st.Template.Routes {
 		fmt.Fprintf(out, "  %-45s → %s\n", rt.Key(), rt.Function)
 	}

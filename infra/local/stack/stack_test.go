@@ -266,14 +266,15 @@ func TestTestTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			"ITEMS_TABLE":               "stacktest-test-items",
-			"STAGE":                     "test",
-			"AWS_ENDPOINT_URL_DYNAMODB": st.Endpoints.DynamoDB,
-			"AWS_ENDPOINT_URL_SES":      st.Endpoints.Moto,
-			"AWS_ENDPOINT_URL_SNS":      st.Endpoints.Moto,
-			"AWS_REGION":                "ap-northeast-1",
-			"AWS_LAMBDA_FUNCTION_NAME":  "gmis-local-EchoFunction",
-			"TZ":                        ":UTC",
+			"ITEMS_TABLE":                            "stacktest-test-items",
+			"STAGE":                                  "test",
+			"AWS_ENDPOINT_URL_DYNAMODB":              st.Endpoints.DynamoDB,
+			"AWS_ENDPOINT_URL_SES":                   st.Endpoints.Moto,
+			"AWS_ENDPOINT_URL_SNS":                   st.Endpoints.Moto,
+			"AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2": st.Endpoints.Voice,
+			"AWS_REGION":                             "ap-northeast-1",
+			"AWS_LAMBDA_FUNCTION_NAME":               "gmis-local-EchoFunction",
+			"TZ":                                     ":UTC",
 		}
 		for k, v := range want {
 			if got.Env[k] != v {
