@@ -48,7 +48,8 @@ node_modules/.installed: package.json package-lock.json
 
 .PHONY: local
 local: deps ## run the whole system on this machine (API on :3000, Invoke API on :3001)
-	$(GO) build -o $(LOCAL_BIN) ./infra/local
+	@# .local holds secrets and password hashes: for the owner only.
+	umask 077 && mkdir -p .local && chmod 700 .local && $(GO) build -o $(LOCAL_BIN) ./infra/local
 	exec $(LOCAL_BIN) run $(STATE_ARG) $(ARGS)
 
 .PHONY: lint

@@ -88,6 +88,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.After == nil {
 		opts.After = time.After
 	}
+	if err := services.PrivateDir(opts.StateDir); err != nil {
+		return nil, err
+	}
 	tmpl, err := LoadTemplate(opts.Root, opts.Template, opts.StateDir, opts.Parameters)
 	if err != nil {
 		return nil, err
@@ -206,8 +209,10 @@ func Build(ctx context.Context, templateDir, outDir string, f *template.Function
 		return "", fmt.Errorf("function %s: the local stack builds with BuildMethod makefile only (Metadata.BuildMethod)", f.LogicalID)
 	}
 	dir := filepath.Join(outDir, f.LogicalID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	for _, d := range []string{outDir, dir} {
+		if err := services.PrivateDir(d); err != nil {
+			return "", err
+		}
 	}
 	codeDir := f.CodeURI
 	if !filepath.IsAbs(codeDir) {
@@ -221,6 +226,9 @@ func Build(ctx context.Context, templateDir, outDir string, f *template.Function
 	bin := filepath.Join(dir, "bootstrap")
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("build %s: make build-%s wrote no bootstrap: %w", f.LogicalID, f.LogicalID, err)
+	}
+	if err := os.Chmod(bin, 0o700); err != nil {
+		return "", err
 	}
 	return bin, nil
 }
@@ -404,10 +412,10 @@ func (st *Stack) WriteState() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := services.PrivateDir(filepath.Dir(path)); err != nil {
 		return "", err
 	}
-	return path, os.WriteFile(path, data, 0o644)
+	return path, writePrivate(path, data)
 }
 
 // StatePath is where a stack with this state folder records itself.
@@ -432,6 +440,15 @@ func ReadState(stateDir string) (*State, error) {
 	return &s, nil
 }
 
+// writePrivate writes a file only its owner can read, narrowing one that
+// an earlier version left readable by others.
+func writePrivate(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -451,6 +468,10 @@ func localSecret(stateDir, name string) (string, error) {
 		if err := json.Unmarshal(data, &secrets); err != nil {
 			return "", fmt.Errorf("%s: %w", path, err)
 		}
+		// Narrow a file that an earlier version left readable by others.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", err
+		}
 	}
 	if v, ok := secrets[name]; ok {
 		return v, nil
@@ -464,10 +485,10 @@ func localSecret(stateDir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := services.PrivateDir(stateDir); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := writePrivate(path, data); err != nil {
 		return "", err
 	}
 	return secrets[name], nil
