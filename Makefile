@@ -26,6 +26,9 @@ endef
 $(foreach f,$(FUNCTIONS),$(eval $(call build_function,$(word 1,$(subst :, ,$(f))),$(word 2,$(subst :, ,$(f))))))
 
 LOCAL_BIN := .local/bin/local
+# STATE_DIR points local, admin and demo at a stack's state folder
+# (--state-dir; default .local), e.g. for a second stack on other ports.
+STATE_ARG = $(if $(STATE_DIR),--state-dir '$(STATE_DIR)')
 
 .PHONY: help
 help: ## list the targets
@@ -45,8 +48,9 @@ node_modules/.installed: package.json package-lock.json
 
 .PHONY: local
 local: deps ## run the whole system on this machine (API on :3000, Invoke API on :3001)
-	$(GO) build -o $(LOCAL_BIN) ./infra/local
-	exec $(LOCAL_BIN) run $(ARGS)
+	@# .local holds secrets and password hashes: for the owner only.
+	umask 077 && mkdir -p .local && chmod 700 .local && $(GO) build -o $(LOCAL_BIN) ./infra/local
+	exec $(LOCAL_BIN) run $(STATE_ARG) $(ARGS)
 
 .PHONY: lint
 lint: deps ## gofmt, go vet, go mod tidy, cfn-lint
@@ -77,13 +81,13 @@ bench: deps ## every benchmark (not part of make test)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./functions/...
 
 .PHONY: admin
-admin: ## create a national administrator on the running local stack: make admin MAIL=you@example.jp
-	@test -n "$(MAIL)" || { echo "usage: make admin MAIL=you@example.jp [NAME=...]" >&2; exit 2; }
-	$(GO) run ./infra/local admin --mail '$(MAIL)' $(if $(NAME),--name '$(NAME)')
+admin: ## create a national administrator on the running local stack: make admin MAIL=you@example.jp [STATE_DIR=...]
+	@test -n "$(MAIL)" || { echo "usage: make admin MAIL=you@example.jp [NAME=...] [STATE_DIR=...]" >&2; exit 2; }
+	$(GO) run ./infra/local admin $(STATE_ARG) --mail '$(MAIL)' $(if $(NAME),--name '$(NAME)')
 
 .PHONY: demo
-demo: ## create one demo account per role on the running local stack
-	$(GO) run ./infra/local demo-users
+demo: ## create one demo account per role on the running local stack (again: reports those that exist) [STATE_DIR=...]
+	$(GO) run ./infra/local demo-users $(STATE_ARG)
 
 .PHONY: deploy
 deploy: ## build and deploy to AWS with SAM (needs AWS credentials and the SAM CLI)

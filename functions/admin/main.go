@@ -42,6 +42,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
 	auditTable, mastersTable, systemTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE")
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
+	voiceOrigin := e.Get("VOICE_ORIGINATION_IDENTITY")
 	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
 	origins := e.List("ALLOWED_ORIGINS")
 	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
@@ -57,7 +58,9 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	store := dynamo.NewAuthStore(db, tables)
 	log := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
 	sessCfg.Ended = auth.RecordExpiry(log, time.Now)
-	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom})
+	// The voice origin only tells issuance whether method 3 may be chosen;
+	// this function places no calls.
+	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom, VoiceOrigin: voiceOrigin})
 	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{Session: sessCfg})
 	if err != nil {
 		return nil, err

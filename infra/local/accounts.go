@@ -5,8 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gmis-oss/gmis/infra/local/stack"
 	"github.com/gmis-oss/gmis/infra/local/template"
@@ -15,18 +22,25 @@ import (
 	"github.com/gmis-oss/gmis/shared/dynamo"
 )
 
+// localAccounts opens accounts on a running stack's DynamoDB.
+type localAccounts struct {
+	svc   *auth.Service
+	db    *dynamodb.Client
+	users string // the users table
+}
+
 // accountService builds the account service against a running stack's
 // DynamoDB, with the table names and secret the template gives the auth
 // function. Accounts are created the way an administrator creates them:
 // generated ID and initial password, forced change at first login.
-func accountService(c common) (*auth.Service, error) {
+func accountService(c common) (localAccounts, error) {
 	state, err := stack.ReadState(c.stateDir)
 	if err != nil {
-		return nil, fmt.Errorf("no running local stack (start it with make local): %w", err)
+		return localAccounts{}, fmt.Errorf("no running local stack in %s (start it with make local, and give make admin and make demo the same STATE_DIR): %w", c.stateDir, err)
 	}
 	tmpl, err := stack.LoadTemplate(c.root, "", c.stateDir, c.params)
 	if err != nil {
-		return nil, err
+		return localAccounts{}, err
 	}
 	var fn *template.Function
 	for _, f := range tmpl.Functions {
@@ -35,12 +49,47 @@ func accountService(c common) (*auth.Service, error) {
 		}
 	}
 	if fn == nil {
-		return nil, errors.New("template.yaml has no AuthFunction")
+		return localAccounts{}, errors.New("template.yaml has no AuthFunction")
 	}
 	db := state.Endpoints.DynamoDBClient()
 	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fn.Env["USERS_TABLE"], Sessions: fn.Env["SESSIONS_TABLE"],
 		AuthState: fn.Env["AUTH_STATE_TABLE"]})
-	return auth.NewService(store, dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"]), nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
+	svc, err := auth.NewService(store, dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"]), nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
+	if err != nil {
+		return localAccounts{}, err
+	}
+	return localAccounts{svc: svc, db: db, users: fn.Env["USERS_TABLE"]}, nil
+}
+
+// withMail returns the IDs and roles of the accounts with a mail address.
+// The users table has no index on mail, and needs none for this: a Scan of
+// the local table by a local command, never a request path.
+func (la localAccounts) withMail(ctx context.Context, mail string) ([]auth.User, error) {
+	var found []auth.User
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(la.users),
+		FilterExpression:          aws.String("mail = :m"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":m": &types.AttributeValueMemberS{Value: mail}},
+		ProjectionExpression:      aws.String("userId, #r, destination"),
+		ExpressionAttributeNames:  map[string]string{"#r": "role"},
+	}
+	for {
+		out, err := la.db.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("look for accounts of %s: %w", mail, err)
+		}
+		for _, it := range out.Items {
+			var u struct{ UserID, Role, Destination string }
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return nil, err
+			}
+			found = append(found, auth.User{ID: u.UserID, Role: authz.Role(u.Role), Destination: u.Destination})
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return found, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // adminCmd creates the first national administrator.
@@ -59,11 +108,11 @@ func adminCmd(args []string) error {
 	if err := c.resolve(); err != nil {
 		return err
 	}
-	svc, err := accountService(c)
+	la, err := accountService(c)
 	if err != nil {
 		return err
 	}
-	u, initial, err := svc.CreateAccount(context.Background(), "local-admin-command", auth.NewAccount{
+	u, initial, err := la.svc.CreateAccount(context.Background(), "local-admin-command", auth.NewAccount{
 		Name: *name, Role: authz.National, Mail: *mail, Method: auth.MethodMail})
 	if err != nil {
 		return err
@@ -86,8 +135,10 @@ var demoAccounts = []auth.NewAccount{
 		Mail: "user@demo.gmis.example.jp", Method: auth.MethodMail},
 }
 
-// demoCmd loads one demo user per role.
-func demoCmd(args []string) error {
+// demoCmd loads one demo user per role. Run again, it opens only the
+// accounts that are missing and reports the others, whose passwords it
+// cannot know.
+func demoCmd(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo-users", flag.ContinueOnError)
 	var c common
 	c.register(fs)
@@ -97,18 +148,33 @@ func demoCmd(args []string) error {
 	if err := c.resolve(); err != nil {
 		return err
 	}
-	svc, err := accountService(c)
+	la, err := accountService(c)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-20s %-12s %-14s %s\n", "role", "user ID", "password", "codes go to")
+	ctx := context.Background()
+	existed := false
+	fmt.Fprintf(out, "%-20s %-12s %-14s %s\n", "role", "user ID", "password", "codes go to")
 	for _, a := range demoAccounts {
-		u, initial, err := svc.CreateAccount(context.Background(), "local-demo-command", a)
+		existing, err := la.withMail(ctx, a.Mail)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(existing, func(u auth.User) bool { return u.Role == a.Role }); i >= 0 {
+			u := existing[i]
+			existed = true
+			fmt.Fprintf(out, "%-20s %-12s %-14s %s\n", u.Role, u.ID, "(exists)", strings.TrimSpace(u.Destination))
+			continue
+		}
+		u, initial, err := la.svc.CreateAccount(ctx, "local-demo-command", a)
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.Role, err)
 		}
-		fmt.Printf("%-20s %-12s %-14s %s\n", u.Role, u.ID, initial, strings.TrimSpace(u.Destination))
+		fmt.Fprintf(out, "%-20s %-12s %-14s %s\n", u.Role, u.ID, initial, strings.TrimSpace(u.Destination))
 	}
 	fmt.Fprintln(os.Stderr, "Demo passwords are initial ones: change them at first login. Codes are in moto's /moto-api/data.json.")
+	if existed {
+		fmt.Fprintln(os.Stderr, "Accounts that existed keep their passwords: forgotten, reset one (POST /auth/password-reset/request) or start over with make local ARGS=--fresh.")
+	}
 	return nil
 }

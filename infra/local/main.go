@@ -2,7 +2,7 @@
 // account, driven by template.yaml: the local equivalent of `sam local
 // start-api`, `start-lambda` and `invoke`.
 //
-//	local run [--fresh] [--in-memory] [--schedules] [--api-addr A] [--invoke-addr A] [--param K=V]...
+//	local run [--fresh] [--in-memory] [--schedules] [--demo-masters=true|always|false] [--api-addr A] [--invoke-addr A] [--param K=V]...
 //	local invoke <LogicalId> [--event FILE|-]
 //	local fire <Function>/<Event>
 //	local schedules
@@ -25,6 +25,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/stack"
@@ -59,7 +62,7 @@ func main() {
 	case "admin":
 		err = adminCmd(os.Args[2:])
 	case "demo-users":
-		err = demoCmd(os.Args[2:])
+		err = demoCmd(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return
@@ -132,7 +135,9 @@ func runCmd(args []string) error {
 	inMemory := fs.Bool("in-memory", false, "keep DynamoDB data in memory only")
 	schedules := fs.Bool("schedules", false, "fire the template's schedules at their times")
 	maxInstances := fs.Int("max-instances", 10, "concurrent instances per function")
-	demo := fs.Bool("demo-masters", true, "import the demo master data (infra/local/demo) through the maintenance function")
+	demo := demoAuto
+	fs.Var(&demo, "demo-masters", "import the demo master data (infra/local/demo) through the maintenance function: "+
+		"true (into an empty masters table only, so edits made through the API survive a restart), always, or false")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -160,10 +165,8 @@ func runCmd(args []string) error {
 		return err
 	}
 	defer st.Close()
-	if *demo {
-		if err := importDemoMasters(ctx, st, filepath.Join(c.root, "infra", "local", "demo"), out); err != nil {
-			return err
-		}
+	if err := importDemoMasters(ctx, st, filepath.Join(c.root, "infra", "local", "demo"), demo, out); err != nil {
+		return err
 	}
 	statePath, err := st.WriteState()
 	if err != nil {
@@ -173,6 +176,9 @@ func runCmd(args []string) error {
 
 	fmt.Fprintf(out, "\nHTTP API    %s\nInvoke API  %s  (aws lambda invoke --endpoint-url %s --function-name <LogicalId> ...)\n", st.APIURL, st.InvokeURL, st.InvokeURL)
 	fmt.Fprintf(out, "DynamoDB    %s\nSES, SNS    %s  (sent mail and SMS: %s/moto-api/data.json)\n", st.Endpoints.DynamoDB, st.Endpoints.Moto, st.Endpoints.Moto)
+	if st.Endpoints.Voice != "" {
+		fmt.Fprintf(out, "Voice calls %s  (calls placed: %s%s)\n", st.Endpoints.Voice, st.Endpoints.Voice, services.VoiceDataPath)
+	}
 	for _, rt := range st.Template.Routes {
 		fmt.Fprintf(out, "  %-45s → %s\n", rt.Key(), rt.Function)
 	}
@@ -322,9 +328,58 @@ func schedulesCmd(args []string) error {
 	return nil
 }
 
+// demoMode says when run imports the demo masters.
+type demoMode string
+
+const (
+	demoAuto   demoMode = "auto"   // into an empty masters table
+	demoAlways demoMode = "always" // every start: reverts edits to demo records
+	demoNever  demoMode = "never"
+)
+
+func (d *demoMode) String() string { return string(*d) }
+
+// IsBoolFlag lets a bare --demo-masters, and the =true and =false of
+// earlier versions, keep working.
+func (d *demoMode) IsBoolFlag() bool { return true }
+
+func (d *demoMode) Set(v string) error {
+	switch v {
+	case "true", "auto":
+		*d = demoAuto
+	case "always":
+		*d = demoAlways
+	case "false", "never":
+		*d = demoNever
+	default:
+		return fmt.Errorf("want true, always or false, got %q", v)
+	}
+	return nil
+}
+
 // importDemoMasters loads the demo masters through the maintenance
-// function, the way an operator would; importing them again changes nothing.
-func importDemoMasters(ctx context.Context, st *stack.Stack, dir string, out io.Writer) error {
+// function, the way an operator would. Unless asked always to, it leaves a
+// masters table that holds anything alone: importing again would revert
+// edits made through the API to the demo records.
+func importDemoMasters(ctx context.Context, st *stack.Stack, dir string, mode demoMode, out io.Writer) error {
+	switch mode {
+	case demoNever:
+		return nil
+	case demoAuto:
+		table := st.FunctionEnv("MaintenanceFunction")["MASTERS_TABLE"]
+		if table == "" {
+			return errors.New("demo masters: the template's MaintenanceFunction has no MASTERS_TABLE")
+		}
+		// The local stack's own table, read once at start-up: not a request path.
+		res, err := st.Endpoints.DynamoDBClient().Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), Limit: aws.Int32(1)})
+		if err != nil {
+			return fmt.Errorf("demo masters: %w", err)
+		}
+		if len(res.Items) > 0 {
+			fmt.Fprintf(out, "demo masters not imported: %s already holds data (--demo-masters=always imports them again)\n", table)
+			return nil
+		}
+	}
 	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
 		data, err := os.ReadFile(filepath.Join(dir, kind+".csv"))
 		if err != nil {

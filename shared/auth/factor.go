@@ -38,6 +38,21 @@ func NormalizeDestination(m Method, dest, field string) (string, error) {
 		"method must be mail, sms or voice")
 }
 
+// VoiceCaller is implemented by a Notifier that knows whether voice calls
+// are configured; one that does not implement it is taken to place them.
+type VoiceCaller interface {
+	CanCall() bool
+}
+
+// VoiceAvailable reports whether codes may go by voice call (seed 001's
+// method 3) on this deployment. Where they may not, the method is refused
+// when it is chosen, at bulk issuance and at a factor change, so that no
+// account is left that cannot log in.
+func (s *Service) VoiceAvailable() bool {
+	vc, ok := s.notify.(VoiceCaller)
+	return !ok || vc.CanCall()
+}
+
 // fieldError turns a phone or mail error (with Japanese and English
 // messages) into an Invalid error for field.
 func fieldError(field string, err error) error {
@@ -80,6 +95,10 @@ type FactorChange struct {
 func (s *Service) StartFactorChange(ctx context.Context, c Client, sess session.Session, current string, m Method, dest string) (FactorChange, error) {
 	if m == MethodTOTP {
 		return FactorChange{}, apperr.InvalidField("method", "認証アプリは認証アプリの登録から設定してください。", "enrol an authenticator app through /auth/totp/enroll")
+	}
+	if m == MethodVoice && !s.VoiceAvailable() {
+		return FactorChange{}, apperr.InvalidField("method", "このシステムでは音声電話で認証コードをお送りできません。mail（メール）か sms（SMS）を指定してください。",
+			"voice calls are not configured on this system; choose mail or sms")
 	}
 	normalized, err := NormalizeDestination(m, strings.TrimSpace(dest), "destination")
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package authtest helps integration tests log in: an HTTP client that
 // keeps the session cookie the way a browser does, and readers of the
-// mail and SMS that moto_server received.
+// mail and SMS that moto_server received and of the voice calls the local
+// stack's voice stand-in recorded.
 package authtest
 
 import (
@@ -163,6 +164,56 @@ func (m Moto) SMS(number string) []string {
 		if msg.PhoneNumber == number {
 			out = append(out, msg.Message)
 		}
+	}
+	return out
+}
+
+// Voice reads what the local stack's voice stand-in recorded.
+type Voice struct {
+	T        testing.TB
+	Endpoint string
+}
+
+// Calls returns the spoken texts of the calls to an E.164 number, oldest
+// first. The digits of a code are read one by one ("1、2、3…"), so a
+// reader of a code takes the digits of the text: see CallCode.
+func (v Voice) Calls(number string) []string {
+	v.T.Helper()
+	resp, err := http.Get(v.Endpoint + "/voice-api/data.json")
+	if err != nil {
+		v.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		Messages []struct {
+			DestinationPhoneNumber string
+			MessageBody            string
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		v.T.Fatal(err)
+	}
+	var out []string
+	for _, m := range d.Messages {
+		if m.DestinationPhoneNumber == number {
+			out = append(out, m.MessageBody)
+		}
+	}
+	return out
+}
+
+// CallCode turns spoken texts into what LastCode reads: the code's digits
+// joined (the text says the code twice; the first six digits are it).
+func CallCode(texts []string) []string {
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, t)
+		out[i] = digits[:min(6, len(digits))]
 	}
 	return out
 }

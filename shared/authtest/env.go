@@ -44,6 +44,7 @@ type Env struct {
 	Audit  *dynamo.AuditLog
 	Admins *auth.Service // opens accounts as an administrator would
 	Moto   Moto
+	Voice  Voice
 	seq    int
 	mu     sync.Mutex
 }
@@ -72,7 +73,8 @@ func StartEnv(stateDir string, params map[string]string) (*Env, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Env{Stack: st, Out: out, Store: store, Audit: log, Admins: admins, Moto: Moto{Endpoint: st.Endpoints.Moto}}, nil
+	return &Env{Stack: st, Out: out, Store: store, Audit: log, Admins: admins, Moto: Moto{Endpoint: st.Endpoints.Moto},
+		Voice: Voice{Endpoint: st.Endpoints.Voice}}, nil
 }
 
 // For binds the env's helpers to a test and, if it fails, logs the
@@ -80,6 +82,7 @@ func StartEnv(stateDir string, params map[string]string) (*Env, error) {
 func (e *Env) For(t testing.TB) *Env {
 	t.Helper()
 	e.Moto.T = t
+	e.Voice.T = t
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, line := range strings.Split(e.Out.String(), "\n") {

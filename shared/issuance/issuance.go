@@ -494,6 +494,9 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 	switch method, ok := auth.MethodFromCode(csvio.NormalizeDigits(cell(colFactorCode))); {
 	case !ok:
 		add(colFactorCode, "二要素認証手段コードは 1（メール）・2（SMS）・3（電話）のいずれかを入力してください。", "2FA method code must be 1, 2 or 3")
+	case method == auth.MethodVoice && !s.accounts.VoiceAvailable():
+		add(colFactorCode, "このシステムでは音声電話（3）で認証コードをお送りできません。1（メール）か 2（SMS）を入力してください。",
+			"voice calls (3) are not configured on this system; use 1 (mail) or 2 (SMS)")
 	case method == auth.MethodMail:
 		a.Method, a.Destination = method, contact(colFactorMail, auth.MethodMail, true)
 	default:

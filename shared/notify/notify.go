@@ -5,6 +5,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,7 +39,7 @@ type Caller interface {
 type Config struct {
 	MailFrom     string // a verified SES identity
 	SystemName   string // shown in messages; default 医療機関等情報支援システム
-	VoiceOrigin  string // origination number or pool for voice calls
+	VoiceOrigin  string // origination number or pool for voice calls; "" when the deployment has none
 	VoiceID      string // Polly voice; default TAKUMI (Japanese)
 	CodeValidMin int    // minutes a code is valid, quoted in messages; default 5
 }
@@ -67,6 +68,10 @@ func New(mail Mailer, sms SMSSender, voice Caller, cfg Config) *Notifier {
 	return &Notifier{mail: mail, sms: sms, voice: voice, cfg: cfg}
 }
 
+// CanCall reports whether codes can go by voice call: only a deployment
+// given an origination identity (VoiceOriginationIdentity) may place calls.
+func (n *Notifier) CanCall() bool { return n.cfg.VoiceOrigin != "" }
+
 // SendCode sends a one-time code by method to destination (a mail address
 // or an E.164 number).
 func (n *Notifier) SendCode(ctx context.Context, method auth.Method, destination, code string) error {
@@ -88,6 +93,9 @@ func (n *Notifier) SendCode(ctx context.Context, method auth.Method, destination
 		}
 		return nil
 	case auth.MethodVoice:
+		if !n.CanCall() || n.voice == nil {
+			return errors.New("send voice message: voice calls are not configured (VoiceOriginationIdentity is empty)")
+		}
 		// Digits are read one by one, twice, so they survive a bad line.
 		spoken := strings.Join(strings.Split(code, ""), "、")
 		msg := fmt.Sprintf("%sです。認証コードは、%s。繰り返します。%s。です。", n.cfg.SystemName, spoken, spoken)

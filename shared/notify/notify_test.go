@@ -94,3 +94,34 @@ func TestUnknownMethodIsAnError(t *testing.T) {
 		t.Error("SendCode(totp) succeeded; TOTP codes are never sent")
 	}
 }
+
+// TestNoVoiceCallWithoutOrigin checks that a deployment without an
+// origination identity places no call (AWS would refuse it) and says why.
+func TestNoVoiceCallWithoutOrigin(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = io.WriteString(w, `{"MessageId":"m-1"}`)
+	}))
+	defer srv.Close()
+	client := pinpointsmsvoicev2.New(pinpointsmsvoicev2.Options{
+		Region:       "ap-northeast-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(srv.URL),
+	})
+	n := New(nil, nil, client, Config{})
+	if n.CanCall() {
+		t.Error("CanCall() = true without an origination identity")
+	}
+	err := n.SendCode(context.Background(), auth.MethodVoice, "+819012345678", "204815")
+	if err == nil || !strings.Contains(err.Error(), "VoiceOriginationIdentity") {
+		t.Errorf("SendCode = %v, want an error naming VoiceOriginationIdentity", err)
+	}
+	if calls != 0 {
+		t.Errorf("%d requests sent, want none", calls)
+	}
+	if !New(nil, nil, client, Config{VoiceOrigin: "+815012340000"}).CanCall() {
+		t.Error("CanCall() = false with an origination identity")
+	}
+}

@@ -25,13 +25,14 @@ const (
 type Endpoints struct {
 	DynamoDB string
 	Moto     string // SES and SNS
+	Voice    string // the voice stand-in (SendVoiceMessage); "" when none runs
 	Region   string
 }
 
 // Env is the environment a function (or a test) needs to reach them through
 // the SDK's standard variables; function code never asks whether it is local.
 func (e Endpoints) Env() []string {
-	return []string{
+	env := []string{
 		"AWS_REGION=" + e.Region,
 		"AWS_DEFAULT_REGION=" + e.Region,
 		"AWS_ACCESS_KEY_ID=" + LocalAccessKeyID,
@@ -40,6 +41,11 @@ func (e Endpoints) Env() []string {
 		"AWS_ENDPOINT_URL_SES=" + e.Moto,
 		"AWS_ENDPOINT_URL_SNS=" + e.Moto,
 	}
+	if e.Voice != "" {
+		// The SDK's variable for the service ID "Pinpoint SMS Voice V2".
+		env = append(env, "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2="+e.Voice)
+	}
+	return env
 }
 
 // Config is an SDK configuration that talks to the local endpoints.

@@ -81,14 +81,16 @@ func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*Process, error) 
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		if err := PrivateDir(opts.DataDir); err != nil {
 			return nil, err
 		}
 		args = append(args, "-dbPath", opts.DataDir)
 	}
 	// DynamoDB Local has no option to bind one interface; everything here
 	// talks to it on 127.0.0.1 only. -disableTelemetry keeps it off the network.
-	p, err := start(ctx, "dynamodb", opts.Log, "java", args...)
+	// The tables hold password hashes: the JVM creates its files for the
+	// owner only, whatever the developer's umask.
+	p, err := start(ctx, "dynamodb", opts.Log, "/bin/sh", append([]string{"-c", `umask 077 && exec java "$@"`, "java"}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +213,16 @@ func FreePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PrivateDir creates dir, or narrows an existing one, so that only its
+// owner can list or enter it: the local stack keeps secrets, password
+// hashes and builds under its state folder.
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }
 
 // RepoRoot walks up from dir to the folder holding go.mod.

@@ -59,6 +59,7 @@ type Stack struct {
 	InvokeURL string
 
 	procs     []*services.Process
+	voice     *services.Voice
 	functions map[string]*sandbox.Function // by logical ID
 	names     map[string]string            // function name → logical ID
 	servers   []*http.Server
@@ -86,6 +87,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	if opts.After == nil {
 		opts.After = time.After
+	}
+	if err := services.PrivateDir(opts.StateDir); err != nil {
+		return nil, err
 	}
 	tmpl, err := LoadTemplate(opts.Root, opts.Template, opts.StateDir, opts.Parameters)
 	if err != nil {
@@ -145,15 +149,17 @@ func (st *Stack) startServices(ctx context.Context) error {
 		moto, motErr = services.StartMoto(ctx, services.MotoOptions{Log: prefix.NewWriter(out, "moto")})
 	})
 	wg.Wait()
+	voice, voiceErr := services.StartVoice()
+	st.voice = voice
 	for _, p := range []*services.Process{ddb, moto} {
 		if p != nil {
 			st.procs = append(st.procs, p)
 		}
 	}
-	if err := errors.Join(ddbErr, motErr); err != nil {
+	if err := errors.Join(ddbErr, motErr, voiceErr); err != nil {
 		return err
 	}
-	st.Endpoints = services.Endpoints{DynamoDB: ddb.Endpoint, Moto: moto.Endpoint, Region: "ap-northeast-1"}
+	st.Endpoints = services.Endpoints{DynamoDB: ddb.Endpoint, Moto: moto.Endpoint, Voice: voice.Endpoint, Region: "ap-northeast-1"}
 
 	created, err := services.CreateTables(ctx, st.Endpoints.DynamoDBClient(), st.Template.Tables)
 	if err != nil {
@@ -171,7 +177,8 @@ func (st *Stack) startServices(ctx context.Context) error {
 }
 
 // LoadTemplate reads the template as the stack does: NoEcho parameters
-// without a default take this machine's generated secrets.
+// without a default take this machine's generated secrets, and
+// localDefaults apply.
 func LoadTemplate(root, path, stateDir string, params map[string]string) (*template.Template, error) {
 	if path == "" {
 		path = filepath.Join(root, "template.yaml")
@@ -179,8 +186,19 @@ func LoadTemplate(root, path, stateDir string, params map[string]string) (*templ
 	if stateDir == "" {
 		stateDir = filepath.Join(root, ".local")
 	}
-	return template.Load(path, template.Options{Parameters: params,
+	return template.Load(path, template.Options{Parameters: params, Defaults: localDefaults(),
 		Secret: func(name string) (string, error) { return localSecret(stateDir, name) }})
+}
+
+// localDefaults are the parameter values the local stack uses where the
+// template's default means "not configured": voice calls go to the stack's
+// voice stand-in, so that voice codes work end to end on this machine.
+// `--param VoiceOriginationIdentity=` runs the stack without voice, as a
+// deployment without an origination identity.
+func localDefaults() map[string]string {
+	return map[string]string{
+		"VoiceOriginationIdentity": "+815000000000", // fictional; only the stand-in ever sees it
+	}
 }
 
 // Build builds one function with the Makefile's build-<LogicalId> target,
@@ -191,8 +209,10 @@ func Build(ctx context.Context, templateDir, outDir string, f *template.Function
 		return "", fmt.Errorf("function %s: the local stack builds with BuildMethod makefile only (Metadata.BuildMethod)", f.LogicalID)
 	}
 	dir := filepath.Join(outDir, f.LogicalID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	for _, d := range []string{outDir, dir} {
+		if err := services.PrivateDir(d); err != nil {
+			return "", err
+		}
 	}
 	codeDir := f.CodeURI
 	if !filepath.IsAbs(codeDir) {
@@ -206,6 +226,9 @@ func Build(ctx context.Context, templateDir, outDir string, f *template.Function
 	bin := filepath.Join(dir, "bootstrap")
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("build %s: make build-%s wrote no bootstrap: %w", f.LogicalID, f.LogicalID, err)
+	}
+	if err := os.Chmod(bin, 0o700); err != nil {
+		return "", err
 	}
 	return bin, nil
 }
@@ -355,6 +378,9 @@ func (st *Stack) Close() {
 		for _, p := range st.procs {
 			wg.Go(p.Stop)
 		}
+		if st.voice != nil {
+			wg.Go(st.voice.Close)
+		}
 		wg.Wait()
 	})
 }
@@ -386,10 +412,10 @@ func (st *Stack) WriteState() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := services.PrivateDir(filepath.Dir(path)); err != nil {
 		return "", err
 	}
-	return path, os.WriteFile(path, data, 0o644)
+	return path, writePrivate(path, data)
 }
 
 // StatePath is where a stack with this state folder records itself.
@@ -414,6 +440,15 @@ func ReadState(stateDir string) (*State, error) {
 	return &s, nil
 }
 
+// writePrivate writes a file only its owner can read, narrowing one that
+// an earlier version left readable by others.
+func writePrivate(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -433,6 +468,10 @@ func localSecret(stateDir, name string) (string, error) {
 		if err := json.Unmarshal(data, &secrets); err != nil {
 			return "", fmt.Errorf("%s: %w", path, err)
 		}
+		// Narrow a file that an earlier version left readable by others.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", err
+		}
 	}
 	if v, ok := secrets[name]; ok {
 		return v, nil
@@ -446,10 +485,10 @@ func localSecret(stateDir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := services.PrivateDir(stateDir); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := writePrivate(path, data); err != nil {
 		return "", err
 	}
 	return secrets[name], nil

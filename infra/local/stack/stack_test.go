@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/gmis-oss/gmis/infra/local/services"
@@ -266,14 +267,15 @@ func TestTestTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			"ITEMS_TABLE":               "stacktest-test-items",
-			"STAGE":                     "test",
-			"AWS_ENDPOINT_URL_DYNAMODB": st.Endpoints.DynamoDB,
-			"AWS_ENDPOINT_URL_SES":      st.Endpoints.Moto,
-			"AWS_ENDPOINT_URL_SNS":      st.Endpoints.Moto,
-			"AWS_REGION":                "ap-northeast-1",
-			"AWS_LAMBDA_FUNCTION_NAME":  "gmis-local-EchoFunction",
-			"TZ":                        ":UTC",
+			"ITEMS_TABLE":                            "stacktest-test-items",
+			"STAGE":                                  "test",
+			"AWS_ENDPOINT_URL_DYNAMODB":              st.Endpoints.DynamoDB,
+			"AWS_ENDPOINT_URL_SES":                   st.Endpoints.Moto,
+			"AWS_ENDPOINT_URL_SNS":                   st.Endpoints.Moto,
+			"AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2": st.Endpoints.Voice,
+			"AWS_REGION":                             "ap-northeast-1",
+			"AWS_LAMBDA_FUNCTION_NAME":               "gmis-local-EchoFunction",
+			"TZ":                                     ":UTC",
 		}
 		for k, v := range want {
 			if got.Env[k] != v {
@@ -325,4 +327,61 @@ func TestTestTemplate(t *testing.T) {
 			t.Errorf("POST /echo = %d, want 200", resp.StatusCode)
 		}
 	})
+}
+
+// TestStateIsPrivate checks that everything the stack keeps under its state
+// folder (secrets, DynamoDB data with password hashes, builds, stack.json)
+// is for its owner only, including a folder an earlier version created
+// readable by everyone.
+func TestStateIsPrivate(t *testing.T) {
+	root := repoRoot(t)
+	stateDir := filepath.Join(t.TempDir(), ".local")
+	if err := os.MkdirAll(filepath.Join(stateDir, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, "secrets.json"), []byte(`{"Old":"0123456789"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := startStack(t, Options{Root: root, Template: filepath.Join("testdata", "template.yaml"), StateDir: stateDir, InvokeAddr: "127.0.0.1:0"})
+	if _, err := localSecret(stateDir, "AuthSecret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WriteState(); err != nil {
+		t.Fatal(err)
+	}
+	db := st.Endpoints.DynamoDBClient()
+	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("stacktest-test-items"),
+		Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	err := filepath.WalkDir(stateDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", path, perm)
+		}
+		if !d.IsDir() {
+			files++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"secrets.json", "stack.json", "build/EchoFunction/bootstrap", "dynamodb"} {
+		if _, err := os.Stat(filepath.Join(stateDir, want)); err != nil {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(stateDir, "dynamodb"))
+	if len(entries) == 0 {
+		t.Error("DynamoDB Local wrote no data file; the check of its mode proved nothing")
+	}
+	t.Logf("%d files checked", files)
 }

@@ -22,6 +22,10 @@ type Options struct {
 	Region     string            // AWS::Region; default "ap-northeast-1"
 	AccountID  string            // AWS::AccountId; default "123456789012"
 	Parameters map[string]string // overrides of parameter defaults
+	// Defaults replace the template's Default of parameters it declares and
+	// Parameters does not set: what a machine without AWS needs instead
+	// (a stand-in's identity where the template defaults to none).
+	Defaults map[string]string
 	// Secret supplies NoEcho parameters that have no default (keys a real
 	// deployment is given at deploy time); nil makes them an error.
 	Secret func(name string) (string, error)
@@ -158,7 +162,7 @@ func Parse(data []byte, opts Options) (*Template, error) {
 		resolving: map[string]bool{},
 	}
 	r.conditions, _ = doc["Conditions"].(map[string]any)
-	if err := setParameters(r, doc, opts.Parameters, opts.Secret); err != nil {
+	if err := setParameters(r, doc, opts.Parameters, opts.Defaults, opts.Secret); err != nil {
 		return nil, err
 	}
 	r.resources = map[string]map[string]any{}
@@ -219,13 +223,21 @@ func Parse(data []byte, opts Options) (*Template, error) {
 	return t, nil
 }
 
-func setParameters(r *resolver, doc map[string]any, overrides map[string]string, secret func(string) (string, error)) error {
+func setParameters(r *resolver, doc map[string]any, overrides, defaults map[string]string, secret func(string) (string, error)) error {
 	params, _ := doc["Parameters"].(map[string]any)
 	for name, v := range overrides {
 		if _, ok := params[name]; !ok {
 			return fmt.Errorf("parameter %s is not declared in the template", name)
 		}
 		r.params[name] = v
+	}
+	for name, v := range defaults {
+		if _, declared := params[name]; !declared {
+			continue
+		}
+		if _, set := r.params[name]; !set {
+			r.params[name] = v
+		}
 	}
 	for name, v := range params {
 		if _, set := r.params[name]; set {

@@ -971,6 +971,19 @@ func TestParameterOverrideSatisfiesMissingDefault(t *testing.T) {
 	}
 }
 
+func TestLocalDefaultsReplaceTemplateDefaults(t *testing.T) {
+	src := "Parameters:\n  Voice: {Type: String, Default: \"\"}\n" + fnWith("      Environment:\n        Variables:\n          V: !Ref Voice\n")
+	defaults := map[string]string{"Voice": "+815000000000", "Undeclared": "ignored"}
+	tpl := mustParse(t, []byte(src), Options{Defaults: defaults})
+	if got := findFunction(t, tpl, "Fn").Env["V"]; got != "+815000000000" {
+		t.Errorf("V = %q, want the local default", got)
+	}
+	tpl = mustParse(t, []byte(src), Options{Defaults: defaults, Parameters: map[string]string{"Voice": ""}})
+	if got := findFunction(t, tpl, "Fn").Env["V"]; got != "" {
+		t.Errorf("V = %q, want the override (empty) to win over the local default", got)
+	}
+}
+
 func TestRouteKey(t *testing.T) {
 	tests := []struct {
 		route Route
