@@ -280,3 +280,18 @@ func TestParallelVerifiesFromOneAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestVoiceUserOnADeploymentWithoutVoiceGetsAClearAnswer(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(192 * time.Hour)
+	c := clockServer(t, e, clock, "198.51.100.8", auth.Config{}) // its notifier has no origination identity
+	u, pw := e.Account(t, auth.NewAccount{Method: auth.MethodVoice, Phone: "03-5555-2399"})
+	r := c.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw})
+	if r.Status != 503 || r.ErrorCode() != "unavailable" {
+		t.Fatalf("login of a voice user without voice = %d %s, want 503 unavailable", r.Status, r.Body)
+	}
+	got, err := e.Store.GetUser(context.Background(), u.ID)
+	if err != nil || got.FailedAttempts != 0 {
+		t.Errorf("the refused login left failures=%d (err %v), want 0", got.FailedAttempts, err)
+	}
+}

@@ -215,6 +215,10 @@ func (s *Service) checkPassword(ctx context.Context, c Client, u User, pw, failA
 	return false, "", s.lockedNow(ctx, c, u.ID, n)
 }
 
+var errNoVoice = apperr.New(apperr.Unavailable,
+	"音声通話による認証コードは現在利用できません。システム管理者に二要素認証の方法の変更を依頼してください。",
+	"voice-call codes are not available on this deployment; ask an administrator to change your second factor")
+
 // reservation is what checkPassword reserved for u, to give back.
 func reservation(u User) Reservation {
 	return Reservation{UserID: u.ID, Seen: u.FailedAttempts, LastFailureAt: u.LastFailureAt}
@@ -275,6 +279,11 @@ func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (Login
 	id, err := randomID(16)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if u.Method == MethodVoice && !s.VoiceAvailable() {
+		// Accounts cannot be given voice codes here (issuance and the factor
+		// change refuse it); one that has them still gets a clear answer.
+		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, reservation(u)), errNoVoice)
 	}
 	limit, room := s.sendLimit(sends, snap.Counts[1])
 	if u.Method != MethodTOTP && (!room || snap.Counts[0] >= limit.Max) {
