@@ -1,31 +1,13 @@
 package main
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
-	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
 )
-
-// auditOf returns the audit events of user with the given action since t.
-func auditOf(t *testing.T, e *authtest.Env, user, action string, since time.Time) []audit.Event {
-	t.Helper()
-	events, err := e.Audit.ByUser(context.Background(), user, since, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []audit.Event
-	for _, ev := range events {
-		if ev.Action == action {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
 
 func TestAdministratorActionsAreAudited(t *testing.T) {
 	e := stackEnv(t)
@@ -39,7 +21,7 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 	if r := c.Do("POST", "/admin/users/"+u.ID+"/stop", nil); r.Status != 200 {
 		t.Fatalf("stop = %d %s", r.Status, r.Body)
 	}
-	stopped := auditOf(t, e, u.ID, audit.AccountStopped, start)
+	stopped := e.AuditOf(t, u.ID, audit.AccountStopped, start)
 	if len(stopped) != 1 || stopped[0].Actor != admin.ID || stopped[0].SourceIP != "127.0.0.1" || stopped[0].UserAgent == "" {
 		t.Errorf("account_stopped = %+v, want one by %s with source IP and user agent", stopped, admin.ID)
 	}
@@ -50,7 +32,7 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 		t.Fatalf("issue = %d %s", r.Status, r.Body)
 	}
 	batch := r.Header.Get("X-Batch-Id")
-	returned := auditOf(t, e, admin.ID, audit.InitialPasswordsReturned, start)
+	returned := e.AuditOf(t, admin.ID, audit.InitialPasswordsReturned, start)
 	if len(returned) != 1 || returned[0].Detail["batch"] != batch || returned[0].Detail["passwords"] != "1" || returned[0].SourceIP == "" {
 		t.Errorf("initial_passwords_returned = %+v, want one for batch %s", returned, batch)
 	}
@@ -60,7 +42,7 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 		t.Fatalf("notify = %d %s", n.Status, n.Body)
 	}
 	issued := results[0].(map[string]any)["userId"].(string)
-	mailed := auditOf(t, e, issued, audit.InitialPasswordMailed, start)
+	mailed := e.AuditOf(t, issued, audit.InitialPasswordMailed, start)
 	if len(mailed) != 1 || mailed[0].Actor != admin.ID || mailed[0].Detail["batch"] != batch || mailed[0].SourceIP == "" {
 		t.Errorf("initial_password_mailed = %+v, want one by %s", mailed, admin.ID)
 	}
@@ -72,7 +54,7 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 	}
 	var denied []audit.Event
 	for range 50 { // written after the answer
-		if denied = auditOf(t, e, admin.ID, audit.AccessDenied, start); len(denied) > 0 {
+		if denied = e.AuditOf(t, admin.ID, audit.AccessDenied, start); len(denied) > 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -29,27 +29,11 @@ func adminOf13(t *testing.T, e *authtest.Env) *authtest.Client {
 	return e.LoginChanged(t, a, pw)
 }
 
-// auditActions returns the audit events of a user with the given action.
-func auditActions(t *testing.T, e *authtest.Env, userID, action string) []audit.Event {
-	t.Helper()
-	events, err := e.Audit.ByUser(context.Background(), userID, time.Now().Add(-time.Hour), 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []audit.Event
-	for _, ev := range events {
-		if ev.Action == action {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
 // endReasons lists the reasons of the user's session_ended records.
 func endReasons(t *testing.T, e *authtest.Env, userID string) []string {
 	t.Helper()
 	var out []string
-	for _, ev := range auditActions(t, e, userID, audit.SessionEnded) {
+	for _, ev := range e.AuditOf(t, userID, audit.SessionEnded, time.Now().Add(-time.Hour)) {
 		out = append(out, ev.Detail["reason"])
 	}
 	return out
@@ -195,7 +179,7 @@ func TestRightPasswordAtTheLockThresholdDoesNotLock(t *testing.T) {
 	if err != nil || got.Locked || got.FailedAttempts != 0 {
 		t.Fatalf("after a right login at 99 failures: locked=%v failures=%d err=%v", got.Locked, got.FailedAttempts, err)
 	}
-	if n := len(auditActions(t, e, u.ID, audit.AccountLocked)); n != 0 {
+	if n := len(e.AuditOf(t, u.ID, audit.AccountLocked, time.Now().Add(-time.Hour))); n != 0 {
 		t.Errorf("%d account_locked records after a right password", n)
 	}
 
@@ -208,7 +192,7 @@ func TestRightPasswordAtTheLockThresholdDoesNotLock(t *testing.T) {
 	if got, _ := e.Store.GetUser(ctx, u.ID); !got.Locked {
 		t.Error("not locked after the hundredth failure")
 	}
-	if n := len(auditActions(t, e, u.ID, audit.AccountLocked)); n != 1 {
+	if n := len(e.AuditOf(t, u.ID, audit.AccountLocked, time.Now().Add(-time.Hour))); n != 1 {
 		t.Errorf("%d account_locked records, want 1", n)
 	}
 	if r := c.Do("GET", "/auth/me", nil); r.Status != 401 {
@@ -337,7 +321,7 @@ func TestSessionEndsAreAuditedWithTheirReason(t *testing.T) {
 	if _, err := e.Admins.SetStatus(ctx, admin, stopped.ID, auth.StatusStopped); err != nil {
 		t.Fatal(err)
 	}
-	ends := auditActions(t, e, stopped.ID, audit.SessionEnded)
+	ends := e.AuditOf(t, stopped.ID, audit.SessionEnded, time.Now().Add(-time.Hour))
 	if len(ends) != 1 || ends[0].Detail["reason"] != "account_stopped" || ends[0].Actor != "admin13" {
 		t.Errorf("after a stop: %+v", ends)
 	}
@@ -349,7 +333,7 @@ func TestMistypedUserIDIsNotStoredVerbatim(t *testing.T) {
 	if r := e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": typed, "password": "x"}); r.Status != 401 {
 		t.Fatalf("login = %d", r.Status)
 	}
-	if events := auditActions(t, e, typed, audit.LoginFailed); len(events) != 0 {
+	if events := e.AuditOf(t, typed, audit.LoginFailed, time.Now().Add(-time.Hour)); len(events) != 0 {
 		t.Errorf("the typed ID is in the audit log: %+v", events)
 	}
 	day := time.Now().In(time.FixedZone("JST", 9*3600)).Format("2006-01-02")
@@ -373,7 +357,7 @@ func TestMistypedUserIDIsNotStoredVerbatim(t *testing.T) {
 	if r := e.Client(t).Do("POST", "/auth/login", map[string]string{"userId": "NOSUCHUSER9", "password": "x"}); r.Status != 401 {
 		t.Fatalf("login = %d", r.Status)
 	}
-	if events := auditActions(t, e, "NOSUCHUSER9", audit.LoginFailed); len(events) == 0 {
+	if events := e.AuditOf(t, "NOSUCHUSER9", audit.LoginFailed, time.Now().Add(-time.Hour)); len(events) == 0 {
 		t.Error("a failed login with an ID-shaped unknown ID is not recorded under it")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/stack"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
@@ -195,4 +196,21 @@ func (s *Shared) Env(t testing.TB) *Env {
 		t.Fatalf("local stack: %v", s.err)
 	}
 	return s.env.For(t)
+}
+
+// AuditOf returns the audit events of a user with the given action since
+// the given time.
+func (e *Env) AuditOf(t testing.TB, userID, action string, since time.Time) []audit.Event {
+	t.Helper()
+	events, err := e.Audit.ByUser(context.Background(), userID, since, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []audit.Event
+	for _, ev := range events {
+		if ev.Action == action {
+			out = append(out, ev)
+		}
+	}
+	return out
 }

@@ -110,23 +110,13 @@ func (l *AuditLog) ByDay(ctx context.Context, day string, limit int) ([]audit.Ev
 }
 
 func (l *AuditLog) query(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]audit.Event, error) {
-	var events []audit.Event
-	p := dynamodb.NewQueryPaginator(l.db, in)
-	for p.HasMorePages() && len(events) < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query audit", err)
-		}
-		var items []auditItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, wrap("decode audit", err)
-		}
-		for _, it := range items {
-			events = append(events, it.event())
-		}
+	items, err := queryAll[auditItem](ctx, l.db, in, "audit", limit)
+	if err != nil {
+		return nil, err
 	}
-	if len(events) > limit {
-		events = events[:limit]
+	events := make([]audit.Event, len(items))
+	for i, it := range items {
+		events[i] = it.event()
 	}
 	return events, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -86,3 +87,25 @@ func num(v int64) types.AttributeValue {
 }
 
 func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// queryAll runs a Query page by page and decodes its items as T, stopping
+// once limit items are read (0: all of them).
+func queryAll[T any](ctx context.Context, db Client, in *dynamodb.QueryInput, what string, limit int) ([]T, error) {
+	var all []T
+	p := dynamodb.NewQueryPaginator(db, in)
+	for p.HasMorePages() && (limit == 0 || len(all) < limit) {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("query "+what, err)
+		}
+		var items []T
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, wrap("decode "+what, err)
+		}
+		all = append(all, items...)
+	}
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}

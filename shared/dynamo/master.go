@@ -146,22 +146,15 @@ func (s *MasterStore) UpdateRecord(ctx context.Context, prev, next master.Record
 
 // History returns the earlier versions of a record, oldest first.
 func (s *MasterStore) History(ctx context.Context, kind master.Kind, code string) ([]master.Record, error) {
-	var recs []master.Record
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table,
+	items, err := queryAll[masterItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :v)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(masterPK(kind, code)), ":v": str("v")}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query master history", err)
-		}
-		var items []masterItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, wrap("decode master history", err)
-		}
-		for _, it := range items {
-			recs = append(recs, it.record())
-		}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(masterPK(kind, code)), ":v": str("v")}}, "master history", 0)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]master.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.record()
 	}
 	return recs, nil
 }

@@ -69,22 +69,15 @@ func (s *MasterStore) PendingMove(ctx context.Context, code string) (master.Move
 
 // PendingMoves lists every pending move (Query pk "move").
 func (s *MasterStore) PendingMoves(ctx context.Context) ([]master.Move, error) {
-	var moves []master.Move
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+	items, err := queryAll[moveItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(movePK)}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query moves", err)
-		}
-		var items []moveItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, wrap("decode moves", err)
-		}
-		for _, it := range items {
-			moves = append(moves, it.move())
-		}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(movePK)}}, "moves", 0)
+	if err != nil {
+		return nil, err
+	}
+	moves := make([]master.Move, len(items))
+	for i, it := range items {
+		moves[i] = it.move()
 	}
 	return moves, nil
 }
