@@ -82,6 +82,20 @@ type Store[T any] interface {
 	Put(ctx context.Context, rec Record[T], where authz.Scope) error
 }
 
+// Status is an institution's latest daily and weekly survey by period
+// (not by write time): one item, kept in the transaction of each write.
+type Status struct {
+	InstitutionCode string          `json:"institutionCode"`
+	Daily           *Record[Daily]  `json:"daily"`
+	Weekly          *Record[Weekly] `json:"weekly"`
+}
+
+// StatusReader reads institutions' status items.
+type StatusReader interface {
+	GetStatus(ctx context.Context, code string) (Status, error)
+	Statuses(ctx context.Context, codes []string) (map[string]Status, error)
+}
+
 // Institutions finds an institution in the master.
 type Institutions interface {
 	GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error)
