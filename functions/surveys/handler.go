@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,10 +25,12 @@ type handler struct {
 	weekly         *survey.Service[survey.Weekly]
 	statuses       survey.StatusReader
 	masters        survey.Institutions
+	areas          *survey.Areas
 	gate           *maintenance.Gate
 	sessions       *session.Manager
 	allowedOrigins []string
 	logger         *slog.Logger
+	now            func() time.Time
 }
 
 func (h *handler) routes() http.Handler {
@@ -33,6 +38,9 @@ func (h *handler) routes() http.Handler {
 	surveyRoutes(rt, h.daily)
 	surveyRoutes(rt, h.weekly)
 	rt.Private("GET /surveys/institutions/{code}/latest", h.latest)
+	rt.Private("GET /surveys/daily/non-responders", h.nonResponders)
+	rt.Private("POST /surveys/daily/non-responders/remind", h.remind)
+	rt.Private("GET /surveys/daily/export", h.export)
 	return h.gate.Wrap(rt, nil)
 }
 
@@ -128,4 +136,133 @@ func (h *handler) latest(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := h.statuses.GetStatus(r.Context(), code)
 	httpapi.Reply(w, r, http.StatusOK, st, err)
+}
+
+// nonResponders lists who has not answered a day (default today) in the
+// caller's area, as JSON pages or, with format=csv, all of them for Excel.
+func (h *handler) nonResponders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	area, err := survey.AreaOf(principal(r), authz.ListNonResponders, q.Get("prefectureCode"), q.Get("healthCenterCode"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	day := q.Get("date")
+	if day == "" {
+		day = survey.Today(h.now())
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > survey.MaxPage {
+			httpapi.WriteError(w, r, apperr.InvalidField("limit", fmt.Sprintf("limit は1〜%dで指定してください。", survey.MaxPage),
+				fmt.Sprintf("limit must be 1 to %d", survey.MaxPage)))
+			return
+		}
+		limit = n
+	}
+	csv := q.Get("format") == "csv"
+	if csv {
+		limit = 0
+	}
+	if c := q.Get("cursor"); c != "" && survey.CheckInstitution(c) != nil {
+		httpapi.WriteError(w, r, apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor"))
+		return
+	}
+	list, err := h.areas.NonResponders(r.Context(), area, day, q.Get("cursor"), limit)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if !csv {
+		httpapi.WriteJSON(w, http.StatusOK, list)
+		return
+	}
+	var buf bytes.Buffer
+	if err := survey.WriteNonRespondersCSV(&buf, list); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	writeCSV(w, "non-responders-"+area.PrefectureCode+"-"+day+".csv", buf.Bytes())
+}
+
+// remind mails the day's non-responders of the caller's area, each at most
+// once a day.
+func (h *handler) remind(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Date             string `json:"date"`
+		PrefectureCode   string `json:"prefectureCode"`
+		HealthCenterCode string `json:"healthCenterCode"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	area, err := survey.AreaOf(principal(r), authz.ListNonResponders, req.PrefectureCode, req.HealthCenterCode)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if req.Date == "" {
+		req.Date = survey.Today(h.now())
+	}
+	res, err := h.areas.Remind(r.Context(), area, req.Date)
+	httpapi.Reply(w, r, http.StatusOK, res, err)
+}
+
+// maxSyncCSV is the largest download answered synchronously: a Lambda
+// answer is at most 6 MB, and the body travels inside a JSON document.
+const maxSyncCSV = 5 << 20
+
+// export downloads the daily surveys of the caller's area for a range.
+func (h *handler) export(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	area, err := survey.AreaOf(principal(r), authz.DownloadSurveys, q.Get("prefectureCode"), q.Get("healthCenterCode"))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	from, to := q.Get("from"), q.Get("to")
+	if from == "" {
+		from = survey.Today(h.now())
+	}
+	if to == "" {
+		to = from
+	}
+	buf := &cappedBuffer{max: maxSyncCSV}
+	if _, err := h.areas.ExportDaily(r.Context(), area, from, to, buf); err != nil {
+		if errors.Is(err, errTooBig) {
+			err = apperr.New(apperr.TooLarge,
+				"ダウンロードするデータが大きすぎます（上限 5 MB）。期間を短くしてください。",
+				"the download is larger than 5 MB: choose a shorter range (larger exports run as background jobs, not yet available)")
+		}
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	writeCSV(w, "daily-"+area.PrefectureCode+"-"+from+"-"+to+".csv", buf.b.Bytes())
+}
+
+var errTooBig = errors.New("download too large")
+
+// cappedBuffer keeps at most max bytes and refuses more.
+type cappedBuffer struct {
+	b   bytes.Buffer
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.b.Len()+len(p) > c.max {
+		return 0, errTooBig
+	}
+	return c.b.Write(p)
+}
+
+func writeCSV(w http.ResponseWriter, name string, body []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/csv; charset=utf-8")
+	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }

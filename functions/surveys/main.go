@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/notify"
 	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
 )
@@ -38,6 +40,8 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	e := env.New(getenv)
 	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
 	surveysTable, mastersTable, systemTable, auditTable := e.Need("SURVEYS_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE"), e.Need("AUDIT_TABLE")
+	mailFrom := e.Need("MAIL_FROM")
+	expected := e.List("SURVEY_EXPECTED_CATEGORIES")
 	origins := e.List("ALLOWED_ORIGINS")
 	backfill := e.Int("SURVEY_BACKFILL_DAYS", survey.DefaultBackfillDays)
 	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
@@ -55,12 +59,18 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	masters := dynamo.NewMasterStore(db, mastersTable)
 	scfg := survey.Config{BackfillDays: backfill}
 	statuses := dynamo.NewSurveyStatusStore(db, surveysTable)
+	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom})
+	areas, err := survey.NewAreas(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), statuses, store, mailer,
+		survey.AreaConfig{ExpectedCategories: expected})
+	if err != nil {
+		return nil, err
+	}
 	windows := dynamo.NewWindowStore(db, systemTable, nil)
 	return &handler{
 		daily:    survey.NewService(survey.DailyKind, dynamo.NewSurveyStore(db, surveysTable, survey.DailyKind), masters, scfg),
 		weekly:   survey.NewService(survey.WeeklyKind, dynamo.NewSurveyStore(db, surveysTable, survey.WeeklyKind), masters, scfg),
-		statuses: statuses, masters: masters,
+		statuses: statuses, masters: masters, areas: areas,
 		gate:     maintenance.NewGate(windows, cacheFor, nil),
-		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger,
+		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
 	}, nil
 }

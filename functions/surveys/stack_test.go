@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -400,5 +401,148 @@ func TestWeeklySurvey(t *testing.T) {
 	r = c.Do("GET", "/surveys/institutions/"+a.code+"/latest", nil)
 	if w, _ := r.JSON["weekly"].(map[string]any); w["period"] != week {
 		t.Errorf("latest weekly = %s", r.Body)
+	}
+}
+
+func nonResponders(t *testing.T, c *authtest.Client, query string) (answered, expected float64, codes []string, r authtest.Response) {
+	t.Helper()
+	r = c.Do("GET", "/surveys/daily/non-responders?"+query, nil)
+	if r.Status != 200 {
+		t.Fatalf("non-responders ?%s = %d %s", query, r.Status, r.Body)
+	}
+	list, _ := r.JSON["institutions"].([]any)
+	for _, x := range list {
+		codes = append(codes, x.(map[string]any)["code"].(string))
+	}
+	return num(r, "answered"), num(r, "expected"), codes, r
+}
+
+func TestNonResponders(t *testing.T) {
+	e := shared.Env(t)
+	n1 := institution{code: "1310000201", pref: "13", hc: "1303", name: "なかの中央病院"}
+	n2 := institution{code: "1310000202", pref: "13", hc: "1303"}
+	clinic := institution{code: "1310000203", pref: "13", hc: "1303", category: master.CategoryClinic}
+	vet := institution{code: "1310000204", pref: "13", hc: "1303", category: master.CategoryVeterinary}
+	other := institution{code: "1310000205", pref: "13", hc: "1304"}
+	addInstitutions(t, e, n1, n2, clinic, vet, other)
+	c1, c2 := staff(t, e, n1, ""), staff(t, e, n2, "")
+	if r := c2.Do("PUT", dailyPath(n2.code, daysAgo(3)), dailyBody(0, 10)); r.Status != 200 {
+		t.Fatalf("n2 three days ago = %d %s", r.Status, r.Body)
+	}
+	pref13 := admin(t, e, authz.PrefectureAdmin, "13", "", false)
+	q := "limit=500&date=" + today()
+	answered, expected, codes, r := nonResponders(t, pref13, q)
+	if !slices.Contains(codes, n1.code) || !slices.Contains(codes, n2.code) || slices.Contains(codes, clinic.code) || slices.Contains(codes, vet.code) {
+		t.Fatalf("Tokyo's non-responders %v: want the two hospitals, not the clinic or the veterinary facility", codes)
+	}
+	for _, x := range r.JSON["institutions"].([]any) {
+		m := x.(map[string]any)
+		if m["code"] == n1.code && (m["name"] != n1.name || m["phone"] != "0355550000" || m["lastAnswered"] != nil) {
+			t.Errorf("n1 = %v", m)
+		}
+		if m["code"] == n2.code && m["lastAnswered"] != daysAgo(3) {
+			t.Errorf("n2's last answer = %v, want %s", m["lastAnswered"], daysAgo(3))
+		}
+	}
+	if r := c1.Do("PUT", dailyPath(n1.code, today()), dailyBody(0, 10)); r.Status != 200 {
+		t.Fatalf("n1 answers = %d %s", r.Status, r.Body)
+	}
+	answered2, expected2, codes2, _ := nonResponders(t, pref13, q)
+	if len(codes2) != len(codes)-1 || slices.Contains(codes2, n1.code) || answered2 != answered+1 || expected2 != expected {
+		t.Errorf("after n1 answered: %d non-responders (was %d), answered %v/%v (was %v/%v)", len(codes2), len(codes), answered2, expected2, answered, expected)
+	}
+	// Pages follow each other without gaps.
+	var paged []string
+	cursor := ""
+	for range 100 {
+		_, _, page, r := nonResponders(t, pref13, "limit=2&date="+today()+"&cursor="+cursor)
+		paged = append(paged, page...)
+		if cursor = r.String("nextCursor"); cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, codes2) {
+		t.Errorf("paged %v, want %v", paged, codes2)
+	}
+	hc := admin(t, e, authz.HealthCenterAdmin, "13", "1303", false)
+	if _, exp, got, _ := nonResponders(t, hc, "date="+today()); exp != 2 || !slices.Equal(got, []string{n2.code}) {
+		t.Errorf("health centre 1303 sees %v of %v expected, want only %s of 2", got, exp, n2.code)
+	}
+	r = pref13.Do("GET", "/surveys/daily/non-responders?format=csv&date="+today(), nil)
+	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "\ufeff調査日,医療機関コード,医療機関名") || !strings.Contains(string(r.Body), n2.code) ||
+		strings.Count(string(r.Body), "\r\n") != len(codes2)+1 {
+		t.Errorf("CSV = %d %q", r.Status, r.Body)
+	}
+	osaka := admin(t, e, authz.PrefectureAdmin, "27", "", false)
+	if r := osaka.Do("GET", "/surveys/daily/non-responders?prefectureCode=13", nil); r.Status != 403 {
+		t.Errorf("Osaka asks for Tokyo = %d, want 403", r.Status)
+	}
+	if r := c1.Do("GET", "/surveys/daily/non-responders?prefectureCode=13", nil); r.Status != 403 {
+		t.Errorf("an institution user = %d, want 403", r.Status)
+	}
+	nat := admin(t, e, authz.National, "", "", false)
+	if r := nat.Do("GET", "/surveys/daily/non-responders", nil); r.Status != 400 || r.ErrorField() != "prefectureCode" {
+		t.Errorf("national without a prefecture = %d %s", r.Status, r.Body)
+	}
+}
+
+func TestRemindNonResponders(t *testing.T) {
+	e := shared.Env(t)
+	n := institution{code: "1310000301", pref: "13", hc: "1305"}
+	addInstitutions(t, e, n)
+	u, _ := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: n.code, PrefectureCode: n.pref, HealthCenterCode: n.hc})
+	hc := admin(t, e, authz.HealthCenterAdmin, "13", "1305", false)
+	r := hc.Do("POST", "/surveys/daily/non-responders/remind", map[string]string{"date": today()})
+	if r.Status != 200 || num(r, "institutions") != 1 || num(r, "mails") != 1 {
+		t.Fatalf("remind = %d %s", r.Status, r.Body)
+	}
+	mails := e.Moto.Mails(u.Mail)
+	if len(mails) != 1 || !strings.Contains(mails[0], today()) {
+		t.Fatalf("mails to the non-responder = %q", mails)
+	}
+	r = hc.Do("POST", "/surveys/daily/non-responders/remind", map[string]string{"date": today()})
+	if r.Status != 200 || num(r, "institutions") != 0 || num(r, "skipped") != 1 || len(e.Moto.Mails(u.Mail)) != 1 {
+		t.Errorf("second reminder the same day = %d %s, %d mails", r.Status, r.Body, len(e.Moto.Mails(u.Mail)))
+	}
+}
+
+func TestDailyDownload(t *testing.T) {
+	e := shared.Env(t)
+	a := institution{code: "1310000401", pref: "13", hc: "1306", name: "=HYPERLINK(\"http://example.com\")病院"}
+	b := institution{code: "1310000402", pref: "13", hc: "1306"}
+	addInstitutions(t, e, a, b)
+	ca, cb := staff(t, e, a, ""), staff(t, e, b, "")
+	for _, w := range []struct {
+		c    *authtest.Client
+		code string
+		day  string
+	}{{ca, a.code, today()}, {cb, b.code, today()}, {ca, a.code, daysAgo(1)}} {
+		if r := w.c.Do("PUT", dailyPath(w.code, w.day), dailyBody(0, 10)); r.Status != 200 {
+			t.Fatalf("write = %d %s", r.Status, r.Body)
+		}
+	}
+	noFlag := admin(t, e, authz.HealthCenterAdmin, "13", "1306", false)
+	if r := noFlag.Do("GET", "/surveys/daily/export?from="+daysAgo(1)+"&to="+today(), nil); r.Status != 403 {
+		t.Errorf("download without the flag = %d, want 403", r.Status)
+	}
+	flagged := admin(t, e, authz.HealthCenterAdmin, "13", "1306", true)
+	r := flagged.Do("GET", "/surveys/daily/export?from="+daysAgo(1)+"&to="+today(), nil)
+	body := string(r.Body)
+	if r.Status != 200 || !strings.HasPrefix(body, "\ufeff調査日,医療機関コード,医療機関名,保健所コード,バージョン") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("download = %d %q", r.Status, body)
+	}
+	lines := strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n")
+	if len(lines) != 4 || strings.Contains(strings.ReplaceAll(body, "\r\n", ""), "\n") {
+		t.Errorf("download has %d CRLF lines, want a header and three surveys: %q", len(lines), body)
+	}
+	if !strings.Contains(body, `"'=HYPERLINK(""http://example.com"")病院"`) {
+		t.Errorf("the name starting with = is not escaped: %q", body)
+	}
+	if r := flagged.Do("GET", "/surveys/daily/export?from="+daysAgo(40)+"&to="+today(), nil); r.Status != 400 || r.ErrorField() != "to" {
+		t.Errorf("41 days = %d %s, want 400", r.Status, r.Body)
+	}
+	osaka := admin(t, e, authz.PrefectureAdmin, "27", "", true)
+	if r := osaka.Do("GET", "/surveys/daily/export?prefectureCode=13", nil); r.Status != 403 {
+		t.Errorf("Osaka downloads Tokyo = %d, want 403", r.Status)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
@@ -322,4 +323,102 @@ func (s *SurveyStatusStore) Statuses(ctx context.Context, codes []string) (map[s
 		}
 	}
 	return out, nil
+}
+
+// SurveyAreaStore reads who answered in a prefecture (the surveys table's
+// area-index) and the prefecture's institutions (the masters table's
+// jurisdiction-index), and keeps reminder markers at sk
+// "remind#<kind>#<period>" of the institution's partition.
+type SurveyAreaStore struct {
+	db      Client
+	surveys string
+	masters string
+}
+
+var _ survey.AreaStore = (*SurveyAreaStore)(nil)
+
+// NewSurveyAreaStore returns a SurveyAreaStore.
+func NewSurveyAreaStore(db Client, surveysTable, mastersTable string) *SurveyAreaStore {
+	return &SurveyAreaStore{db: db, surveys: surveysTable, masters: mastersTable}
+}
+
+// Answered queries the area-index for the codes that answered.
+func (s *SurveyAreaStore) Answered(ctx context.Context, kind, period, prefecture string) (map[string]bool, error) {
+	out := map[string]bool{}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.surveys, IndexName: aws.String("area-index"),
+		KeyConditionExpression:    aws.String("area = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(SurveyArea(kind, period, prefecture))},
+		ProjectionExpression:      aws.String("institutionCode")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("query answered", err)
+		}
+		for _, it := range page.Items {
+			if v, ok := it["institutionCode"].(*types.AttributeValueMemberS); ok {
+				out[v.Value] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// EachInstitution queries the jurisdiction-index page by page.
+func (s *SurveyAreaStore) EachInstitution(ctx context.Context, prefecture string, fn func(master.Record) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.masters, IndexName: aws.String("jurisdiction-index"),
+		KeyConditionExpression:    aws.String("jurisdiction = :j"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(string(master.Institutions) + "#" + prefecture)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap("query institutions", err)
+		}
+		var items []masterItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return wrap("decode institutions", err)
+		}
+		for _, it := range items {
+			if err := fn(it.record()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// EachDaily queries the area-index for one day's surveys page by page.
+func (s *SurveyAreaStore) EachDaily(ctx context.Context, day, prefecture string, fn func(survey.Record[survey.Daily], authz.Scope) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.surveys, IndexName: aws.String("area-index"),
+		KeyConditionExpression:    aws.String("area = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(SurveyArea(survey.DailyKind.Name, day, prefecture))}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap("query daily surveys", err)
+		}
+		for _, raw := range page.Items {
+			var it surveyItem[survey.Daily]
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return wrap("decode daily survey", err)
+			}
+			if err := fn(it.record(), authz.Scope{InstitutionCode: it.InstitutionCode, PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MarkReminded puts the reminder marker if it is not there yet.
+func (s *SurveyAreaStore) MarkReminded(ctx context.Context, code, kind, period string, at time.Time) (bool, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.surveys,
+		Item:                map[string]types.AttributeValue{"pk": str(surveyPK(code)), "sk": str("remind#" + kind + "#" + period), "at": str(timeString(at))},
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("mark reminded", err)
+	}
+	return true, nil
 }
