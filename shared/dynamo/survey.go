@@ -422,3 +422,18 @@ func (s *SurveyAreaStore) MarkReminded(ctx context.Context, code, kind, period s
 	}
 	return true, nil
 }
+
+// Item is the stored current version of rec, for bulk loads (benchmarks,
+// migrations) that write with BatchWriteItem instead of Put.
+func (s *SurveyStore[T]) Item(rec survey.Record[T], where authz.Scope) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMap(surveyItem[T]{PK: surveyPK(rec.InstitutionCode), SK: s.kind + "#" + rec.Period, Kind: s.kind,
+		InstitutionCode: rec.InstitutionCode, Period: rec.Period, Version: rec.Version, Values: rec.Values, UpdatedAt: timeString(rec.UpdatedAt),
+		UpdatedBy: rec.UpdatedBy, Source: rec.Source, Area: SurveyArea(s.kind, rec.Period, where.PrefectureCode),
+		PrefectureCode: where.PrefectureCode, HealthCenterCode: where.HealthCenterCode})
+}
+
+// MasterItem is the stored current version of a master record, for bulk
+// loads that write with BatchWriteItem.
+func MasterItem(r master.Record) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMap(toMasterItem(r, "current"))
+}
