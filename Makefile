@@ -15,7 +15,7 @@ MODULE  := github.com/gmis-oss/gmis
 LDFLAGS := -s -w -X $(MODULE)/shared/buildinfo.Version=$(VERSION)
 
 # Each function's logical ID in template.yaml and its folder under functions/.
-FUNCTIONS := HealthFunction:health AuthFunction:auth AdminFunction:admin MaintenanceFunction:maintenance
+FUNCTIONS := HealthFunction:health AuthFunction:auth AdminFunction:admin MaintenanceFunction:maintenance SurveysFunction:surveys
 
 define build_function
 build-$(1):
@@ -63,7 +63,8 @@ lint: deps ## gofmt, go vet, go mod tidy, cfn-lint
 # Fuzz targets run for a short budget each; add a line per target.
 FUZZTIME ?= 5s
 FUZZ := ./shared/password:FuzzCheck ./shared/password:FuzzVerify ./functions/auth:FuzzParseLogin \
-	./shared/phone:FuzzParse ./shared/mailaddr:FuzzNormalize ./shared/otp:FuzzVerifyTOTP ./shared/csvio:FuzzRead
+	./shared/phone:FuzzParse ./shared/mailaddr:FuzzNormalize ./shared/otp:FuzzVerifyTOTP ./shared/csvio:FuzzRead \
+	./shared/survey:FuzzParseDaily
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME

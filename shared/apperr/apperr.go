@@ -43,7 +43,10 @@ type Error struct {
 	Message   string    // Japanese, shown to browser users
 	MessageEn string    // English
 	Problems  []Problem // every problem, when there are several
-	Err       error     // underlying cause, for the log only
+	// Detail is what the caller needs to act on the error beyond the
+	// message (a conflict's current version and its writer).
+	Detail map[string]string
+	Err    error // underlying cause, for the log only
 }
 
 // Error returns the English message with the field, for logs and tests.

@@ -525,7 +525,7 @@ func (s *Service) newSession(u User) (session.Session, string, error) {
 	now := s.cfg.Now()
 	return session.Session{ID: id, UserID: u.ID, Role: u.Role, InstitutionCode: u.InstitutionCode,
 		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, MustChangePassword: u.MustChangePassword,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Session.Absolute)}, token, nil
+		CanDownload: u.CanDownload, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.Session.Absolute)}, token, nil
 }
 
 // startSession starts a session of u without a challenge (after a password

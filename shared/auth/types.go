@@ -89,7 +89,7 @@ type User struct {
 // Principal is the user as authz sees them.
 func (u User) Principal() authz.Principal {
 	return authz.Principal{UserID: u.ID, Role: u.Role, InstitutionCode: u.InstitutionCode,
-		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode}
+		PrefectureCode: u.PrefectureCode, HealthCenterCode: u.HealthCenterCode, CanDownload: u.CanDownload}
 }
 
 // Scope is where the account belongs, for decisions about it.

@@ -45,6 +45,9 @@ type Principal struct {
 	InstitutionCode  string // institution roles
 	PrefectureCode   string // prefecture and health-centre admins, and institutions
 	HealthCenterCode string // health-centre admins, and institutions
+	// CanDownload is the account's 個票・CSVダウンロードフラグ (the form's
+	// column AG): it may download surveys as CSV.
+	CanDownload bool
 }
 
 // Scope is where a piece of data belongs: an institution and its
@@ -77,6 +80,18 @@ const (
 	AcceptSOS Action = "accept_sos"
 	// OperateSystem schedules maintenance and posts notices (national only).
 	OperateSystem Action = "operate_system"
+	// WriteSurvey writes an institution's daily and weekly surveys (日次調査・
+	// 週次調査): its own users and managers only, nobody else, not even
+	// national administrators.
+	WriteSurvey Action = "write_survey"
+	// ReadSurvey reads an institution's surveys and their history.
+	ReadSurvey Action = "read_survey"
+	// ListNonResponders lists the institutions of an area that have not
+	// answered a day's survey (未回答), and sends them reminders.
+	ListNonResponders Action = "list_non_responders"
+	// DownloadSurveys downloads the surveys of an area as CSV: only for
+	// accounts with the download flag (CanDownload).
+	DownloadSurveys Action = "download_surveys"
 )
 
 // Permits reports whether role r may do a anywhere at all. A caller whose
@@ -85,34 +100,43 @@ const (
 func Permits(r Role, a Action) bool {
 	switch r {
 	case National:
-		return true
+		return a != WriteSurvey
 	case PrefectureAdmin:
 		switch a {
-		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS:
+		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS, ReadSurvey, ListNonResponders, DownloadSurveys:
 			return true
 		}
 	case HealthCenterAdmin:
 		switch a {
-		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters:
+		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReadSurvey, ListNonResponders, DownloadSurveys:
 			return true
 		}
 	case InstitutionManager:
 		switch a {
-		case ReadInstitution, WriteInstitution, ViewAccounts:
+		case ReadInstitution, WriteInstitution, ViewAccounts, WriteSurvey, ReadSurvey, DownloadSurveys:
 			return true
 		}
 	case InstitutionUser:
 		switch a {
-		case ReadInstitution, WriteInstitution:
+		case ReadInstitution, WriteInstitution, WriteSurvey, ReadSurvey, DownloadSurveys:
 			return true
 		}
 	}
 	return false
 }
 
+// flagged reports whether p's account flags allow a: downloads need the
+// download flag on top of the role.
+func flagged(p Principal, a Action) bool {
+	if a == DownloadSurveys {
+		return p.CanDownload
+	}
+	return true
+}
+
 // Allowed reports whether p may do a to data in s.
 func Allowed(p Principal, a Action, s Scope) bool {
-	if !Permits(p.Role, a) {
+	if !Permits(p.Role, a) || !flagged(p, a) {
 		return false
 	}
 	switch p.Role {
@@ -165,7 +189,7 @@ func Authorize(p Principal, a Action, s Scope) error {
 
 // AuthorizeRole is Permits as an error: call it before looking anything up.
 func AuthorizeRole(p Principal, a Action) error {
-	if Permits(p.Role, a) {
+	if Permits(p.Role, a) && flagged(p, a) {
 		return nil
 	}
 	return forbidden()

@@ -6,6 +6,11 @@ import (
 	"github.com/gmis-oss/gmis/shared/apperr"
 )
 
+func withFlag(p Principal) Principal {
+	p.CanDownload = true
+	return p
+}
+
 func TestAllowed(t *testing.T) {
 	instA := Scope{InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
 	instB := Scope{InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"}
@@ -51,6 +56,25 @@ func TestAllowed(t *testing.T) {
 		{"user on institution B", userA, ReadInstitution, instB, false},
 		{"user does not view accounts", userA, ViewAccounts, instA, false},
 		{"unknown role", nobody, ReadInstitution, instA, false},
+		{"user writes own survey", userA, WriteSurvey, instA, true},
+		{"manager writes own survey", managerA, WriteSurvey, instA, true},
+		{"user does not write B's survey", userA, WriteSurvey, instB, false},
+		{"user does not read B's survey", userA, ReadSurvey, instB, false},
+		{"national does not write surveys", national, WriteSurvey, instA, false},
+		{"prefecture does not write surveys either", pref13, WriteSurvey, instA, false},
+		{"national reads surveys anywhere", national, ReadSurvey, instB, true},
+		{"prefecture reads surveys inside", pref13, ReadSurvey, instA2, true},
+		{"prefecture reads no survey outside", pref13, ReadSurvey, instB, false},
+		{"health centre reads surveys of its area", hc1301, ReadSurvey, instA, true},
+		{"health centre reads no survey of another centre", hc1301, ReadSurvey, instA2, false},
+		{"prefecture lists non-responders inside", pref13, ListNonResponders, Scope{PrefectureCode: "13"}, true},
+		{"prefecture lists no non-responders outside", pref13, ListNonResponders, Scope{PrefectureCode: "27"}, false},
+		{"users list no non-responders", userA, ListNonResponders, instA, false},
+		{"download without the flag", pref13, DownloadSurveys, Scope{PrefectureCode: "13"}, false},
+		{"download with the flag", withFlag(pref13), DownloadSurveys, Scope{PrefectureCode: "13"}, true},
+		{"download with the flag, outside", withFlag(pref13), DownloadSurveys, Scope{PrefectureCode: "27"}, false},
+		{"national download needs the flag too", national, DownloadSurveys, instB, false},
+		{"user downloads own with the flag", withFlag(userA), DownloadSurveys, instA, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Allowed(tc.p, tc.a, tc.s); got != tc.want {

@@ -16,24 +16,60 @@ import (
 // digits after a leading '-' is left as it is: a negative number is data,
 // not a formula. Read does not take the quote off again.
 func WriteExcel(w io.Writer, rows [][]string) error {
-	if _, err := w.Write(utf8BOM); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	var rec []string
+	ew := NewExcelWriter(w)
 	for _, row := range rows {
-		// A copy, so that the caller's rows are not changed by the escaping.
-		rec = rec[:0]
-		for _, f := range row {
-			rec = append(rec, escapeFormula(f))
-		}
-		if err := cw.Write(rec); err != nil {
+		if err := ew.Write(row); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return ew.Flush()
+}
+
+// ExcelWriter writes the CSV of WriteExcel one row at a time, so that a
+// download of any size holds only the row being written: the BOM goes
+// out before the first row, fields are formula-escaped the same way.
+type ExcelWriter struct {
+	w       io.Writer
+	cw      *csv.Writer
+	started bool
+	rec     []string
+}
+
+// NewExcelWriter returns an ExcelWriter writing to w.
+func NewExcelWriter(w io.Writer) *ExcelWriter {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	return &ExcelWriter{w: w, cw: cw}
+}
+
+func (e *ExcelWriter) start() error {
+	if e.started {
+		return nil
+	}
+	e.started = true
+	_, err := e.w.Write(utf8BOM)
+	return err
+}
+
+// Write writes one row (the caller's slice is not changed).
+func (e *ExcelWriter) Write(row []string) error {
+	if err := e.start(); err != nil {
+		return err
+	}
+	e.rec = e.rec[:0]
+	for _, f := range row {
+		e.rec = append(e.rec, escapeFormula(f))
+	}
+	return e.cw.Write(e.rec)
+}
+
+// Flush writes out what is buffered (the BOM alone for no rows).
+func (e *ExcelWriter) Flush() error {
+	if err := e.start(); err != nil {
+		return err
+	}
+	e.cw.Flush()
+	return e.cw.Error()
 }
 
 // escapeFormula puts a single quote before a field that Excel would

@@ -423,6 +423,7 @@ type sessionItem struct {
 	PrefectureCode     string `dynamodbav:"prefectureCode,omitempty"`
 	HealthCenterCode   string `dynamodbav:"healthCenterCode,omitempty"`
 	MustChangePassword bool   `dynamodbav:"mustChangePassword"`
+	CanDownload        bool   `dynamodbav:"canDownload,omitempty"`
 	CreatedAt          string `dynamodbav:"createdAt"`
 	LastSeenAt         string `dynamodbav:"lastSeenAt"`
 	ExpiresAt          int64  `dynamodbav:"expiresAt"` // TTL, unix s
@@ -444,7 +445,7 @@ func (s *AuthStore) GetSession(ctx context.Context, id string) (session.Session,
 	}
 	return session.Session{ID: it.ID, UserID: it.UserID, Role: authz.Role(it.Role), InstitutionCode: it.InstitutionCode,
 		PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode, MustChangePassword: it.MustChangePassword,
-		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: time.Unix(it.ExpiresAt, 0)}, nil
+		CanDownload: it.CanDownload, CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: time.Unix(it.ExpiresAt, 0)}, nil
 }
 
 // TouchSession moves a session's idle clock.

@@ -288,7 +288,7 @@ func cancelledAt(err error) map[int]bool {
 func (s *AuthStore) sessionPut(sess session.Session) (*types.Put, error) {
 	item, err := attributevalue.MarshalMap(sessionItem{ID: sess.ID, UserID: sess.UserID, Role: string(sess.Role),
 		InstitutionCode: sess.InstitutionCode, PrefectureCode: sess.PrefectureCode, HealthCenterCode: sess.HealthCenterCode,
-		MustChangePassword: sess.MustChangePassword, CreatedAt: timeString(sess.CreatedAt), LastSeenAt: timeString(sess.LastSeenAt),
+		MustChangePassword: sess.MustChangePassword, CanDownload: sess.CanDownload, CreatedAt: timeString(sess.CreatedAt), LastSeenAt: timeString(sess.LastSeenAt),
 		ExpiresAt: sess.ExpiresAt.Unix()})
 	if err != nil {
 		return nil, wrap("encode session", err)

@@ -70,6 +70,20 @@ func (r *Reader) Seconds(name string, def time.Duration) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
+// Int returns a whole number of 1 or more, or def when unset.
+func (r *Reader) Int(name string, def int) int {
+	v := r.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not a whole number of 1 or more", name, v))
+		return def
+	}
+	return n
+}
+
 // Err reports every problem met so far.
 func (r *Reader) Err() error {
 	if len(r.problems) == 0 {

@@ -47,12 +47,13 @@ type ErrorBody struct {
 
 // ErrorDetail is the inside of ErrorBody.
 type ErrorDetail struct {
-	Code      apperr.Code      `json:"code"`
-	Message   string           `json:"message"`
-	MessageEn string           `json:"messageEn,omitempty"`
-	Field     string           `json:"field,omitempty"`
-	Problems  []apperr.Problem `json:"problems,omitempty"`
-	RequestID string           `json:"requestId,omitempty"`
+	Code      apperr.Code       `json:"code"`
+	Message   string            `json:"message"`
+	MessageEn string            `json:"messageEn,omitempty"`
+	Field     string            `json:"field,omitempty"`
+	Problems  []apperr.Problem  `json:"problems,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
+	RequestID string            `json:"requestId,omitempty"`
 }
 
 // WriteJSON writes v as JSON with the given status. API answers are never
@@ -108,7 +109,7 @@ func writeError(w http.ResponseWriter, st *requestState, e *apperr.Error) {
 	if e.Code == apperr.Unavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
-	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, Problems: e.Problems, RequestID: st.id}
+	detail := ErrorDetail{Code: e.Code, Message: e.Message, MessageEn: e.MessageEn, Field: e.Field, Problems: e.Problems, Detail: e.Detail, RequestID: st.id}
 	if e.Code == apperr.Internal && st.id != "" {
 		detail.Message = fmt.Sprintf("内部エラーが発生しました。お問い合わせの際はリクエストID %s をお伝えください。", st.id)
 		detail.MessageEn = "internal error; quote request ID " + st.id + " when you contact support"

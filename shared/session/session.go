@@ -33,6 +33,7 @@ type Session struct {
 	PrefectureCode     string
 	HealthCenterCode   string
 	MustChangePassword bool // issued or reset password: only the password may be changed
+	CanDownload        bool // the account's 個票・CSVダウンロードフラグ when the session began
 	CreatedAt          time.Time
 	LastSeenAt         time.Time
 	ExpiresAt          time.Time // absolute end
@@ -41,7 +42,7 @@ type Session struct {
 // Principal is the caller the session stands for.
 func (s Session) Principal() authz.Principal {
 	return authz.Principal{UserID: s.UserID, Role: s.Role, InstitutionCode: s.InstitutionCode,
-		PrefectureCode: s.PrefectureCode, HealthCenterCode: s.HealthCenterCode}
+		PrefectureCode: s.PrefectureCode, HealthCenterCode: s.HealthCenterCode, CanDownload: s.CanDownload}
 }
 
 // Store is what resolving a session needs from storage.
