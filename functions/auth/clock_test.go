@@ -152,8 +152,9 @@ func TestDelayIsCappedAtFifteenMinutes(t *testing.T) {
 	clock := futureClock(72 * time.Hour)
 	c := clockServer(t, e, clock, "198.51.100.3", auth.Config{})
 	u, pw := e.Account(t, auth.NewAccount{})
+	key := auth.SourceKey(u.ID, "198.51.100.3")
 	for range 20 { // 2^(20-5) s would be nine hours
-		if _, err := e.Store.RecordFailure(context.Background(), u.ID, clock.Now(), 100); err != nil {
+		if _, err := e.Store.Count(context.Background(), key, clock.Now(), clock.Now().Add(time.Hour), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +217,9 @@ func TestSourceIPIsThrottled(t *testing.T) {
 
 func TestAddressIsLimitedByFailuresNotLogins(t *testing.T) {
 	e := stackEnv(t)
-	clock := futureClock(144 * time.Hour)
+	// At the start of a one-minute window, so that the failures below fall
+	// in one window: across a boundary the estimate weights the earlier one.
+	clock := &fakeClock{t: time.Now().Add(144 * time.Hour).Truncate(time.Minute).Add(5 * time.Second)}
 	c := clockServer(t, e, clock, "198.51.100.6", auth.Config{IPLimit: 3, IPWindow: time.Minute})
 	// A ward logging in from one address: more logins than the limit.
 	for range 2 {
@@ -293,5 +296,31 @@ func TestVoiceUserOnADeploymentWithoutVoiceGetsAClearAnswer(t *testing.T) {
 	got, err := e.Store.GetUser(context.Background(), u.ID)
 	if err != nil || got.FailedAttempts != 0 {
 		t.Errorf("the refused login left failures=%d (err %v), want 0", got.FailedAttempts, err)
+	}
+}
+
+func TestOthersFailuresDoNotDelayTheOwner(t *testing.T) {
+	e := stackEnv(t)
+	clock := futureClock(216 * time.Hour)
+	guesser := clockServer(t, e, clock, "198.51.100.9", auth.Config{})
+	owner := clockServer(t, e, clock, "198.51.100.10", auth.Config{})
+	u, pw := e.Account(t, auth.NewAccount{})
+	for i := range 8 {
+		if r := guesser.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": "Wrong#Pass1"}); r.Status != 401 {
+			t.Fatalf("guess %d = %d", i+1, r.Status)
+		}
+		clock.Advance(5 * time.Second) // each guess counts: past the guesser's own delay
+	}
+	// The guesser's address waits 2^3 s now, even with the right password.
+	if r := guesser.Do("POST", "/auth/login", map[string]string{"userId": u.ID, "password": pw}); r.Status != 401 {
+		t.Errorf("the right password from the guessing address = %d, want 401 (delayed)", r.Status)
+	}
+	// The owner, elsewhere, logs in at once.
+	if r := loginWith(t, e, owner, u, pw); r.Status != 200 {
+		t.Fatalf("the owner's login = %d %s", r.Status, r.Body)
+	}
+	got, err := e.Store.GetUser(context.Background(), u.ID)
+	if err != nil || got.FailedAttempts != 0 {
+		t.Errorf("after the owner's login: failures=%d err=%v, want 0", got.FailedAttempts, err)
 	}
 }

@@ -30,6 +30,19 @@ func adminOf13(t *testing.T, e *authtest.Env) *authtest.Client {
 	return e.LoginChanged(t, a, pw)
 }
 
+// clearFailures forgets u's failures: the account's count, and the delays
+// of the address the tests send from.
+func clearFailures(t *testing.T, e *authtest.Env, u auth.User) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Store.ClearFailures(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.ForgetCount(ctx, auth.SourceKey(u.ID, "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // endReasons lists the reasons of the user's session_ended records.
 func endReasons(t *testing.T, e *authtest.Env, userID string) []string {
 	t.Helper()
@@ -179,9 +192,7 @@ func TestRightPasswordAtTheLockThresholdDoesNotLock(t *testing.T) {
 	u, pw := e.Account(t, auth.NewAccount{})
 	fail99 := func() {
 		t.Helper()
-		if err := e.Store.ClearFailures(ctx, u.ID); err != nil {
-			t.Fatal(err)
-		}
+		clearFailures(t, e, u)
 		for range 99 {
 			// Backdated, so no delay is in force: only the count matters.
 			if _, err := e.Store.RecordFailure(ctx, u.ID, time.Now().Add(-time.Hour), 100); err != nil {

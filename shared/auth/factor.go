@@ -71,7 +71,11 @@ func fieldError(field string, err error) error {
 // reauthenticate checks the password a logged-in user enters again, under
 // the same failure rules as login.
 func (s *Service) reauthenticate(ctx context.Context, c Client, u User, current, field string) error {
-	ok, why, err := s.checkPassword(ctx, c, u, current, audit.LoginFailed)
+	src, err := s.sourceOf(ctx, u.ID, c)
+	if err != nil {
+		return err
+	}
+	ok, why, r, err := s.checkPassword(ctx, c, u, src, current, audit.LoginFailed)
 	if err != nil {
 		return err
 	}
@@ -81,7 +85,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Client, u User, current,
 	if !ok {
 		return apperr.InvalidField(field, "現在のパスワードが正しくありません。", "the current password is wrong")
 	}
-	return s.store.ReleaseAttempt(ctx, reservation(u))
+	return s.store.ReleaseAttempt(ctx, r)
 }
 
 // FactorChange is a pending change of the second factor.

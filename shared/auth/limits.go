@@ -77,7 +77,7 @@ func (s *Service) ipFailed(ctx context.Context, kind string, c Client) error {
 	if !ok {
 		return nil
 	}
-	_, err := s.store.Count(ctx, w.cur, w.expires, 0)
+	_, err := s.store.Count(ctx, w.cur, s.cfg.Now(), w.expires, 0)
 	return err
 }
 

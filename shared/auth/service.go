@@ -135,24 +135,64 @@ func (s *Service) delay(n int) time.Duration {
 	return min(time.Duration(1<<exp)*time.Second, s.cfg.MaxDelay)
 }
 
-// blocked says whether u may not try now: stopped, locked, or inside the
-// wait its failures earned. Callers answer every case alike.
-func (s *Service) blocked(u User) (string, bool) {
+// source is the failures of one source address against one account: the
+// delays run on these, so that failures from elsewhere (someone guessing)
+// never make the account's owner wait; the lock runs on the account's
+// consecutive failures wherever they came from.
+type source struct {
+	key  string
+	n    int64
+	last time.Time
+}
+
+func (s *Service) sourceKey(userID string, c Client) string { return SourceKey(userID, c.IP) }
+
+// SourceKey names the counter of the failures from address ip against
+// the account userID.
+func SourceKey(userID, ip string) string {
+	if ip == "" {
+		ip = "-"
+	}
+	return "srcfail#" + userID + "#" + ip
+}
+
+// sourceOf reads the failures of c's address against the account.
+func (s *Service) sourceOf(ctx context.Context, userID string, c Client) (source, error) {
+	key := s.sourceKey(userID, c)
+	snap, err := s.store.Load(ctx, "", "", []string{key})
+	if err != nil {
+		return source{}, err
+	}
+	return source{key: key, n: snap.Counts[0], last: snap.Lasts[0]}, nil
+}
+
+// sourceExpiry is how long a source's failures are remembered.
+const sourceExpiry = 24 * time.Hour
+
+// blocked says whether u may not try now from src: stopped, locked, or
+// inside the wait the source's failures earned. Callers answer every case
+// alike.
+func (s *Service) blocked(u User, src source) (string, bool) {
 	switch {
 	case u.Status != StatusActive:
 		return "stopped", true
 	case u.Locked:
 		return "locked", true
-	case s.cfg.Now().Before(u.LastFailureAt.Add(s.delay(u.FailedAttempts))):
+	case s.cfg.Now().Before(src.last.Add(s.delay(int(src.n)))):
 		return "delayed", true
 	}
 	return "", false
 }
 
-// fail counts a confirmed failure against the account and records it.
+// fail counts a confirmed failure against the account and its source, and
+// records it.
 func (s *Service) fail(ctx context.Context, c Client, u User, action string) error {
-	n, err := s.store.RecordFailure(ctx, u.ID, s.cfg.Now(), s.cfg.LockAfter)
+	now := s.cfg.Now()
+	n, err := s.store.RecordFailure(ctx, u.ID, now, s.cfg.LockAfter)
 	if err != nil {
+		return err
+	}
+	if _, err := s.store.Count(ctx, s.sourceKey(u.ID, c), now, now.Add(sourceExpiry), 0); err != nil {
 		return err
 	}
 	if err := s.record(ctx, c, u.ID, action, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
@@ -176,53 +216,52 @@ func (s *Service) lockedNow(ctx context.Context, c Client, userID string, n int)
 	return s.endSessions(ctx, c, "", userID, "account_locked")
 }
 
-// checkPassword checks pw under the failure rules. why is non-empty when the
-// account may not try now (stopped, locked, waiting, or another attempt
-// raced this one); the hash is computed anyway so every answer costs the
-// same. The attempt is reserved before the check with a conditional write
-// on the failure count read with u, so a burst of parallel guesses gets
-// one try, not one each; the reservation is dated, so the others wait. A
-// right password keeps the reservation: the caller gives it back (see
-// reservation), with its next write where it can.
-func (s *Service) checkPassword(ctx context.Context, c Client, u User, pw, failAction string) (ok bool, why string, err error) {
-	if why, no := s.blocked(u); no {
+// checkPassword checks pw under the failure rules, from src. why is
+// non-empty when the account may not try now (stopped, locked, waiting, or
+// another attempt raced this one); the hash is computed anyway so every
+// answer costs the same. The attempt is reserved before the check with a
+// conditional write on the failure count read with u, so a burst of
+// parallel guesses gets one try, not one each; it is counted and dated
+// against the source too, so the source's next attempts wait. A right
+// password keeps the reservation: the caller gives it back, with its next
+// write where it can.
+func (s *Service) checkPassword(ctx context.Context, c Client, u User, src source, pw, failAction string) (ok bool, why string, r Reservation, err error) {
+	if why, no := s.blocked(u, src); no {
 		password.DummyVerify(pw)
-		return false, why, nil
+		return false, why, Reservation{}, nil
 	}
-	n, err := s.store.ReserveAttempt(ctx, u.ID, u.FailedAttempts, s.cfg.Now())
+	now := s.cfg.Now()
+	r = Reservation{UserID: u.ID, Seen: u.FailedAttempts, SourceKey: src.key, SourceSeen: src.n, SourceLast: src.last,
+		Expires: now.Add(sourceExpiry)}
+	n, err := s.store.ReserveAttempt(ctx, r, now)
 	if apperr.CodeOf(err) == apperr.Conflict {
 		password.DummyVerify(pw)
-		return false, "concurrent", nil
+		return false, "concurrent", Reservation{}, nil
 	}
 	if err != nil {
-		return false, "", err
+		return false, "", Reservation{}, err
 	}
 	ok, err = password.Verify(u.PasswordHash, pw)
 	if err != nil {
-		return false, "", fmt.Errorf("verify password of %s: %w", u.ID, err)
+		return false, "", Reservation{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if ok {
-		return true, "", nil
+		return true, "", r, nil
 	}
 	if n >= s.cfg.LockAfter {
 		if err := s.store.Lock(ctx, u.ID); err != nil {
-			return false, "", err
+			return false, "", Reservation{}, err
 		}
 	}
 	if err := s.record(ctx, c, u.ID, failAction, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
-		return false, "", err
+		return false, "", Reservation{}, err
 	}
-	return false, "", s.lockedNow(ctx, c, u.ID, n)
+	return false, "", Reservation{}, s.lockedNow(ctx, c, u.ID, n)
 }
 
 var errNoVoice = apperr.New(apperr.Unavailable,
 	"音声通話による認証コードは現在利用できません。システム管理者に二要素認証の方法の変更を依頼してください。",
 	"voice-call codes are not available on this deployment; ask an administrator to change your second factor")
-
-// reservation is what checkPassword reserved for u, to give back.
-func reservation(u User) Reservation {
-	return Reservation{UserID: u.ID, Seen: u.FailedAttempts, LastFailureAt: u.LastFailureAt}
-}
 
 // errTooManyFailures answers a logged-in user whose password checks are
 // blocked: they know their own account exists.
@@ -244,11 +283,12 @@ type LoginResult struct {
 func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (LoginResult, error) {
 	sends := s.sendWindow(userID)
 	ipKeys := s.ipKeys("login", c)
-	snap, err := s.store.Load(ctx, userID, "", append(sends.keys(), ipKeys...))
+	srcKey := s.sourceKey(userID, c)
+	snap, err := s.store.Load(ctx, userID, "", append(append(sends.keys(), srcKey), ipKeys...))
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if s.ipLimited("login", c, snap.Counts[2:]) {
+	if s.ipLimited("login", c, snap.Counts[3:]) {
 		password.DummyVerify(pw)
 		return LoginResult{}, errIPLimited
 	}
@@ -260,7 +300,7 @@ func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (Login
 		return LoginResult{}, firstErr(s.record(ctx, c, s.typedID(userID), audit.LoginFailed, map[string]string{"reason": "unknown_user"}), errBadCredentials)
 	}
 	u := snap.User
-	ok, why, err := s.checkPassword(ctx, c, u, pw, audit.LoginFailed)
+	ok, why, r, err := s.checkPassword(ctx, c, u, source{key: srcKey, n: snap.Counts[2], last: snap.Lasts[2]}, pw, audit.LoginFailed)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -283,13 +323,12 @@ func (s *Service) Login(ctx context.Context, c Client, userID, pw string) (Login
 	if u.Method == MethodVoice && !s.VoiceAvailable() {
 		// Accounts cannot be given voice codes here (issuance and the factor
 		// change refuse it); one that has them still gets a clear answer.
-		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, reservation(u)), errNoVoice)
+		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, r), errNoVoice)
 	}
 	limit, room := s.sendLimit(sends, snap.Counts[1])
 	if u.Method != MethodTOTP && (!room || snap.Counts[0] >= limit.Max) {
-		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, reservation(u)), s.errTooManySends())
+		return LoginResult{}, firstErr(s.store.ReleaseAttempt(ctx, r), s.errTooManySends())
 	}
-	r := reservation(u)
 	ch, err := s.newChallenge(ctx, c, u, PurposeLogin, u.Method, u.Destination, "", id, limit, &r)
 	if err != nil {
 		return LoginResult{}, err
@@ -371,7 +410,7 @@ func (s *Service) Resend(ctx context.Context, c Client, challengeID string) (Log
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if _, err := s.store.Count(ctx, limit.Key, limit.Expires, limit.Max); err != nil {
+	if _, err := s.store.Count(ctx, limit.Key, s.cfg.Now(), limit.Expires, limit.Max); err != nil {
 		if apperr.CodeOf(err) == apperr.TooManyRequests {
 			return LoginResult{}, s.errTooManySends()
 		}
@@ -470,11 +509,16 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 	if !snap.HasChallenge || !s.answerable(ch, PurposeLogin) {
 		return Started{}, firstErr(s.ipFailed(ctx, "login", c), errBadCode)
 	}
-	u, err := s.store.GetUser(ctx, ch.UserID)
+	srcKey := s.sourceKey(ch.UserID, c)
+	snap, err = s.store.Load(ctx, ch.UserID, "", []string{srcKey})
 	if err != nil {
-		return Started{}, firstErr(ignoreNotFound(err), errBadCode)
+		return Started{}, err
 	}
-	if _, no := s.blocked(u); no {
+	if !snap.HasUser {
+		return Started{}, errBadCode
+	}
+	u := snap.User
+	if _, no := s.blocked(u, source{key: srcKey, n: snap.Counts[0], last: snap.Lasts[0]}); no {
 		return Started{}, errBadCode
 	}
 	if ch.Method != u.Method {
@@ -500,7 +544,7 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 	if ch.Method != MethodTOTP {
 		step = 0
 	}
-	if err := s.store.StartSession(ctx, u, sess, ch.ID, step); err != nil {
+	if err := s.store.StartSession(ctx, u, sess, ch.ID, step, srcKey); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			return Started{}, errBadCode // used by a concurrent request, or the account was stopped or locked meanwhile
 		}
@@ -648,7 +692,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, userID string) err
 		return s.record(ctx, c, u.ID, audit.PasswordResetAsked, map[string]string{"result": "not_sent"})
 	}
 	w := newWindow("resetmail#"+u.ID, s.cfg.Now(), s.cfg.SendWindow)
-	if _, err := s.store.Count(ctx, w.cur, w.expires, int64(s.cfg.MaxResetMails)); err != nil {
+	if _, err := s.store.Count(ctx, w.cur, s.cfg.Now(), w.expires, int64(s.cfg.MaxResetMails)); err != nil {
 		if apperr.CodeOf(err) != apperr.TooManyRequests {
 			return err
 		}
@@ -722,6 +766,10 @@ func (s *Service) ConfirmReset(ctx context.Context, c Client, token, newPassword
 		return err
 	}
 	if err := s.store.ClearFailures(ctx, u.ID); err != nil {
+		return err
+	}
+	// The address the owner proved their mailbox from waits no more.
+	if err := s.store.ForgetCount(ctx, s.sourceKey(u.ID, c)); err != nil {
 		return err
 	}
 	return s.record(ctx, c, u.ID, audit.PasswordReset, nil)

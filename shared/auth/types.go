@@ -150,8 +150,9 @@ type Store interface {
 	// ReserveAttempt counts a password attempt before it is checked, if the
 	// failure count is still seen (Conflict otherwise), and returns the new
 	// count. It never locks: only a failure that is confirmed does.
-	// The attempt is dated at, so other attempts wait meanwhile.
-	ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time) (int, error)
+	// It also counts the attempt against its source (r.SourceKey), dated
+	// at, so that other attempts from there wait meanwhile.
+	ReserveAttempt(ctx context.Context, r Reservation, at time.Time) (int, error)
 	// ReleaseAttempt takes back a reservation whose password was right,
 	// with the failure time it replaced.
 	ReleaseAttempt(ctx context.Context, r Reservation) error
@@ -162,10 +163,12 @@ type Store interface {
 	// the challenge (when challengeID is not empty) and the counters named
 	// by counterKeys (0 when absent).
 	Load(ctx context.Context, userID, challengeID string, counterKeys []string) (Snapshot, error)
-	// Count adds one to the counter key, kept until expires; with max > 0 it
-	// refuses (TooManyRequests, nothing counted) when the counter has
-	// reached max. It returns the new count.
-	Count(ctx context.Context, key string, expires time.Time, max int64) (int64, error)
+	// Count adds one to the counter key, dated at and kept until expires;
+	// with max > 0 it refuses (TooManyRequests, nothing counted) when the
+	// counter has reached max. It returns the new count.
+	Count(ctx context.Context, key string, at, expires time.Time, max int64) (int64, error)
+	// ForgetCount removes the counter key.
+	ForgetCount(ctx context.Context, key string) error
 
 	// PutChallenge stores a challenge, replacing one with the same ID.
 	PutChallenge(ctx context.Context, c Challenge) error
@@ -189,7 +192,8 @@ type Store interface {
 	// Conflict when the challenge was used, the account is no longer
 	// active or is locked, or the TOTP step was spent. Sessions of u that
 	// have ended by now are dropped from the account.
-	StartSession(ctx context.Context, u User, s session.Session, challengeID string, totpStep int64) error
+	// The failures counted against sourceKey are forgotten with it.
+	StartSession(ctx context.Context, u User, s session.Session, challengeID string, totpStep int64, sourceKey string) error
 	// CreateSession stores a session of an account without a challenge
 	// (after a password change), with the same guarantees.
 	CreateSession(ctx context.Context, u User, s session.Session) error
@@ -213,15 +217,20 @@ type Snapshot struct {
 	HasUser      bool
 	Challenge    Challenge
 	HasChallenge bool
-	Counts       []int64 // in the order of the keys asked for
+	Counts       []int64     // in the order of the keys asked for
+	Lasts        []time.Time // when each counter was last counted
 }
 
-// Reservation is a password attempt counted before its check: the count
-// and the failure time it found.
+// Reservation is a password attempt counted before its check: the
+// account's consecutive failures it found, and the failures of the same
+// source against the account (which start the delays) with their time.
 type Reservation struct {
-	UserID        string
-	Seen          int
-	LastFailureAt time.Time
+	UserID     string
+	Seen       int
+	SourceKey  string
+	SourceSeen int64
+	SourceLast time.Time
+	Expires    time.Time // when the source's count may be forgotten
 }
 
 // Limit is a counter with a ceiling.

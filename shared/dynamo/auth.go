@@ -247,28 +247,40 @@ func (s *AuthStore) RecordFailure(ctx context.Context, userID string, at time.Ti
 	return n, nil
 }
 
-// ReleaseAttempt gives back a reserved attempt whose password was right,
-// and the time of the failure before it, so the right password starts no
-// delay. It changes nothing if the count has moved since (a success
-// cleared it).
+// ReleaseAttempt gives back a reserved attempt whose password was right:
+// the account's count, unless it has moved since (a success cleared it),
+// and the source's count with the time of its failure before, so the right
+// password starts no delay.
 func (s *AuthStore) ReleaseAttempt(ctx context.Context, r auth.Reservation) error {
-	_, err := s.db.UpdateItem(ctx, s.releaseUpdate(r))
-	if err != nil && !isConditionFailed(err) {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: s.releaseItems(r, true)})
+	if failed := cancelledAt(err); failed != nil && failed[0] {
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: s.releaseItems(r, false)})
+	}
+	if err != nil {
 		return wrap("release attempt", err)
 	}
 	return nil
 }
 
-func (s *AuthStore) releaseUpdate(r auth.Reservation) *dynamodb.UpdateItemInput {
-	in := &dynamodb.UpdateItemInput{TableName: &s.tables.Users, Key: userKey(r.UserID),
-		UpdateExpression:          aws.String("SET failedAttempts = :seen REMOVE lastFailureAt"),
-		ConditionExpression:       aws.String("failedAttempts = :reserved"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(r.Seen)), ":reserved": num(int64(r.Seen + 1))}}
-	if !r.LastFailureAt.IsZero() {
-		in.UpdateExpression = aws.String("SET failedAttempts = :seen, lastFailureAt = :at")
-		in.ExpressionAttributeValues[":at"] = str(timeString(r.LastFailureAt))
+// releaseItems are the writes that give back r: the account's part only
+// when withUser.
+func (s *AuthStore) releaseItems(r auth.Reservation, withUser bool) []types.TransactWriteItem {
+	source := &types.Update{TableName: &s.tables.AuthState, Key: counterKey(r.SourceKey),
+		UpdateExpression:          aws.String("SET #n = :seen REMOVE #last"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n", "#last": "last"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(r.SourceSeen)}}
+	if !r.SourceLast.IsZero() {
+		source.UpdateExpression = aws.String("SET #n = :seen, #last = :at")
+		source.ExpressionAttributeValues[":at"] = num(r.SourceLast.UnixMilli())
 	}
-	return in
+	items := []types.TransactWriteItem{{Update: source}}
+	if withUser {
+		items = append([]types.TransactWriteItem{{Update: &types.Update{TableName: &s.tables.Users, Key: userKey(r.UserID),
+			UpdateExpression:          aws.String("SET failedAttempts = :seen"),
+			ConditionExpression:       aws.String("failedAttempts = :reserved"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(r.Seen)), ":reserved": num(int64(r.Seen + 1))}}}}, items...)
+	}
+	return items
 }
 
 // ClearFailures resets the consecutive failure count after a success.

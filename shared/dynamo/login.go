@@ -96,7 +96,7 @@ func (s *AuthStore) Load(ctx context.Context, userID, challengeID string, counte
 	if len(state) > 0 {
 		req[s.tables.AuthState] = types.KeysAndAttributes{Keys: state, ConsistentRead: aws.Bool(true)}
 	}
-	snap := auth.Snapshot{Counts: make([]int64, len(counterKeys))}
+	snap := auth.Snapshot{Counts: make([]int64, len(counterKeys)), Lasts: make([]time.Time, len(counterKeys))}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
@@ -130,9 +130,12 @@ func (s *AuthStore) Load(ctx context.Context, userID, challengeID string, counte
 			}
 			for i, k := range counterKeys {
 				if pk.Value == "count#"+k {
-					n, _ := raw["n"].(*types.AttributeValueMemberN)
-					if n != nil {
+					if n, ok := raw["n"].(*types.AttributeValueMemberN); ok {
 						snap.Counts[i], _ = strconv.ParseInt(n.Value, 10, 64)
+					}
+					if last, ok := raw["last"].(*types.AttributeValueMemberN); ok {
+						ms, _ := strconv.ParseInt(last.Value, 10, 64)
+						snap.Lasts[i] = time.UnixMilli(ms)
 					}
 				}
 			}
@@ -144,11 +147,11 @@ func (s *AuthStore) Load(ctx context.Context, userID, challengeID string, counte
 
 // Count adds one to a fixed-window counter with an atomic ADD: callers
 // never conflict, and the item stays one number however busy the key.
-func (s *AuthStore) Count(ctx context.Context, key string, expires time.Time, max int64) (int64, error) {
+func (s *AuthStore) Count(ctx context.Context, key string, at, expires time.Time, max int64) (int64, error) {
 	in := &dynamodb.UpdateItemInput{TableName: &s.tables.AuthState, Key: counterKey(key),
-		UpdateExpression:          aws.String("ADD #n :one SET expiresAt = :ttl"),
-		ExpressionAttributeNames:  map[string]string{"#n": "n"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(expires.Unix())},
+		UpdateExpression:          aws.String("ADD #n :one SET expiresAt = :ttl, #last = :at"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n", "#last": "last"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(expires.Unix()), ":at": num(at.UnixMilli())},
 		ReturnValues:              types.ReturnValueUpdatedNew}
 	if max > 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(#n) OR #n < :max")
@@ -168,6 +171,14 @@ func (s *AuthStore) Count(ctx context.Context, key string, expires time.Time, ma
 	return n, nil
 }
 
+// ForgetCount removes a counter.
+func (s *AuthStore) ForgetCount(ctx context.Context, key string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.AuthState, Key: counterKey(key)}); err != nil {
+		return wrap("forget count "+key, err)
+	}
+	return nil
+}
+
 func tooMany() error {
 	return apperr.New(apperr.TooManyRequests, "回数の上限に達しました。しばらく待ってからお試しください。", "rate limit reached")
 }
@@ -180,21 +191,27 @@ func (s *AuthStore) countUpdate(l auth.Limit) *types.Update {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(l.Expires.Unix()), ":max": num(l.Max)}}
 }
 
-// ReserveAttempt counts an attempt, dated at, if the failure count is
-// still seen; other attempts wait for its delay meanwhile. It does not
+// ReserveAttempt counts an attempt if the account's failure count is
+// still seen, and against its source, dated at, in one transaction: other
+// attempts from that source wait for its delay meanwhile. It does not
 // lock: a right password must not lock the account it proves.
-func (s *AuthStore) ReserveAttempt(ctx context.Context, userID string, seen int, at time.Time) (int, error) {
-	next := seen + 1
+func (s *AuthStore) ReserveAttempt(ctx context.Context, r auth.Reservation, at time.Time) (int, error) {
+	next := r.Seen + 1
 	cond := "attribute_exists(userId) AND failedAttempts = :seen"
-	if seen == 0 {
+	if r.Seen == 0 {
 		cond = "attribute_exists(userId) AND (attribute_not_exists(failedAttempts) OR failedAttempts = :seen)"
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Users, Key: userKey(userID),
-		UpdateExpression:    aws.String("SET failedAttempts = :next, lastFailureAt = :at"),
-		ConditionExpression: aws.String(cond),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(seen)), ":next": num(int64(next)),
-			":at": str(timeString(at))}})
-	if isConditionFailed(err) {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &s.tables.Users, Key: userKey(r.UserID),
+			UpdateExpression:          aws.String("SET failedAttempts = :next"),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":seen": num(int64(r.Seen)), ":next": num(int64(next))}}},
+		{Update: &types.Update{TableName: &s.tables.AuthState, Key: counterKey(r.SourceKey),
+			UpdateExpression:          aws.String("ADD #n :one SET expiresAt = :ttl, #last = :at"),
+			ExpressionAttributeNames:  map[string]string{"#n": "n", "#last": "last"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":ttl": num(r.Expires.Unix()), ":at": num(at.UnixMilli())}}},
+	}})
+	if cancelledAt(err) != nil {
 		return 0, conflict("failure count")
 	}
 	if err != nil {
@@ -242,10 +259,7 @@ func (s *AuthStore) IssueChallenge(ctx context.Context, c auth.Challenge, send a
 	}
 	items := []types.TransactWriteItem{{Put: put}, {Update: s.countUpdate(send)}}
 	if release != nil {
-		in := s.releaseUpdate(*release)
-		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: in.TableName, Key: in.Key,
-			UpdateExpression: in.UpdateExpression, ConditionExpression: in.ConditionExpression,
-			ExpressionAttributeValues: in.ExpressionAttributeValues}})
+		items = append(items, s.releaseItems(*release, true)...)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
@@ -264,7 +278,17 @@ func (s *AuthStore) IssueChallenge(ctx context.Context, c auth.Challenge, send a
 		return tooMany()
 	}
 	if release != nil && failed[2] {
-		return s.IssueChallenge(ctx, c, send, nil)
+		// The account's count moved (a success elsewhere cleared it): give
+		// back only what was counted against the source.
+		items = append(items[:2], s.releaseItems(*release, false)...)
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if failed := cancelledAt(err); failed != nil && failed[1] {
+			return tooMany()
+		}
+		if err != nil {
+			return wrap("issue challenge", err)
+		}
+		return nil
 	}
 	return wrap("issue challenge", err)
 }
@@ -351,7 +375,7 @@ func (s *AuthStore) ensureSessionsMap(ctx context.Context, u auth.User) error {
 
 // StartSession consumes the login challenge, stores the session and adds
 // it to the active, unlocked account in one transaction.
-func (s *AuthStore) StartSession(ctx context.Context, u auth.User, sess session.Session, challengeID string, totpStep int64) error {
+func (s *AuthStore) StartSession(ctx context.Context, u auth.User, sess session.Session, challengeID string, totpStep int64, sourceKey string) error {
 	if err := s.ensureSessionsMap(ctx, u); err != nil {
 		return err
 	}
@@ -367,6 +391,7 @@ func (s *AuthStore) StartSession(ctx context.Context, u auth.User, sess session.
 			ExpressionAttributeValues: map[string]types.AttributeValue{":true": boolTrue, ":false": boolFalse}}},
 		{Put: put},
 		{Update: s.sessionUserUpdate(u, sess, totpStep)},
+		{Delete: &types.Delete{TableName: &s.tables.AuthState, Key: counterKey(sourceKey)}},
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if cancelledAt(err) != nil {
