@@ -145,6 +145,11 @@ func (h *handler) addInstitution(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) editInstitution(w http.ResponseWriter, r *http.Request) {
+	// A role that edits no institution learns nothing from the body's checks.
+	if err := authz.AuthorizeRole(principal(r), authz.ManageMasters); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
 	var req struct {
 		Version int64             `json:"version"`
 		Fields  map[string]string `json:"fields"`

@@ -537,13 +537,13 @@ func TestMaintenanceFunctionCommands(t *testing.T) {
 			return nil
 		}},
 		{"schedule-window.json", func(b map[string]any) error {
-			if b["result"].(map[string]any)["id"] != "20990101T0100-op" {
+			if b["result"].(map[string]any)["id"] != "20990101T0100-op2860b7" {
 				return errors.New("unexpected window ID")
 			}
 			return nil
 		}},
 		{"list-windows.json", func(b map[string]any) error {
-			if !strings.Contains(fmt.Sprint(b["result"]), "20990101T0100-op") {
+			if !strings.Contains(fmt.Sprint(b["result"]), "20990101T0100-op2860b7") {
 				return errors.New("the scheduled window is not listed")
 			}
 			return nil

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,8 +15,10 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/plaintext"
 )
 
 type windowStore interface {
@@ -41,14 +45,14 @@ var Operator = authz.Principal{UserID: "operator", Role: authz.National}
 
 // command is the JSON an operator sends.
 type command struct {
-	Command string    `json:"command"`
-	Kind    string    `json:"kind,omitempty"`
-	CSV     string    `json:"csv,omitempty"`
-	ID      string    `json:"id,omitempty"`
-	UserID  string    `json:"userId,omitempty"`
-	Start   time.Time `json:"start,omitzero"`
-	End     time.Time `json:"end,omitzero"`
-	Message string    `json:"message,omitempty"`
+	Command string `json:"command"`
+	Kind    string `json:"kind,omitempty"`
+	CSV     string `json:"csv,omitempty"`
+	ID      string `json:"id,omitempty"`
+	UserID  string `json:"userId,omitempty"`
+	Start   string `json:"start,omitempty"` // RFC 3339, or YYYY/MM/DD HH:MM in JST
+	End     string `json:"end,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // reply is the JSON an operator gets back.
@@ -99,19 +103,44 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 		moves, err := o.masters.FinishMoves(ctx)
 		return map[string]any{"finished": moves}, err
 	case "schedule-window":
-		if c.Start.IsZero() || !c.End.After(c.Start) || !c.End.After(time.Now()) {
-			return nil, usage("start and end (RFC 3339) are required, end after start and in the future")
+		start, err := httpapi.ParseDateTime("start", c.Start)
+		if err != nil {
+			return nil, usage("%s", apperr.As(err).MessageEn)
 		}
-		w := maintenance.Window{ID: maintenance.WindowID(c.Start, "op"), Start: c.Start.UTC(), End: c.End.UTC(),
+		end, err := httpapi.ParseDateTime("end", c.End)
+		if err != nil {
+			return nil, usage("%s", apperr.As(err).MessageEn)
+		}
+		if start.IsZero() || !end.After(start) || !end.After(time.Now()) {
+			return nil, usage("start and end (%s) are required, end after start and in the future", httpapi.DateTimeForms)
+		}
+		if err := plaintext.Check("message", c.Message, true); err != nil {
+			return nil, usage("%s", apperr.As(err).MessageEn)
+		}
+		// Two windows with one start are told apart by what else they say;
+		// the same command twice names the same window.
+		sum := sha256.Sum256([]byte(c.Start + "\x00" + c.End + "\x00" + c.Message))
+		w := maintenance.Window{ID: maintenance.WindowID(start, "op"+hex.EncodeToString(sum[:3])), Start: start.UTC(), End: end.UTC(),
 			Message: c.Message, CreatedBy: Operator.UserID}
-		return w, o.windows.PutWindow(ctx, w)
+		if err := o.windows.PutWindow(ctx, w); err != nil {
+			if apperr.CodeOf(err) == apperr.Conflict {
+				return nil, usage("this window is scheduled already: %s", w.ID)
+			}
+			return nil, err
+		}
+		return w, o.audit.Record(ctx, audit.Event{At: time.Now(), UserID: Operator.UserID, Actor: Operator.UserID, Action: audit.MaintenanceSet,
+			Detail: map[string]string{"window": w.ID, "start": w.Start.In(maintenance.JST).Format(time.RFC3339), "end": w.End.In(maintenance.JST).Format(time.RFC3339)}})
 	case "list-windows":
 		return o.windows.ListWindows(ctx)
 	case "end-window":
 		if c.ID == "" {
 			return nil, usage("id is required (list-windows shows them)")
 		}
-		return map[string]string{"ended": c.ID}, o.windows.EndWindow(ctx, c.ID)
+		if err := o.windows.EndWindow(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		return map[string]string{"ended": c.ID}, o.audit.Record(ctx, audit.Event{At: time.Now(), UserID: Operator.UserID, Actor: Operator.UserID,
+			Action: audit.MaintenanceEnded, Detail: map[string]string{"window": c.ID}})
 	case "unlock-user":
 		if c.UserID == "" {
 			return nil, usage("userId is required")

@@ -147,6 +147,16 @@ func runCmd(args []string) error {
 	if !strings.HasPrefix(*apiAddr, "127.") || !strings.HasPrefix(*invokeAddr, "127.") {
 		return errors.New("the local stack listens on loopback addresses only (127.x.x.x)")
 	}
+	// Pages, the Origin check and the links in mails follow the API's own
+	// address unless told otherwise.
+	if *apiAddr != "127.0.0.1:3000" {
+		if _, ok := c.params["AllowedOrigins"]; !ok {
+			c.params["AllowedOrigins"] = "http://" + *apiAddr
+		}
+		if _, ok := c.params["AppBaseUrl"]; !ok {
+			c.params["AppBaseUrl"] = "http://" + *apiAddr
+		}
+	}
 	if *fresh {
 		if err := os.RemoveAll(filepath.Join(c.stateDir, "dynamodb")); err != nil {
 			return err

@@ -58,3 +58,40 @@ type Event struct {
 type Log interface {
 	Record(ctx context.Context, e Event) error
 }
+
+type clientKey struct{}
+
+// Client is where a request came from.
+type Client struct {
+	SourceIP  string
+	UserAgent string
+}
+
+// WithClient returns ctx carrying where its request came from, so that
+// records written on its behalf anywhere below (inside transactions too)
+// carry the source IP and user agent.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// Complete fills in e's source IP and user agent from ctx where e has none.
+func Complete(ctx context.Context, e Event) Event {
+	if c, ok := ctx.Value(clientKey{}).(Client); ok {
+		if e.SourceIP == "" {
+			e.SourceIP = c.SourceIP
+		}
+		if e.UserAgent == "" {
+			e.UserAgent = c.UserAgent
+		}
+	}
+	return e
+}
+
+// SessionRef is how the audit log names a session: enough of its ID to
+// match the records of one session, not the ID itself.
+func SessionRef(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

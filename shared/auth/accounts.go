@@ -21,15 +21,15 @@ const userIDAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 // UserIDLength is seed 000's 11 half-width alphanumerics.
 const UserIDLength = 11
 
-// ValidUserID says whether id has the shape of a user ID: half-width
-// letters and digits, as generated (11 characters) or as an administrator
-// account created by hand may have them (up to 32).
+// ValidUserID says whether id has the shape of a generated user ID:
+// UserIDLength characters of its alphabet. Passwords can be letters and
+// digits too, but rarely this shape.
 func ValidUserID(id string) bool {
-	if id == "" || len(id) > 32 {
+	if len(id) != UserIDLength {
 		return false
 	}
 	for _, r := range id {
-		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9') {
+		if !strings.ContainsRune(userIDAlphabet, r) {
 			return false
 		}
 	}
@@ -196,6 +196,10 @@ func (s *Service) SetStatus(ctx context.Context, actor authz.Principal, userID s
 	// to a stopped account.
 	if status == StatusStopped {
 		if err := s.endSessions(ctx, Client{}, actor.UserID, u.ID, "account_stopped"); err != nil {
+			return User{}, err
+		}
+		// A link asked for before the stop must not work after a resume.
+		if err := s.store.CancelResetLinks(ctx, u.ID); err != nil {
 			return User{}, err
 		}
 	}

@@ -136,20 +136,11 @@ func (s *Service) endSessions(ctx context.Context, c Client, actor, userID, why 
 	}
 	for _, id := range ids {
 		if err := s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: userID, Actor: actor, Action: audit.SessionEnded,
-			SourceIP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": why, "session": SessionRef(id)}}); err != nil {
+			SourceIP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": why, "session": audit.SessionRef(id)}}); err != nil {
 			return fmt.Errorf("audit %s: %w", audit.SessionEnded, err)
 		}
 	}
 	return nil
-}
-
-// SessionRef is how the audit log names a session: enough of its ID to
-// match records of one session, not the ID itself.
-func SessionRef(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // RecordExpiry is a session.Config.Ended that writes session_ended to the
@@ -157,6 +148,6 @@ func SessionRef(id string) string {
 func RecordExpiry(log audit.Log, now func() time.Time) func(ctx context.Context, s session.Session, reason string) error {
 	return func(ctx context.Context, s session.Session, reason string) error {
 		return log.Record(ctx, audit.Event{At: now(), UserID: s.UserID, Action: audit.SessionEnded,
-			Detail: map[string]string{"reason": reason, "session": SessionRef(s.ID)}})
+			Detail: map[string]string{"reason": reason, "session": audit.SessionRef(s.ID)}})
 	}
 }

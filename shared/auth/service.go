@@ -213,6 +213,9 @@ func (s *Service) lockedNow(ctx context.Context, c Client, userID string, n int)
 			return err
 		}
 	}
+	if err := s.store.CancelResetLinks(ctx, userID); err != nil {
+		return err
+	}
 	return s.endSessions(ctx, c, "", userID, "account_locked")
 }
 

@@ -201,6 +201,9 @@ type Store interface {
 	// IDs.
 	EndUserSessions(ctx context.Context, userID string) ([]string, error)
 
+	// CancelResetLinks makes every outstanding reset link of the account
+	// stop working.
+	CancelResetLinks(ctx context.Context, userID string) error
 	// PutResetToken stores t as the account's one outstanding link: the
 	// links issued before it stop working.
 	PutResetToken(ctx context.Context, t ResetToken) error

@@ -574,6 +574,15 @@ func (s *AuthStore) PutResetToken(ctx context.Context, t auth.ResetToken) error 
 	return nil
 }
 
+// CancelResetLinks removes the account's newest-link record, which every
+// link must match to work.
+func (s *AuthStore) CancelResetLinks(ctx context.Context, userID string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.tables.AuthState, Key: resetLatestKey(userID)}); err != nil {
+		return wrap("cancel reset links", err)
+	}
+	return nil
+}
+
 // GetResetToken reads a live reset token that is its account's newest.
 func (s *AuthStore) GetResetToken(ctx context.Context, id string, now time.Time) (auth.ResetToken, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState,

@@ -164,10 +164,10 @@ func (a *AccountMover) InstitutionAccounts(ctx context.Context, code, cursor str
 // version goes up, so a profile update read before the move fails on its
 // version instead of writing the old jurisdiction back.
 func (a *AccountMover) MoveAccount(ctx context.Context, acc master.AccountRef, m master.Move) (bool, error) {
-	put, err := auditPut(a.tables.Audit, audit.Event{At: a.now(), UserID: acc.UserID, Actor: m.By, Action: audit.AccountMoved,
+	put, err := auditPut(a.tables.Audit, audit.Complete(ctx, audit.Event{At: a.now(), UserID: acc.UserID, Actor: m.By, Action: audit.AccountMoved,
 		Detail: map[string]string{"institutionCode": m.Code, "moveVersion": strconv.FormatInt(m.Version, 10),
 			"fromPrefectureCode": acc.PrefectureCode, "fromHealthCenterCode": acc.HealthCenterCode,
-			"prefectureCode": m.PrefectureCode, "healthCenterCode": m.HealthCenterCode}})
+			"prefectureCode": m.PrefectureCode, "healthCenterCode": m.HealthCenterCode}}))
 	if err != nil {
 		return false, err
 	}
@@ -200,7 +200,7 @@ func (a *AccountMover) MoveAccount(ctx context.Context, acc master.AccountRef, m
 	return true, nil
 }
 
-// DeleteUserSessions ends the account's sessions.
-func (a *AccountMover) DeleteUserSessions(ctx context.Context, userID string) error {
-	return a.users.DeleteUserSessions(ctx, userID)
+// EndUserSessions ends the account's sessions.
+func (a *AccountMover) EndUserSessions(ctx context.Context, userID string) ([]string, error) {
+	return a.users.EndUserSessions(ctx, userID)
 }

@@ -96,7 +96,8 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState{id: requestIDFrom(r), sourceIP: sourceIP(r), userAgent: r.UserAgent()}
 	// One WithContext here and none further down, so that the *http.Request
 	// the mux fills in (r.Pattern) is the one logged below.
-	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	ctx := audit.WithClient(context.WithValue(r.Context(), stateKey{}, st), audit.Client{SourceIP: st.sourceIP, UserAgent: st.userAgent})
+	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w}
 	rec.Header().Set("X-Request-Id", st.id)
 
@@ -163,15 +164,7 @@ func Audited(log audit.Log) audit.Log { return auditedLog{next: log} }
 type auditedLog struct{ next audit.Log }
 
 func (l auditedLog) Record(ctx context.Context, e audit.Event) error {
-	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
-		if e.SourceIP == "" {
-			e.SourceIP = st.sourceIP
-		}
-		if e.UserAgent == "" {
-			e.UserAgent = st.userAgent
-		}
-	}
-	return l.next.Record(ctx, e)
+	return l.next.Record(ctx, audit.Complete(ctx, e))
 }
 
 // UserID returns the authenticated caller recorded by SetUserID, if any.

@@ -76,6 +76,7 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{"NUL in a string", "application/json", `{"userId":"a\u0000b","password":"b"}`, 400, "userId"},
 		{"ESC in a string", "application/json", `{"userId":"a","password":"\u001b[2J"}`, 400, "password"},
 		{"line break in a one-line field", "application/json", `{"userId":"a\r\nb"}`, 400, "userId"},
+		{"an array for the body", "application/json", `[1,2]`, 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := http.Post(srv.URL+"/login", tc.contentType, strings.NewReader(tc.body))
@@ -95,6 +96,9 @@ func TestDecodeJSONErrors(t *testing.T) {
 			}
 			if got.Message == "" || got.MessageEn == "" || got.RequestID == "" {
 				t.Errorf("error %+v lacks a Japanese message, an English message or the request ID", got)
+			}
+			if strings.Contains(got.Message+got.MessageEn, "main.") || strings.Contains(got.Message+got.MessageEn, "struct") {
+				t.Errorf("error %+v names a Go type", got)
 			}
 			if got.RequestID != resp.Header.Get("X-Request-Id") {
 				t.Errorf("requestId %q differs from X-Request-Id %q", got.RequestID, resp.Header.Get("X-Request-Id"))

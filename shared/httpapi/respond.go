@@ -221,6 +221,11 @@ func decodeError(err error) error {
 		return tooLarge(maxErr.Limit)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
+		if field == "" {
+			// The body as a whole is of the wrong kind (an array, a string):
+			// the Go type it was meant for says nothing to the caller.
+			return apperr.InvalidField("", "本文は JSON のオブジェクト（{ … }）で送ってください。", "the body must be a JSON object")
+		}
 		return apperr.InvalidField(field,
 			fmt.Sprintf("%s の型が正しくありません（%s が必要です）。", fieldOrBody(field), typeErr.Type),
 			fmt.Sprintf("%s must be of type %s", fieldOrBodyEn(field), typeErr.Type))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 )
 
@@ -82,8 +83,9 @@ type Accounts interface {
 	// reports whether the account changed. Conflict when m is no longer
 	// the institution's pending move.
 	MoveAccount(ctx context.Context, a AccountRef, m Move) (bool, error)
-	// DeleteUserSessions ends every session of the account.
-	DeleteUserSessions(ctx context.Context, userID string) error
+	// EndUserSessions ends every session of the account and returns their
+	// IDs.
+	EndUserSessions(ctx context.Context, userID string) ([]string, error)
 }
 
 // MoveResult says what finishing a move did.
@@ -123,8 +125,15 @@ func (s *Service) FinishMove(ctx context.Context, m Move) (MoveResult, error) {
 			}
 			// Every account's sessions end, moved now or earlier: a move
 			// still pending may have stopped between the two steps.
-			if err := s.accounts.DeleteUserSessions(ctx, a.UserID); err != nil {
+			ended, err := s.accounts.EndUserSessions(ctx, a.UserID)
+			if err != nil {
 				return res, fmt.Errorf("move %s account %s: %w", m.Code, a.UserID, err)
+			}
+			for _, id := range ended {
+				if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: a.UserID, Actor: m.By, Action: audit.SessionEnded,
+					Detail: map[string]string{"reason": "institution_moved", "session": audit.SessionRef(id)}}); err != nil {
+					return res, fmt.Errorf("move %s account %s: %w", m.Code, a.UserID, err)
+				}
 			}
 		}
 		if next == "" {

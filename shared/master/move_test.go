@@ -112,9 +112,9 @@ func (a *memAccounts) MoveAccount(_ context.Context, acc AccountRef, m Move) (bo
 	return true, nil
 }
 
-func (a *memAccounts) DeleteUserSessions(_ context.Context, id string) error {
+func (a *memAccounts) EndUserSessions(_ context.Context, id string) ([]string, error) {
 	a.sessions[id]++
-	return nil
+	return nil, nil
 }
 
 type nopLog struct{}

@@ -1,5 +1,6 @@
 // Package plaintext holds the rule every text a person types must follow:
-// no control characters (NUL, ESC, DEL, the C1 range …), which printers,
+// no control characters (NUL, ESC, DEL, the C1 range, direction
+// overrides …), which printers,
 // Excel and other systems mangle or choke on, and no line breaks except
 // in the few fields that are several lines by nature.
 package plaintext
@@ -23,7 +24,10 @@ func Control(s string, multiline bool) (rune, bool) {
 		case r == utf8.RuneError && size == 1:
 			return r, true
 		case multiline && (r == '\n' || r == '\r'):
-		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029',
+			// Direction overrides make text read differently from how it
+			// is stored (a message or name shown backwards).
+			unicode.Is(unicode.Bidi_Control, r):
 			return r, true
 		}
 	}

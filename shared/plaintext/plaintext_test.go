@@ -20,6 +20,8 @@ func TestControl(t *testing.T) {
 		{"a\u2028b", true, 0x2028, true},
 		{"a\x7fb", false, 0x7f, true},
 		{"a\xffb", false, 0xfffd, true},
+		{"メンテ\u202e中", true, 0x202e, true},
+		{"a\u2066b", false, 0x2066, true},
 	} {
 		got, bad := Control(tc.s, tc.multiline)
 		if bad != tc.bad || (tc.want != 0 && got != tc.want) {
