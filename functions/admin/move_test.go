@@ -131,6 +131,13 @@ func TestInstitutionMoveCarriesItsAccounts(t *testing.T) {
 	if r := live.Do("GET", "/auth/me", nil); r.Status != 401 {
 		t.Errorf("a session from before the move = %d, want 401 (ended)", r.Status)
 	}
+	ended := e.AuditOf(t, users[0].ID, audit.SessionEnded, start)
+	if len(ended) == 0 || ended[len(ended)-1].Detail["reason"] != "institution_moved" || ended[len(ended)-1].SourceIP == "" {
+		t.Errorf("the session the move ended is not audited with its reason and source: %+v", ended)
+	}
+	if moved := e.AuditOf(t, users[0].ID, audit.AccountMoved, start); len(moved) == 0 || moved[0].SourceIP == "" {
+		t.Errorf("account_moved without a source IP: %+v", moved)
+	}
 
 	// To another prefecture.
 	fields["prefectureCode"], fields["healthCenterCode"] = "27", "2701"
