@@ -1,0 +1,121 @@
+// Calls to the JSON API, and what every page does with their answers.
+
+const JST = 'Asia/Tokyo';
+
+/** ApiError is an answer other than 2xx: its status and the API's error body. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `エラーが発生しました（${status}）。`);
+    this.status = status;
+    this.code = e.code || '';
+    this.field = e.field || '';
+    this.problems = Array.isArray(e.problems) ? e.problems : [];
+    this.detail = e.detail || {};
+    this.requestId = e.requestId || '';
+  }
+}
+
+/** api sends a request to the API and returns its JSON answer. */
+export async function api(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: '通信できませんでした。ネットワークの接続を確かめて、もう一度お試しください。' } });
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    if (res.status === 503) showMaintenance(err);
+    throw err;
+  }
+  return data;
+}
+
+/** toLogin sends the browser to the login page, to come back here after. */
+export function toLogin() {
+  const next = location.pathname + location.search;
+  location.assign('/login' + (next !== '/' ? '?next=' + encodeURIComponent(next) : ''));
+}
+
+/** nextPage is where to go after logging in: a path of this site only. */
+export function nextPage() {
+  const next = new URLSearchParams(location.search).get('next') || '/';
+  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+/** notice shows a message at the top of the page. */
+export function notice(text, kind = '') {
+  const box = document.getElementById('notice');
+  box.replaceChildren();
+  if (!text) return;
+  const p = document.createElement('p');
+  p.className = 'notice' + (kind ? ' notice-' + kind : '');
+  p.textContent = text;
+  box.append(p);
+}
+
+function showMaintenance(err) {
+  const end = err.detail && err.detail.end ? `（終了予定：${formatDateTime(err.detail.end)}）` : '';
+  notice(err.message + end, 'warning');
+}
+
+/** formatDate writes a date as 2026年12月1日（火）, in JST. */
+export function formatDate(d) {
+  const parts = new Intl.DateTimeFormat('ja-JP', { timeZone: JST, year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' })
+    .formatToParts(new Date(d));
+  const get = (t) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}年${get('month')}${get('day')}日（${get('weekday')}）`;
+}
+
+/** formatTime writes a time of day as 10:42, in JST. */
+export function formatTime(d) {
+  return new Intl.DateTimeFormat('ja-JP', { timeZone: JST, hour: '2-digit', minute: '2-digit' }).format(new Date(d));
+}
+
+export function formatDateTime(d) {
+  return `${formatDate(d)} ${formatTime(d)}`;
+}
+
+/** today is the JST date as YYYY-MM-DD. */
+export function today() {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: JST }).format(new Date());
+}
+
+/** isoWeek is the ISO week of a JST date (YYYY-Www). */
+export function isoWeek(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  const day = date.getUTCDay() || 7;
+  date.setUTCDate(date.getUTCDate() + 4 - day);
+  const yearStart = new Date(Date.UTC(date.getUTCFullYear(), 0, 1));
+  const week = Math.ceil(((date - yearStart) / 86400000 + 1) / 7);
+  return `${date.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+export const roleNames = {
+  national: '厚生労働省',
+  prefecture_admin: '都道府県 管理者',
+  health_center_admin: '保健所 管理者',
+  institution_manager: '医療機関 管理者',
+  institution_user: '医療機関 利用者',
+};
+
+/** showAccount fills the header with the logged-in user and wires logout. */
+export function showAccount(me) {
+  document.getElementById('account-name').textContent = `${me.name} さん`;
+  document.getElementById('account').hidden = false;
+  document.getElementById('logout').addEventListener('click', async () => {
+    try { await api('POST', '/auth/logout'); } catch { /* the session may be gone already */ }
+    sessionStorage.clear();
+    location.assign('/login');
+  });
+}
