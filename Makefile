@@ -41,6 +41,10 @@ deps: node_modules/.installed
 	@command -v java >/dev/null || { echo "Java 17 or newer is needed for DynamoDB Local" >&2; exit 1; }
 	@command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]>=5.1,<6'
 	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet 'cfn-lint>=1.20,<2'
+	@command -v chromium >/dev/null && fc-list :lang=ja 2>/dev/null | grep -q . || { \
+		echo "installing chromium and Japanese fonts for the browser tests (Debian packages)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -3,6 +3,7 @@ package authtest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -53,6 +54,28 @@ type Env struct {
 // StartEnv starts the stack with its state in stateDir (which must outlive
 // the tests using it) and template parameter overrides.
 func StartEnv(stateDir string, params map[string]string) (*Env, error) {
+	return startEnv(stateDir, params, "127.0.0.1:0")
+}
+
+// StartBrowserEnv is StartEnv with the API on a port known before the
+// stack starts, so that it is the origin browsers are allowed from and the
+// base of the links in mails, as 127.0.0.1:3000 is for make local.
+func StartBrowserEnv(stateDir string, params map[string]string) (*Env, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	// The first origin is the one the API clients of the tests send.
+	all := map[string]string{"AllowedOrigins": "http://127.0.0.1:3000,http://" + addr, "AppBaseUrl": "http://" + addr}
+	for k, v := range params {
+		all[k] = v
+	}
+	return startEnv(stateDir, all, addr)
+}
+
+func startEnv(stateDir string, params map[string]string, apiAddr string) (*Env, error) {
 	root, err := services.RepoRoot(".")
 	if err != nil {
 		return nil, err
@@ -60,7 +83,7 @@ func StartEnv(stateDir string, params map[string]string) (*Env, error) {
 	out := &SyncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Root: root, StateDir: stateDir, InMemory: true, APIAddr: "127.0.0.1:0", InvokeAddr: "127.0.0.1:0",
+	st, err := stack.Start(ctx, stack.Options{Root: root, StateDir: stateDir, InMemory: true, APIAddr: apiAddr, InvokeAddr: "127.0.0.1:0",
 		Parameters: params, Out: out})
 	if err != nil {
 		return nil, err
@@ -161,11 +184,18 @@ func (e *Env) LoginChanged(t testing.TB, u auth.User, initial string) *Client {
 // Shared is one Env for every test of a package, started by the first test
 // that needs it and stopped when the package's tests end.
 type Shared struct {
-	params map[string]string
-	dir    string
-	once   sync.Once
-	env    *Env
-	err    error
+	params  map[string]string
+	browser bool
+	dir     string
+	once    sync.Once
+	env     *Env
+	err     error
+}
+
+// NewBrowserShared is NewShared for tests that drive a browser (see
+// StartBrowserEnv).
+func NewBrowserShared(params map[string]string) *Shared {
+	return &Shared{params: params, browser: true}
 }
 
 // NewShared returns a Shared with template parameter overrides.
@@ -191,7 +221,13 @@ func (s *Shared) Main(m *testing.M) int {
 // Env returns the shared Env for t, starting it on first use.
 func (s *Shared) Env(t testing.TB) *Env {
 	t.Helper()
-	s.once.Do(func() { s.env, s.err = StartEnv(s.dir, s.params) })
+	s.once.Do(func() {
+		if s.browser {
+			s.env, s.err = StartBrowserEnv(s.dir, s.params)
+		} else {
+			s.env, s.err = StartEnv(s.dir, s.params)
+		}
+	})
 	if s.err != nil {
 		t.Fatalf("local stack: %v", s.err)
 	}

@@ -70,10 +70,10 @@ function showMaintenance(err) {
 
 /** formatDate writes a date as 2026年12月1日（火）, in JST. */
 export function formatDate(d) {
-  const parts = new Intl.DateTimeFormat('ja-JP', { timeZone: JST, year: 'numeric', month: 'long', day: 'numeric', weekday: 'short' })
+  const parts = new Intl.DateTimeFormat('ja-JP', { timeZone: JST, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short' })
     .formatToParts(new Date(d));
   const get = (t) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}年${get('month')}${get('day')}日（${get('weekday')}）`;
+  return `${get('year')}年${get('month')}月${get('day')}日（${get('weekday')}）`;
 }
 
 /** formatTime writes a time of day as 10:42, in JST. */

@@ -4,12 +4,23 @@ import { watch } from '../policy.js';
 
 const requestForm = document.getElementById('request-form');
 const confirmForm = document.getElementById('confirm-form');
-const token = new URLSearchParams(location.hash.slice(1)).get('token');
-// The token came in the fragment, which no server saw; drop it from the
-// address bar and history too.
-if (token) history.replaceState(null, '', location.pathname);
-requestForm.hidden = Boolean(token);
-confirmForm.hidden = !token;
+let token = null;
+
+// The token comes in the fragment, which no server sees; it is dropped
+// from the address bar and history too. A link opened in a tab already on
+// this page changes only the fragment.
+function readToken() {
+  const t = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!t) return;
+  token = t;
+  history.replaceState(null, '', location.pathname);
+  notice('');
+  requestForm.hidden = true;
+  confirmForm.hidden = false;
+}
+confirmForm.hidden = true;
+readToken();
+addEventListener('hashchange', readToken);
 watch(confirmForm.newPassword, document.getElementById('newPassword-rules'));
 
 requestForm.addEventListener('submit', (ev) => {

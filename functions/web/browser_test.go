@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
+)
+
+// The tests in this file drive Debian's chromium (make deps installs it)
+// through the real local stack: the web function serves the pages, the
+// pages call the real API.
+
+var shared = authtest.NewBrowserShared(nil)
+
+func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
+
+// browser starts a headless chromium for t.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed (make deps installs it): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.DisableGPU)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// axeViolations runs axe-core on the page and returns its serious and
+// critical violations.
+func axeViolations(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core (make deps installs it): %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(src))); err != nil {
+		t.Fatalf("load axe: %v", err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+		.filter(v => v.impact === 'serious' || v.impact === 'critical')
+		.map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')'))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe: %v", err)
+	}
+	return found
+}
+
+// screenshots writes the page at a phone's and a PC's size under
+// .local/screenshots/.
+func screenshots(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := filepath.Join("..", "..", ".local", "screenshots")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int64{{360, 740}, {1366, 768}} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(100*time.Millisecond)); err != nil {
+			t.Fatalf("viewport %s: %v", name, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1]))
+		if err := os.WriteFile(file, png, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateReset()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkPage runs axe on the page and takes its screenshots.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if v := axeViolations(t, ctx); len(v) > 0 {
+		t.Errorf("page %s: %d serious or critical accessibility violations:\n%s", name, len(v), strings.Join(v, "\n"))
+	}
+	screenshots(t, ctx, name)
+}
+
+// do runs actions in the browser and fails t on the first error.
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// value runs one action that answers a value.
+func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestFirstLoginInTheBrowser(t *testing.T) {
+	e := shared.Env(t)
+	ctx := browser(t)
+	u, initial := e.Account(t, auth.NewAccount{})
+	base := e.Stack.APIURL
+
+	// ログイン: a wrong password is shown at the form, then the right one.
+	do(t, ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#userId"))
+	checkPage(t, ctx, "login")
+	do(t, ctx,
+		chromedp.SendKeys("#userId", u.ID),
+		chromedp.SendKeys("#password", "Wrong#Pass1"),
+		chromedp.Click("#login button[type=submit]"),
+		chromedp.WaitVisible(".error-summary"))
+	if summary := value(t, ctx, chromedp.Text(".error-summary")); !strings.Contains(summary, "利用者IDまたはパスワードが正しくありません") {
+		t.Errorf("error summary %q", summary)
+	}
+	checkPage(t, ctx, "login-error")
+	sent := len(e.Moto.Mails(u.Mail))
+	do(t, ctx,
+		chromedp.SendKeys("#password", initial),
+		chromedp.Click("#login button[type=submit]"),
+		chromedp.WaitVisible("#code"))
+	if where := value(t, ctx, chromedp.Text("#sent-to")); !strings.Contains(where, "メール") || !strings.Contains(where, "***") {
+		t.Errorf("the code page says %q, want where the code went, masked", where)
+	}
+	checkPage(t, ctx, "code")
+
+	// 確認コード: the code from the mail, then the forced password change.
+	code := authtest.LastCode(t, sent+1, func() []string { return e.Moto.Mails(u.Mail) })
+	do(t, ctx,
+		chromedp.SendKeys("#code", code),
+		chromedp.Click("#code-form button[type=submit]"),
+		chromedp.WaitVisible("#first-login"))
+	// The rules tick as the user types.
+	do(t, ctx, chromedp.SendKeys("#new", "abc"))
+	unmet := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#new-rules .ng').length`))
+	do(t, ctx, chromedp.SendKeys("#new", "DEF#42x"))
+	met := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#new-rules .ok').length`))
+	if unmet == 0 || met != 5 {
+		t.Errorf("rules: %d unmet for %q, %d met for %q (want >0 and 5)", unmet, "abc", met, "abcDEF#42x")
+	}
+	checkPage(t, ctx, "password-change")
+	do(t, ctx,
+		chromedp.SendKeys("#current", initial),
+		chromedp.SendKeys("#confirm", "abcDEF#42x"),
+		chromedp.Click("#password-form button[type=submit]"),
+		chromedp.WaitVisible("#me"),
+		chromedp.WaitVisible("#surveys"))
+	value(t, ctx, chromedp.Poll[bool](`document.getElementById('daily-state').textContent !== ''`))
+	name := value(t, ctx, chromedp.Text("#me-name"))
+	daily := value(t, ctx, chromedp.Text("#daily-state"))
+	if name != u.Name || daily != "未回答" {
+		t.Errorf("home shows name %q and daily survey %q, want %q and 未回答", name, daily, u.Name)
+	}
+	checkPage(t, ctx, "home")
+
+	// ログアウト: the session ends on the server, home sends to login.
+	do(t, ctx,
+		chromedp.Click("#logout"),
+		chromedp.WaitVisible("#login"),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible("#login"))
+}
+
+func TestPasswordResetPages(t *testing.T) {
+	e := shared.Env(t)
+	ctx := browser(t)
+	u, _ := e.Account(t, auth.NewAccount{})
+	sent := len(e.Moto.Mails(u.Mail))
+	do(t, ctx,
+		chromedp.Navigate(e.Stack.APIURL+"/password-reset"),
+		chromedp.WaitVisible("#userId"),
+		chromedp.SendKeys("#userId", u.ID),
+		chromedp.Click("#request-form button[type=submit]"),
+		chromedp.WaitVisible(".notice-success"))
+	checkPage(t, ctx, "reset-request")
+	var mails []string
+	for range 100 {
+		if mails = e.Moto.Mails(u.Mail); len(mails) > sent {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(mails) <= sent {
+		t.Fatal("no reset mail")
+	}
+	link := authtest.Link(t, mails[len(mails)-1])
+	if !strings.HasPrefix(link, e.Stack.APIURL+"/password-reset#token=") {
+		t.Fatalf("the mail's link %q does not open this site's reset page", link)
+	}
+	// As from a mail client: a fresh page, not a fragment change of this one.
+	do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(link), chromedp.WaitVisible("#newPassword"))
+	if url := value(t, ctx, chromedp.Location()); strings.Contains(url, "token") {
+		t.Errorf("the token stays in the address bar: %s", url)
+	}
+	checkPage(t, ctx, "reset-confirm")
+	do(t, ctx,
+		chromedp.SendKeys("#newPassword", "Kusuri#Bako42"),
+		chromedp.SendKeys("#confirm", "Kusuri#Bako42"),
+		chromedp.Click("#confirm-form button[type=submit]"),
+		chromedp.WaitVisible(".notice-success"))
+	if msg := value(t, ctx, chromedp.Text(".notice-success")); !strings.Contains(msg, "パスワードを設定しました") {
+		t.Errorf("after the reset the page says %q", msg)
+	}
+	e.Login(t, u, "Kusuri#Bako42")
+}
