@@ -153,7 +153,7 @@ func (s *JobStore) GetJob(ctx context.Context, id string) (job.Job, error) {
 func (s *JobStore) Claim(ctx context.Context, id, owner string, now, until time.Time) (job.Job, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: jobKey(id),
 		UpdateExpression:          aws.String("SET leaseOwner = :o, leaseUntil = :u"),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND active = :one AND (leaseUntil < :now OR leaseOwner = :o)"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND active = :one AND (leaseUntil <= :now OR leaseOwner = :o)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": str(sortTime(until)), ":one": str("1"), ":now": str(sortTime(now))},
 		ReturnValues:              types.ReturnValueAllNew})
 	if isConditionFailed(err) {
@@ -186,7 +186,7 @@ func (s *JobStore) Save(ctx context.Context, j job.Job) error {
 // Expired lists unfinished jobs whose lease ended before now.
 func (s *JobStore) Expired(ctx context.Context, now time.Time) ([]string, error) {
 	items, err := queryAll[jobItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("lease-index"),
-		KeyConditionExpression:    aws.String("active = :one AND leaseUntil < :now"),
+		KeyConditionExpression:    aws.String("active = :one AND leaseUntil <= :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": str("1"), ":now": str(sortTime(now))}}, "expired jobs", 1000)
 	if err != nil {
 		return nil, err
