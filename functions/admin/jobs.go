@@ -48,6 +48,7 @@ type jobRequest struct {
 	Type     string `json:"type"`
 	Kind     string `json:"kind"`     // master-import: the master
 	UploadID string `json:"uploadId"` // from POST /admin/uploads
+	Issuance string `json:"issuance"` // notify: the issuance job whose accounts are mailed
 }
 
 // createJob starts a job over a file uploaded before (JSON body) or sent
@@ -66,19 +67,26 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		if !uploadRE.MatchString(req.UploadID) {
+		if req.Type == string(job.Notify) {
+			if !idRE.MatchString(req.Issuance) {
+				httpapi.WriteError(w, r, apperr.InvalidField("issuance", "通知する一括発行の処理IDを指定してください。", "issuance (a job ID) is required"))
+				return
+			}
+		} else if !uploadRE.MatchString(req.UploadID) {
 			httpapi.WriteError(w, r, apperr.InvalidField("uploadId", "uploadId を指定してください（POST /admin/uploads の答え）。", "uploadId is required (from POST /admin/uploads)"))
 			return
 		}
-		key = uploads.Key(p.UserID, req.UploadID)
-		var err error
-		if size, err = h.files.Size(r.Context(), key); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
-		}
-		if size > uploads.MaxBytes {
-			httpapi.WriteError(w, r, apperr.New(apperr.TooLarge, "ファイルは100MBまでです。", "the file is over 100 MB"))
-			return
+		if req.UploadID != "" {
+			key = uploads.Key(p.UserID, req.UploadID)
+			var err error
+			if size, err = h.files.Size(r.Context(), key); err != nil {
+				httpapi.WriteError(w, r, err)
+				return
+			}
+			if size > uploads.MaxBytes {
+				httpapi.WriteError(w, r, apperr.New(apperr.TooLarge, "ファイルは100MBまでです。", "the file is over 100 MB"))
+				return
+			}
 		}
 	} else {
 		q := r.URL.Query()
@@ -103,8 +111,12 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := map[string]string{}
-	if req.Type == string(job.MasterImport) {
+	switch job.Kind(req.Type) {
+	case job.MasterImport:
 		params["kind"] = req.Kind
+	case job.Notify:
+		params["issuance"] = req.Issuance
+		key = ""
 	}
 	j, err := h.jobs.Create(r.Context(), p, job.Kind(req.Type), params, key, size)
 	if err != nil {
@@ -197,6 +209,9 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 	if j.Kind == job.MasterImport && j.Counts["rejected"] > 0 {
 		v.Files["rejections"] = "/admin/jobs/" + id + "/rejections.csv"
 	}
+	if j.Kind == job.Issuance && j.State == job.Done {
+		v.Files["accounts"] = "/admin/jobs/" + id + "/accounts.csv"
+	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
@@ -226,19 +241,31 @@ func (h *handler) jobFile(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if j.Kind != job.MasterImport || name != "rejections.csv" {
+	var write func(cw *csvio.Writer) error
+	switch {
+	case j.Kind == job.MasterImport && name == "rejections.csv":
+		write = func(cw *csvio.Writer) error { return master.RejectionsCSV(r.Context(), h.jobs.Store(), id, cw) }
+	case j.Kind == job.Issuance && name == "accounts.csv" && j.Owner == principal(r).UserID:
+		if j.State != job.Done {
+			httpapi.WriteError(w, r, apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。", "the accounts are not issued yet"))
+			return
+		}
+		write = func(cw *csvio.Writer) error {
+			return h.bulk.AccountsCSV(r.Context(), principal(r), h.jobs.Store(), j, cw)
+		}
+	default:
 		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "この処理にそのファイルはありません。", "no such file for this job"))
 		return
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/csv; charset=utf-8")
-	hd.Set("Content-Disposition", `attachment; filename="rejections-`+id+`.csv"`)
+	hd.Set("Content-Disposition", `attachment; filename="`+strings.TrimSuffix(name, ".csv")+"-"+id+`.csv"`)
 	hd.Set("Cache-Control", "no-store")
 	cw, err := csvio.NewWriter(w)
 	if err == nil {
-		err = master.RejectionsCSV(r.Context(), h.jobs.Store(), id, cw)
+		err = write(cw)
 	}
 	if err != nil {
-		h.logger.Error("write rejections", "job_id", id, "error", err.Error())
+		h.logger.Error("write job file", "job_id", id, "file", name, "error", err.Error())
 	}
 }

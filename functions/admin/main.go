@@ -79,8 +79,9 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	windows := dynamo.NewWindowStore(db, systemTable, nil)
 	files := uploads.New(s3.NewFromConfig(cfg), bucket)
-	jobs := job.NewService(dynamo.NewJobStore(db, jobsTable), invoke.NewJobs(awslambda.NewFromConfig(cfg), jobsFunction), files,
-		map[job.Kind]job.Check{job.MasterImport: master.CheckImport}, nil, logger)
+	jobStore := dynamo.NewJobStore(db, jobsTable)
+	jobs := job.NewService(jobStore, invoke.NewJobs(awslambda.NewFromConfig(cfg), jobsFunction), files, map[job.Kind]job.Check{
+		job.MasterImport: master.CheckImport, job.Issuance: issuance.CheckIssuance, job.Notify: issuance.NewNotifyCheck(jobStore)}, nil, logger)
 	return &handler{
 		jobs: jobs, files: files,
 		accounts: accounts, users: store, masters: master.NewService(masters, movers, log, nil), bulk: bulk,

@@ -31,7 +31,7 @@ import (
 // shared is one local stack of the project's template for this package's
 // tests: every function as its own processes, DynamoDB Local and moto, real
 // HTTP through the local API.
-var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1", "JobSliceSeconds": "2"})
+var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1", "JobSliceSeconds": "2", "MailSendRate": "1000"})
 
 var (
 	mastersMu sync.Mutex

@@ -389,15 +389,30 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 		}
 		return nil, apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV")
 	}
-	if len(rows) > 0 && strings.Contains(rows[0].Field(csvio.ColumnIndex(colName)), "利用者名") {
-		rows = rows[1:] // the form's header row
-	}
+	rows = DataRows(rows)
 	if len(rows) == 0 {
 		return nil, apperr.InvalidField("file", "申請様式にデータ行がありません。", "the form has no rows")
 	}
 	if len(rows) > MaxRows {
 		return nil, apperr.InvalidField("file", fmt.Sprintf("1回に登録できるのは%d行までです。", MaxRows), fmt.Sprintf("at most %d rows per upload", MaxRows))
 	}
+	accounts, _, err := s.checkRows(ctx, actor, rows)
+	return accounts, err
+}
+
+// DataRows drops what comes before the form's data: its header row (利用者名
+// in column B) and any title lines above it.
+func DataRows(rows []csvio.Row) []csvio.Row {
+	for i, r := range rows[:min(len(rows), 5)] {
+		if strings.Contains(r.Field(csvio.ColumnIndex(colName)), "利用者名") {
+			return rows[i+1:]
+		}
+	}
+	return rows
+}
+
+// checkRows checks every row; with any problem it returns them all.
+func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []csvio.Row) ([]auth.NewAccount, []int, error) {
 	var (
 		problems []apperr.Problem
 		accounts []auth.NewAccount
@@ -407,7 +422,7 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	for _, row := range rows {
 		a, ps, err := s.checkRow(ctx, actor, row, lookup)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		problems = append(problems, ps...)
 		if len(ps) == 0 {
@@ -417,15 +432,15 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	}
 	dup, err := s.duplicates(ctx, accounts, lines)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	problems = append(problems, dup...)
 	if len(problems) > 0 {
-		return nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
+		return nil, nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
 			Message:   fmt.Sprintf("申請様式に%d件の誤りがあります。修正してもう一度アップロードしてください。アカウントは作成していません。", len(problems)),
 			MessageEn: fmt.Sprintf("the form has %d errors; nothing was created", len(problems)), Problems: problems}
 	}
-	return accounts, nil
+	return accounts, lines, nil
 }
 
 func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
