@@ -6,15 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/template"
 	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/uploads"
@@ -22,6 +27,8 @@ import (
 
 // env is DynamoDB Local and moto with the template's tables and bucket.
 type env struct {
+	db      *dynamodb.Client
+	fnEnv   map[string]string
 	jobs    *dynamo.JobStore
 	masters *dynamo.MasterStore
 	files   *uploads.Store
@@ -71,7 +78,7 @@ func startEnv(t *testing.T) env {
 	}
 	db := ep.DynamoDBClient()
 	masters := dynamo.NewMasterStore(db, fnEnv["MASTERS_TABLE"])
-	return env{jobs: dynamo.NewJobStore(db, fnEnv["JOBS_TABLE"]), masters: masters,
+	return env{db: db, fnEnv: fnEnv, jobs: dynamo.NewJobStore(db, fnEnv["JOBS_TABLE"]), masters: masters,
 		files:   uploads.New(ep.S3Client(), fnEnv["UPLOADS_BUCKET"]),
 		service: master.NewService(masters, nil, nopLog{}, nil)}
 }
@@ -273,5 +280,105 @@ func TestChunkDoneTwiceCountsOnce(t *testing.T) {
 	rej, err := e.jobs.Rows(ctx, j.ID, master.RejectionPrefix, "", 0)
 	if err != nil || len(rej) != 1 || rej[0].Line != 152 {
 		t.Fatalf("rejections %+v, %v", rej, err)
+	}
+}
+
+// TestCrashedIssuanceOpensEveryAccountOnce kills an issuance job after
+// its second chunk and again in the middle of a chunk whose accounts were
+// opened but whose checkpoint was not saved; the resumed job opens every
+// account exactly once.
+func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
+	e := startEnv(t)
+	seedMasters(t, e)
+	ctx := context.Background()
+	if res, err := e.service.Import(ctx, national, master.Institutions, []byte("医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n")); err != nil || res.Created != 1 {
+		t.Fatalf("seed institution: %+v %v", res, err)
+	}
+	users := dynamo.NewAuthStore(e.db, dynamo.AuthTables{Users: e.fnEnv["USERS_TABLE"], Sessions: e.fnEnv["SESSIONS_TABLE"], AuthState: e.fnEnv["AUTH_STATE_TABLE"]})
+	secret := []byte("a-test-secret-of-at-least-32-characters")
+	accounts, err := auth.NewService(users, nopLog{}, nil, secret, auth.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk, err := issuance.NewService(accounts, users, e.masters, nil, nopLog{}, nil, secret, "http://127.0.0.1:3000/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var b bytes.Buffer
+	for i := range n {
+		cells := make([]string, 40)
+		cells[1], cells[2], cells[3], cells[4] = fmt.Sprintf("再開 太郎%d", i), "03-5555-0001", fmt.Sprintf("resume%d@hospital.example.jp", i), "09"
+		cells[10], cells[32], cells[35], cells[39] = "1301", "0", "1310000001", "1"
+		cells[38] = cells[3]
+		b.WriteString(strings.Join(cells, ",") + "\n")
+	}
+	if err := e.files.Put(ctx, "uploads/u-national/form", b.Bytes(), "text/csv"); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	st := &starts{}
+	svc := job.NewService(e.jobs, st, e.files, map[job.Kind]job.Check{job.Issuance: issuance.CheckIssuance}, clk.Now, nil)
+	j, err := svc.Create(ctx, national, job.Issuance, nil, "uploads/u-national/form", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := map[job.Kind]job.Handler{job.Issuance: issuance.NewIssuanceJob(bulk, e.jobs, e.files)}
+	steps := 0
+	crashing := job.NewRunner(e.jobs, st, handlers, job.Config{Now: clk.Now, Lease: time.Minute, AfterStep: func(job.Job) error {
+		if steps++; steps == 2 {
+			return errors.New("killed")
+		}
+		return nil
+	}})
+	if err := crashing.Run(ctx, j.ID, "first"); !errors.Is(err, job.ErrStopped) {
+		t.Fatalf("first run = %v", err)
+	}
+	// A step whose accounts were opened but whose checkpoint was lost.
+	mid, err := e.jobs.GetJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := mid
+	if _, err := handlers[job.Issuance].Step(ctx, &lost); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Minute)
+	runner := job.NewRunner(e.jobs, st, handlers, job.Config{Now: clk.Now, Lease: time.Minute})
+	if n, err := runner.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	if err := runner.Run(ctx, j.ID, "second"); err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.jobs.GetJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != job.Done || done.RowsDone != n || done.Counts["created"] != n {
+		t.Fatalf("job: state %s, rows %d, counts %v", done.State, done.RowsDone, done.Counts)
+	}
+	opened := map[string]int{}
+	cursor := ""
+	for {
+		page, next, err := users.ListUsers(ctx, "institution", "1310000001", 200, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page {
+			opened[u.Mail]++
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(opened) != n {
+		t.Errorf("%d people have accounts, want %d", len(opened), n)
+	}
+	for mail, c := range opened {
+		if c != 1 {
+			t.Errorf("%s has %d accounts", mail, c)
+		}
 	}
 }
