@@ -131,3 +131,28 @@ func TestIssuanceJobWithOneBadRowCreatesNothing(t *testing.T) {
 		t.Errorf("%d accounts created by a form with an error", n)
 	}
 }
+
+// Excel drops the leading zero of 0110000001: the form's 110000001 is
+// read as that institution; a code with no padded form in the master is
+// an error that says what Excel may have done.
+func TestIssuanceJobRestoresALeadingZeroExcelDropped(t *testing.T) {
+	e := stackEnv(t)
+	c := national(t, e)
+	loadMasters(t, e, c)
+	tag := fmt.Sprint(time.Now().UnixNano() % 1000000)
+	p := withMail(person(1, "110000001"))
+	p["K"], p["D"], p["AM"] = "101", "zero-"+tag+"@hospital.example.jp", "zero-"+tag+"@hospital.example.jp"
+	before := usersOf(t, e, "0110000001")
+	r := upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{p})), nil)
+	got, _ := waitJob(t, c, r.String("jobId"))
+	if got.String("state") != "done" || usersOf(t, e, "0110000001")-before != 1 {
+		t.Errorf("form with 110000001: %.400s", got.Body)
+	}
+	q := withMail(person(2, "110009999"))
+	q["K"] = "101"
+	r = upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{q})), nil)
+	got, _ = waitJob(t, c, r.String("jobId"))
+	if got.String("state") != "failed" || !strings.Contains(string(got.Body), "先頭の0") {
+		t.Errorf("form with an unknown short code: %.400s", got.Body)
+	}
+}
