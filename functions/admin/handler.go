@@ -19,10 +19,12 @@ import (
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/issuance"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/session"
+	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
 // userAdmin is the account storage the handler uses directly.
@@ -44,6 +46,8 @@ type handler struct {
 	users          userAdmin
 	masters        *master.Service
 	bulk           *issuance.Service
+	jobs           *job.Service
+	files          *uploads.Store
 	windows        windowStore
 	gate           *maintenance.Gate
 	audit          audit.Log
@@ -55,6 +59,11 @@ type handler struct {
 
 func (h *handler) routes() http.Handler {
 	rt := session.NewRouter(h.sessions, h.allowedOrigins)
+	rt.Private("POST /admin/uploads", h.createUpload)
+	rt.Private("POST /admin/jobs", h.createJob)
+	rt.Private("GET /admin/jobs", h.listJobs)
+	rt.Private("GET /admin/jobs/{id}", h.getJob)
+	rt.Private("GET /admin/jobs/{id}/{file}", h.jobFile)
 	rt.Private("POST /admin/masters/{kind}/import", h.importMaster)
 	rt.Private("GET /admin/masters/{kind}/{code}", h.getRecord)
 	rt.Private("GET /admin/masters/{kind}/{code}/history", h.history)

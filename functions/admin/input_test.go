@@ -66,8 +66,9 @@ func TestControlCharactersAreRefusedInTextFields(t *testing.T) {
 	res := upload(t, c, "/admin/masters/health-centers/import", []byte(csv), nil)
 	rejections, _ := res.JSON["rejections"].([]any)
 	if res.Status != 200 || res.JSON["rejected"] != float64(1) || len(rejections) != 1 ||
-		rejections[0].(map[string]any)["row"] != float64(2) || rejections[0].(map[string]any)["column"] != "name" {
-		t.Errorf("master row with ESC = %d %s, want row 2 column name rejected", res.Status, res.Body)
+		rejections[0].(map[string]any)["row"] != float64(2) || rejections[0].(map[string]any)["field"] != "name" ||
+		rejections[0].(map[string]any)["column"] != "B列（保健所名）" {
+		t.Errorf("master row with ESC = %d %s, want row 2 column B列（保健所名） (name) rejected", res.Status, res.Body)
 	}
 
 	// Application form: the row is named with its column, nothing is created.

@@ -14,17 +14,22 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/invoke"
 	"github.com/gmis-oss/gmis/shared/issuance"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/notify"
 	"github.com/gmis-oss/gmis/shared/session"
+	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
 func main() {
@@ -34,7 +39,7 @@ func main() {
 		logger.Error("start", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(httpapi.Lambda(httpapi.New(h.routes(), httpapi.Config{Logger: logger, MaxBodyBytes: master.MaxImportBytes})))
+	lambda.Start(httpapi.Lambda(httpapi.New(h.routes(), httpapi.Config{Logger: logger, MaxBodyBytes: MaxDirectBytes + 64<<10})))
 }
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
@@ -47,6 +52,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	origins := e.List("ALLOWED_ORIGINS")
 	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
 	cacheFor := e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second)
+	jobsTable, bucket, jobsFunction := e.Need("JOBS_TABLE"), e.Need("UPLOADS_BUCKET"), e.Need("JOBS_FUNCTION")
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
@@ -72,7 +78,12 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		return nil, err
 	}
 	windows := dynamo.NewWindowStore(db, systemTable, nil)
+	files := uploads.New(s3.NewFromConfig(cfg), bucket)
+	jobStore := dynamo.NewJobStore(db, jobsTable)
+	jobs := job.NewService(jobStore, invoke.NewJobs(awslambda.NewFromConfig(cfg), jobsFunction), files, map[job.Kind]job.Check{
+		job.MasterImport: master.CheckImport, job.Issuance: issuance.CheckIssuance, job.Notify: issuance.NewNotifyCheck(jobStore)}, nil, logger)
 	return &handler{
+		jobs: jobs, files: files,
 		accounts: accounts, users: store, masters: master.NewService(masters, movers, log, nil), bulk: bulk,
 		windows: windows, gate: maintenance.NewGate(windows, cacheFor, nil), audit: log,
 		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,

@@ -31,7 +31,7 @@ import (
 // shared is one local stack of the project's template for this package's
 // tests: every function as its own processes, DynamoDB Local and moto, real
 // HTTP through the local API.
-var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1"})
+var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1", "JobSliceSeconds": "2", "MailSendRate": "1000"})
 
 var (
 	mastersMu sync.Mutex
@@ -177,9 +177,10 @@ func TestMasterRowsRejectedOneByOne(t *testing.T) {
 	var got []string
 	for _, x := range rejections {
 		m := x.(map[string]any)
-		got = append(got, fmt.Sprintf("%v:%v", m["row"], m["column"]))
+		got = append(got, fmt.Sprintf("%v:%v:%v", m["row"], m["field"], m["column"]))
 	}
-	if strings.Join(got, " ") != "3:code 4:prefectureCode 5:name 6:code" {
+	// Named by key and by the file's own column letter and Japanese header.
+	if strings.Join(got, " ") != "3:code:A列（保健所コード） 4:prefectureCode:C列（都道府県コード） 5:name:B列（保健所名） 6:code:A列（保健所コード）" {
 		t.Errorf("rejections = %v", got)
 	}
 	if r := upload(t, c, "/admin/masters/health-centers/import", []byte("保健所コード,名前\n1,a\n"), nil); r.Status != 400 || r.ErrorField() != "file" {

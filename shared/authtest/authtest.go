@@ -250,3 +250,19 @@ func Link(t testing.TB, msg string) string {
 	}
 	return m
 }
+
+// MailsBySubject counts, in one read, the mails whose subject contains
+// subject, by recipient (lower case).
+func (m Moto) MailsBySubject(subject string) map[string]int {
+	m.T.Helper()
+	out := map[string]int{}
+	for _, msg := range m.data().SES.Message {
+		if !strings.Contains(msg.Subject, subject) {
+			continue
+		}
+		for _, to := range msg.Destinations.ToAddresses {
+			out[strings.ToLower(to)]++
+		}
+	}
+	return out
+}

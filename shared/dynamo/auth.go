@@ -29,14 +29,14 @@ type AuthTables struct {
 
 // AuthStore implements auth.Store.
 type AuthStore struct {
-	db     AuthClient
+	db     BatchClient
 	tables AuthTables
 }
 
 var _ auth.Store = (*AuthStore)(nil)
 
 // NewAuthStore returns an AuthStore over db.
-func NewAuthStore(db AuthClient, tables AuthTables) *AuthStore {
+func NewAuthStore(db BatchClient, tables AuthTables) *AuthStore {
 	return &AuthStore{db: db, tables: tables}
 }
 

@@ -29,6 +29,16 @@ type Client interface {
 
 var _ Client = (*dynamodb.Client)(nil)
 
+// BatchClient is TransactClient plus batch reads and writes: a login step,
+// a page of statuses or a chunk of rows is one round trip.
+type BatchClient interface {
+	TransactClient
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+var _ BatchClient = (*dynamodb.Client)(nil)
+
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)

@@ -18,15 +18,6 @@ import (
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
-// AuthClient is the part of the DynamoDB API the auth store uses: one
-// login step is a few round trips, so reads are batched and the writes a
-// step needs together are one transaction.
-type AuthClient interface {
-	TransactClient
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
-
-var _ AuthClient = (*dynamodb.Client)(nil)
 
 // maxSessionsInDelete bounds the sessions ended in the transaction that
 // deletes an account (a transaction holds 100 items); more are ended after.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -28,6 +29,7 @@ type TransactClient interface {
 	Client
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 var _ master.Store = (*MasterStore)(nil)
@@ -47,13 +49,14 @@ type masterItem struct {
 	UpdatedAt    string            `dynamodbav:"updatedAt"`
 	UpdatedBy    string            `dynamodbav:"updatedBy"`
 	Jurisdiction string            `dynamodbav:"jurisdiction,omitempty"`
+	Source       string            `dynamodbav:"source,omitempty"`
 }
 
 func masterPK(kind master.Kind, code string) string { return string(kind) + "#" + code }
 
 func toMasterItem(r master.Record, sk string) masterItem {
 	it := masterItem{PK: masterPK(r.Kind, r.Code), SK: sk, Kind: string(r.Kind), Code: r.Code, Fields: r.Fields,
-		Version: r.Version, UpdatedAt: timeString(r.UpdatedAt), UpdatedBy: r.UpdatedBy}
+		Version: r.Version, UpdatedAt: timeString(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Source: r.Source}
 	if sk == "current" {
 		pref := r.Fields["prefectureCode"]
 		if r.Kind == master.Prefectures {
@@ -66,7 +69,7 @@ func toMasterItem(r master.Record, sk string) masterItem {
 
 func (it masterItem) record() master.Record {
 	return master.Record{Kind: master.Kind(it.Kind), Code: it.Code, Fields: it.Fields, Version: it.Version,
-		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy}
+		UpdatedAt: parseTime(it.UpdatedAt), UpdatedBy: it.UpdatedBy, Source: it.Source}
 }
 
 // GetRecord reads the current version of a record.
@@ -87,6 +90,48 @@ func (s *MasterStore) GetRecord(ctx context.Context, kind master.Kind, code stri
 		it.Fields = map[string]string{}
 	}
 	return it.record(), nil
+}
+
+// GetRecords reads the current versions of many records with
+// BatchGetItem (100 keys a call, consistent), retrying unprocessed keys.
+func (s *MasterStore) GetRecords(ctx context.Context, kind master.Kind, codes []string) (map[string]master.Record, error) {
+	out := make(map[string]master.Record, len(codes))
+	seen := map[string]bool{}
+	for start := 0; start < len(codes); start += 100 {
+		var keys []map[string]types.AttributeValue
+		for _, c := range codes[start:min(start+100, len(codes))] {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			keys = append(keys, map[string]types.AttributeValue{"pk": str(masterPK(kind, c)), "sk": str("current")})
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req[s.table].Keys) > 0; attempt++ {
+			if attempt > 8 {
+				return nil, fmt.Errorf("batch get %s: keys left unprocessed", s.table)
+			}
+			if attempt > 0 {
+				time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, wrap("batch get master records", err)
+			}
+			for _, item := range res.Responses[s.table] {
+				var it masterItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return nil, wrap("decode master record", err)
+				}
+				if it.Fields == nil {
+					it.Fields = map[string]string{}
+				}
+				out[it.Code] = it.record()
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
 }
 
 // CreateRecord stores a new record; Conflict if the code exists.

@@ -238,11 +238,6 @@ type SurveyStatusStore struct {
 	table string
 }
 
-// BatchClient is TransactClient plus batch reads.
-type BatchClient interface {
-	TransactClient
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
 
 var _ survey.StatusReader = (*SurveyStatusStore)(nil)
 

@@ -389,15 +389,30 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 		}
 		return nil, apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV")
 	}
-	if len(rows) > 0 && strings.Contains(rows[0].Field(csvio.ColumnIndex(colName)), "利用者名") {
-		rows = rows[1:] // the form's header row
-	}
+	rows = DataRows(rows)
 	if len(rows) == 0 {
 		return nil, apperr.InvalidField("file", "申請様式にデータ行がありません。", "the form has no rows")
 	}
 	if len(rows) > MaxRows {
 		return nil, apperr.InvalidField("file", fmt.Sprintf("1回に登録できるのは%d行までです。", MaxRows), fmt.Sprintf("at most %d rows per upload", MaxRows))
 	}
+	accounts, _, err := s.checkRows(ctx, actor, rows)
+	return accounts, err
+}
+
+// DataRows drops what comes before the form's data: its header row (利用者名
+// in column B) and any title lines above it.
+func DataRows(rows []csvio.Row) []csvio.Row {
+	for i, r := range rows[:min(len(rows), 5)] {
+		if strings.Contains(r.Field(csvio.ColumnIndex(colName)), "利用者名") {
+			return rows[i+1:]
+		}
+	}
+	return rows
+}
+
+// checkRows checks every row; with any problem it returns them all.
+func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []csvio.Row) ([]auth.NewAccount, []int, error) {
 	var (
 		problems []apperr.Problem
 		accounts []auth.NewAccount
@@ -407,7 +422,7 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	for _, row := range rows {
 		a, ps, err := s.checkRow(ctx, actor, row, lookup)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		problems = append(problems, ps...)
 		if len(ps) == 0 {
@@ -417,15 +432,15 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	}
 	dup, err := s.duplicates(ctx, accounts, lines)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	problems = append(problems, dup...)
 	if len(problems) > 0 {
-		return nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
+		return nil, nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
 			Message:   fmt.Sprintf("申請様式に%d件の誤りがあります。修正してもう一度アップロードしてください。アカウントは作成していません。", len(problems)),
 			MessageEn: fmt.Sprintf("the form has %d errors; nothing was created", len(problems)), Problems: problems}
 	}
-	return accounts, nil
+	return accounts, lines, nil
 }
 
 func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
@@ -519,8 +534,18 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		add(colHealthCtr, "保健所コードを入力してください。", "health-centre code is required")
 	} else if hc, err = lookup.Get(ctx, master.HealthCenters, hcCode); err != nil {
 		return a, nil, err
-	} else if hc = visible(actor, hc); hc == nil {
-		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。", "unknown health-centre code "+hcCode)
+	} else if hc == nil {
+		if hc, err = padded(ctx, lookup, master.HealthCenters, hcCode, 4, 5, 6); err != nil {
+			return a, nil, err
+		}
+	}
+	if hcCode != "" && visible(actor, hc) == nil {
+		hc = nil
+		hint, hintEn := "", ""
+		if len(hcCode) < 6 {
+			hint, hintEn = "（Excelで先頭の0が消えていないか確認してください）", " (did Excel drop a leading zero?)"
+		}
+		add(colHealthCtr, "保健所コード "+hcCode+" は保健所マスタにありません。"+hint, "unknown health-centre code "+hcCode+hintEn)
 	}
 	if cc := csvio.NormalizeDigits(cell(colCoreCity)); cc != "" && hc != nil && hc.Fields["coreCityCode"] != cc {
 		add(colCoreCity, "中核市コード "+cc+" は保健所マスタの中核市コードと一致しません。", "core-city code does not match the health centre")
@@ -536,15 +561,24 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		if inst, err = lookup.Get(ctx, kind, instCode); err != nil {
 			return a, nil, err
 		}
+		if inst == nil {
+			if inst, err = padded(ctx, lookup, kind, instCode, 10); err != nil {
+				return a, nil, err
+			}
+		}
+		hint, hintEn := "", ""
+		if len(instCode) < 10 {
+			hint, hintEn = "（Excelで先頭の0が消えていないか確認してください）", " (did Excel drop a leading zero?)"
+		}
 		switch {
 		case inst == nil && actor.Role == authz.National:
-			add(colInstitution, "コード "+instCode+" は"+kindName(kind)+"にありません。", "code "+instCode+" is not in the "+string(kind)+" master")
+			add(colInstitution, "コード "+instCode+" は"+kindName(kind)+"にありません。"+hint, "code "+instCode+" is not in the "+string(kind)+" master"+hintEn)
 		case visible(actor, inst) == nil:
 			// One answer for unknown and foreign: the form must not be a
 			// way to learn other jurisdictions' masters.
 			inst = nil
-			add(colInstitution, "コード "+instCode+" は管轄内の"+kindName(kind)+"にありません（管轄外か未登録です）。",
-				"code "+instCode+" is not in the "+string(kind)+" master of your jurisdiction")
+			add(colInstitution, "コード "+instCode+" は管轄内の"+kindName(kind)+"にありません（管轄外か未登録です）。"+hint,
+				"code "+instCode+" is not in the "+string(kind)+" master of your jurisdiction"+hintEn)
 		}
 	}
 	if inst != nil && category != "" {
@@ -569,6 +603,29 @@ func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio
 		a.Role = authz.InstitutionManager
 	}
 	return a, ps, nil
+}
+
+// padded finds the record a code names once Excel has dropped its leading
+// zeros: the code padded with zeros to one of the lengths, if exactly one
+// such record exists.
+func padded(ctx context.Context, lookup *master.Lookup, kind master.Kind, code string, lengths ...int) (*master.Record, error) {
+	var found *master.Record
+	for _, n := range lengths {
+		if len(code) >= n {
+			continue
+		}
+		rec, err := lookup.Get(ctx, kind, strings.Repeat("0", n-len(code))+code)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			if found != nil {
+				return nil, nil // more than one: do not guess
+			}
+			found = rec
+		}
+	}
+	return found, nil
 }
 
 // visible returns rec if actor may manage accounts in its jurisdiction,

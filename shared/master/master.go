@@ -2,9 +2,13 @@ package master
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"maps"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
@@ -22,6 +26,10 @@ type Record struct {
 	Version   int64             `json:"version"`
 	UpdatedAt time.Time         `json:"updatedAt"`
 	UpdatedBy string            `json:"updatedBy"`
+	// Source names the import row that last wrote the record
+	// ("<import>#<line>"), so that an import resumed after a crash knows
+	// the rows it already wrote and a code twice in one file is caught.
+	Source string `json:"-"`
 }
 
 // Scope is the jurisdiction the record belongs to.
@@ -42,7 +50,9 @@ func (r Record) Scope() authz.Scope {
 // Store keeps masters.
 type Store interface {
 	GetRecord(ctx context.Context, kind Kind, code string) (Record, error) // NotFound when absent
-	CreateRecord(ctx context.Context, r Record) error                      // Conflict when the code exists
+	// GetRecords reads many records at once; absent codes are left out.
+	GetRecords(ctx context.Context, kind Kind, codes []string) (map[string]Record, error)
+	CreateRecord(ctx context.Context, r Record) error // Conflict when the code exists
 	// UpdateRecord replaces prev with next if prev.Version is still current,
 	// keeping prev in the history and, in the same transaction, leaving
 	// pending the Move that MoveOf(prev, next) reports.
@@ -70,8 +80,9 @@ func NewService(store Store, accounts Accounts, log audit.Log, now func() time.T
 	return &Service{store: store, moves: store, accounts: accounts, audit: log, now: now}
 }
 
-// MaxImportBytes is the largest CSV an import takes through the API.
-const MaxImportBytes = 8 << 20
+// MaxImportBytes is the largest CSV an import takes in one request;
+// larger files are imported as a job.
+const MaxImportBytes = 4 << 20
 
 // ImportResult counts what an import did; each rejected row says why.
 type ImportResult struct {
@@ -84,23 +95,28 @@ type ImportResult struct {
 	Rejections []apperr.Problem `json:"rejections,omitempty"`
 }
 
-func reject(res *ImportResult, line int, col, ja, en string) {
+// reject records a rejected row, naming the column by its letter and its
+// Japanese header as the file has them ("C列（医療機関名）") and by key.
+func (im *Importer) reject(res *ImportResult, line int, key, ja, en string) {
 	res.Rejected++
-	res.Rejections = append(res.Rejections, apperr.Problem{Row: line, Column: col, Message: ja, MessageEn: en})
+	column := key
+	for _, c := range schemas[im.kind] {
+		if c.key == key {
+			column = c.label()
+			if i, ok := im.cols[key]; ok {
+				column = csvio.ColumnLetter(i) + "列（" + c.label() + "）"
+			}
+		}
+	}
+	res.Rejections = append(res.Rejections, apperr.Problem{Field: key, Row: line, Column: column, Message: ja, MessageEn: en})
 }
 
 // Import reads a master CSV (first row: headers) and creates or updates
 // each good row; a bad row is rejected with its reason and the rest go on.
 // Importing the same file again changes nothing.
 func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, data []byte) (ImportResult, error) {
-	if err := authz.AuthorizeRole(actor, authz.ManageMasters); err != nil {
+	if err := CanImport(actor, kind); err != nil {
 		return ImportResult{}, err
-	}
-	if !kind.Valid() {
-		return ImportResult{}, apperr.InvalidField("kind", "マスタの種類が正しくありません。", "unknown master")
-	}
-	if kind == Prefectures && actor.Role != authz.National {
-		return ImportResult{}, apperr.New(apperr.Forbidden, "都道府県マスタは厚生労働省のみ更新できます。", "only national administrators import prefectures")
 	}
 	rows, enc, err := csvio.Read(data, MaxImportBytes)
 	if err != nil {
@@ -109,54 +125,220 @@ func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, 
 	if len(rows) == 0 {
 		return ImportResult{}, apperr.InvalidField("file", "CSVにデータがありません。", "the CSV is empty")
 	}
-	cols, err := headerMap(kind, rows[0])
+	cols, err := HeaderMap(kind, rows[0])
 	if err != nil {
 		return ImportResult{}, err
 	}
 	res := ImportResult{Kind: kind, Encoding: enc}
-	seen := map[string]int{}
-	lookups := NewLookup(s.store)
-	for _, row := range rows[1:] {
-		rec, col, ja, en := parseRow(kind, cols, row)
-		if ja != "" {
-			reject(&res, row.Line, col, ja, en)
-			continue
-		}
-		if first, dup := seen[rec.Code]; dup {
-			reject(&res, row.Line, "code", fmt.Sprintf("コード %s は %d行目と重複しています。", rec.Code, first), "duplicate code in the file")
-			continue
-		}
-		seen[rec.Code] = row.Line
-		// Jurisdiction first: the references' answers would tell about
-		// other prefectures' masters.
-		if !authz.Allowed(actor, authz.ManageMasters, rec.Scope()) {
-			reject(&res, row.Line, "prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction")
-			continue
-		}
-		if col, ja, en := s.checkReferences(ctx, actor, lookups, rec); ja != "" {
-			reject(&res, row.Line, col, ja, en)
-			continue
-		}
-		outcome, err := s.upsert(ctx, actor, rec)
-		switch {
-		case apperr.CodeOf(err) == apperr.Forbidden:
-			reject(&res, row.Line, "code", "このコードは管轄外に登録されています。", "the code is registered outside your jurisdiction")
-		case apperr.CodeOf(err) == apperr.Conflict:
-			reject(&res, row.Line, "code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again")
-		case err != nil:
+	imp := s.NewImport(actor, kind, cols, "")
+	for start := 1; start < len(rows); start += ImportChunk {
+		out, err := imp.Rows(ctx, rows[start:min(start+ImportChunk, len(rows))])
+		if err != nil {
 			return res, err
-		default:
-			switch outcome {
-			case "created":
-				res.Created++
-			case "updated":
-				res.Updated++
-			default:
-				res.Unchanged++
-			}
 		}
+		res.add(out)
 	}
 	return res, nil
+}
+
+// CanImport refuses callers who may not import the kind of master.
+func CanImport(actor authz.Principal, kind Kind) error {
+	if err := authz.AuthorizeRole(actor, authz.ManageMasters); err != nil {
+		return err
+	}
+	if !kind.Valid() {
+		return apperr.InvalidField("kind", "マスタの種類が正しくありません。", "unknown master")
+	}
+	if kind == Prefectures && actor.Role != authz.National {
+		return apperr.New(apperr.Forbidden, "都道府県マスタは厚生労働省のみ更新できます。", "only national administrators import prefectures")
+	}
+	return nil
+}
+
+func (r *ImportResult) add(o ImportResult) {
+	r.Created += o.Created
+	r.Updated += o.Updated
+	r.Unchanged += o.Unchanged
+	r.Rejected += o.Rejected
+	r.Rejections = append(r.Rejections, o.Rejections...)
+}
+
+// importWorkers is how many rows of a chunk are written at once.
+const importWorkers = 8
+
+// ImportChunk is how many rows an import reads and writes together: one
+// batch read of the current records (BatchGetItem takes 100 keys).
+const ImportChunk = 100
+
+// Importer imports the rows of one file, chunk by chunk, possibly over
+// several invocations (a job): each row is marked in the record it writes,
+// so a chunk done again after a crash counts, and writes, nothing twice.
+type Importer struct {
+	s       *Service
+	actor   authz.Principal
+	kind    Kind
+	cols    map[string]int
+	source  string
+	lookups *Lookup
+	seen    map[string]int // codes of this invocation's rows, by line
+}
+
+// NewImport starts importing a file whose header gave cols; source names
+// the import (a job ID), "" for a fresh one.
+func (s *Service) NewImport(actor authz.Principal, kind Kind, cols map[string]int, source string) *Importer {
+	if source == "" {
+		source = newSource()
+	}
+	return &Importer{s: s, actor: actor, kind: kind, cols: cols, source: source, lookups: NewLookup(s.store), seen: map[string]int{}}
+}
+
+// Rows imports a chunk of rows.
+func (im *Importer) Rows(ctx context.Context, rows []csvio.Row) (ImportResult, error) {
+	var res ImportResult
+	type good struct {
+		rec  Record
+		line int
+	}
+	var goods []good
+	for _, row := range rows {
+		rec, col, ja, en := parseRow(im.kind, im.cols, row)
+		if ja != "" {
+			im.reject(&res, row.Line, col, ja, en)
+			continue
+		}
+		if first, dup := im.seen[rec.Code]; dup {
+			im.reject(&res, row.Line, "code", fmt.Sprintf("コード %s は %d行目と重複しています。", rec.Code, first), "duplicate code in the file")
+			continue
+		}
+		im.seen[rec.Code] = row.Line
+		// Jurisdiction first: the references' answers would tell about
+		// other prefectures' masters.
+		if !authz.Allowed(im.actor, authz.ManageMasters, rec.Scope()) {
+			im.reject(&res, row.Line, "prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction")
+			continue
+		}
+		if col, ja, en := im.s.checkReferences(ctx, im.actor, im.lookups, rec); ja != "" {
+			im.reject(&res, row.Line, col, ja, en)
+			continue
+		}
+		goods = append(goods, good{rec, row.Line})
+	}
+	if len(goods) == 0 {
+		return res, nil
+	}
+	codes := make([]string, len(goods))
+	for i, g := range goods {
+		codes[i] = g.rec.Code
+	}
+	current, err := im.s.store.GetRecords(ctx, im.kind, codes)
+	if err != nil {
+		return res, err
+	}
+	var pending map[string]bool
+	if im.kind == Institutions || im.kind == Sentinels {
+		// One read of the pending moves for the chunk, instead of one per
+		// unchanged institution.
+		moves, err := im.s.moves.PendingMoves(ctx)
+		if err != nil {
+			return res, err
+		}
+		pending = map[string]bool{}
+		for _, m := range moves {
+			pending[m.Code] = true
+		}
+	}
+	// The rows' writes are independent (one record each), so they go out
+	// together: DynamoDB's latency, not its throughput, bounds an import.
+	type result struct {
+		outcome string
+		err     error
+	}
+	results := make([]result, len(goods))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(importWorkers, len(goods)) {
+		wg.Go(func() {
+			for i := range next {
+				var cur *Record
+				if c, ok := current[goods[i].rec.Code]; ok {
+					cur = &c
+				}
+				results[i].outcome, results[i].err = im.upsert(ctx, goods[i].rec, goods[i].line, cur, pending)
+			}
+		})
+	}
+	for i := range goods {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, g := range goods {
+		outcome, err := results[i].outcome, results[i].err
+		switch {
+		case apperr.CodeOf(err) == apperr.Forbidden:
+			im.reject(&res, g.line, "code", "このコードは管轄外に登録されています。", "the code is registered outside your jurisdiction")
+		case apperr.CodeOf(err) == apperr.Conflict:
+			im.reject(&res, g.line, "code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again")
+		case err != nil:
+			return res, err
+		case strings.HasPrefix(outcome, "duplicate#"):
+			im.reject(&res, g.line, "code", fmt.Sprintf("コード %s は %s行目と重複しています。", g.rec.Code, outcome[len("duplicate#"):]), "duplicate code in the file")
+		case outcome == "created":
+			res.Created++
+		case outcome == "updated":
+			res.Updated++
+		default:
+			res.Unchanged++
+		}
+	}
+	sort.SliceStable(res.Rejections, func(a, b int) bool { return res.Rejections[a].Row < res.Rejections[b].Row })
+	return res, nil
+}
+
+// upsert creates rec or updates cur (nil when absent) if it differs.
+func (im *Importer) upsert(ctx context.Context, rec Record, line int, cur *Record, pending map[string]bool) (string, error) {
+	s, actor := im.s, im.actor
+	now := s.now()
+	rec.UpdatedAt, rec.UpdatedBy, rec.Source = now, actor.UserID, fmt.Sprintf("%s#%d", im.source, line)
+	switch {
+	case cur == nil:
+		rec.Version = 1
+		if err := s.store.CreateRecord(ctx, rec); err != nil {
+			return "", err
+		}
+		return "created", s.record(ctx, actor, rec, "master_created")
+	case cur.Source == rec.Source:
+		// Written by this row before a crash: count it as it was done.
+		if cur.Version == 1 {
+			return "created", nil
+		}
+		return "updated", nil
+	case strings.HasPrefix(cur.Source, im.source+"#"):
+		return "duplicate#" + cur.Source[len(im.source)+1:], nil
+	case !authz.Allowed(actor, authz.ManageMasters, cur.Scope()):
+		// The row may name the admin's own prefecture, but the record it
+		// would overwrite belongs elsewhere.
+		return "", authz.Authorize(actor, authz.ManageMasters, cur.Scope())
+	case maps.Equal(cur.Fields, rec.Fields):
+		if pending[cur.Code] {
+			return "unchanged", s.FinishPending(ctx, cur.Code)
+		}
+		return "unchanged", nil
+	}
+	rec.Version = cur.Version + 1
+	if err := s.store.UpdateRecord(ctx, *cur, rec); err != nil {
+		return "", err
+	}
+	if err := s.record(ctx, actor, rec, "master_updated"); err != nil {
+		return "", err
+	}
+	return "updated", s.afterUpdate(ctx, *cur, rec)
+}
+
+func newSource() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "import-" + hex.EncodeToString(b[:])
 }
 
 func csvError(err error) error {
@@ -170,8 +352,8 @@ func csvError(err error) error {
 	return apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV: "+err.Error())
 }
 
-// headerMap finds each column of the schema in the header row.
-func headerMap(kind Kind, header csvio.Row) (map[string]int, error) {
+// HeaderMap finds each column of the schema in the header row.
+func HeaderMap(kind Kind, header csvio.Row) (map[string]int, error) {
 	byName := map[string]string{}
 	for _, c := range schemas[kind] {
 		for _, h := range c.headers {
@@ -294,37 +476,6 @@ func (s *Service) checkReferences(ctx context.Context, actor authz.Principal, l 
 		return "healthCenterCode", "保健所コード " + hc + " は都道府県コード " + pref + " の保健所ではありません。", "health centre " + hc + " is not in prefecture " + pref
 	}
 	return "", "", ""
-}
-
-// upsert creates rec or updates the stored one if it differs.
-func (s *Service) upsert(ctx context.Context, actor authz.Principal, rec Record) (string, error) {
-	now := s.now()
-	rec.UpdatedAt, rec.UpdatedBy = now, actor.UserID
-	cur, err := s.store.GetRecord(ctx, rec.Kind, rec.Code)
-	switch {
-	case apperr.CodeOf(err) == apperr.NotFound:
-		rec.Version = 1
-		if err := s.store.CreateRecord(ctx, rec); err != nil {
-			return "", err
-		}
-		return "created", s.record(ctx, actor, rec, "master_created")
-	case err != nil:
-		return "", err
-	case !authz.Allowed(actor, authz.ManageMasters, cur.Scope()):
-		// The row may name the admin's own prefecture, but the record it
-		// would overwrite belongs elsewhere.
-		return "", authz.Authorize(actor, authz.ManageMasters, cur.Scope())
-	case maps.Equal(cur.Fields, rec.Fields):
-		return "unchanged", s.afterUpdate(ctx, cur, cur)
-	}
-	rec.Version = cur.Version + 1
-	if err := s.store.UpdateRecord(ctx, cur, rec); err != nil {
-		return "", err
-	}
-	if err := s.record(ctx, actor, rec, "master_updated"); err != nil {
-		return "", err
-	}
-	return "updated", s.afterUpdate(ctx, cur, rec)
 }
 
 func (s *Service) record(ctx context.Context, actor authz.Principal, rec Record, action string) error {

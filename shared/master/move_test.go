@@ -28,6 +28,16 @@ func newMemStore(recs ...Record) *memStore {
 	return s
 }
 
+func (s *memStore) GetRecords(ctx context.Context, kind Kind, codes []string) (map[string]Record, error) {
+	out := map[string]Record{}
+	for _, c := range codes {
+		if r, err := s.GetRecord(ctx, kind, c); err == nil {
+			out[c] = r
+		}
+	}
+	return out, nil
+}
+
 func (s *memStore) GetRecord(_ context.Context, kind Kind, code string) (Record, error) {
 	r, ok := s.recs[string(kind)+"#"+code]
 	if !ok {

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/infra/local/template"
@@ -24,8 +26,9 @@ const (
 // Endpoints are where the local AWS stand-ins listen.
 type Endpoints struct {
 	DynamoDB string
-	Moto     string // SES and SNS
+	Moto     string // SES, SNS and S3
 	Voice    string // the voice stand-in (SendVoiceMessage); "" when none runs
+	Lambda   string // the stack's Invoke API; "" when none is served
 	Region   string
 }
 
@@ -40,6 +43,10 @@ func (e Endpoints) Env() []string {
 		"AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB,
 		"AWS_ENDPOINT_URL_SES=" + e.Moto,
 		"AWS_ENDPOINT_URL_SNS=" + e.Moto,
+		"AWS_ENDPOINT_URL_S3=" + e.Moto,
+	}
+	if e.Lambda != "" {
+		env = append(env, "AWS_ENDPOINT_URL_LAMBDA="+e.Lambda)
 	}
 	if e.Voice != "" {
 		// The SDK's variable for the service ID "Pinpoint SMS Voice V2".
@@ -64,6 +71,48 @@ func (e Endpoints) DynamoDBClient() *dynamodb.Client {
 // SESClient returns a client of moto's SES.
 func (e Endpoints) SESClient() *ses.Client {
 	return ses.NewFromConfig(e.Config(), func(o *ses.Options) { o.BaseEndpoint = aws.String(e.Moto) })
+}
+
+// S3Client returns a client of moto's S3. The endpoint is an IP address,
+// so the SDK addresses buckets path-style (http://127.0.0.1:PORT/bucket/key),
+// which moto serves; presigned URLs take the same form.
+func (e Endpoints) S3Client() *s3.Client {
+	return s3.NewFromConfig(e.Config(), func(o *s3.Options) { o.BaseEndpoint = aws.String(e.Moto) })
+}
+
+// CreateBuckets creates the template's buckets in moto (an existing one is
+// kept) with their CORS rules, and reports what it created.
+func CreateBuckets(ctx context.Context, client *s3.Client, region string, buckets []template.Bucket) ([]string, error) {
+	var created []string
+	for _, b := range buckets {
+		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Name),
+			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}})
+		var owned *s3types.BucketAlreadyOwnedByYou
+		switch {
+		case err == nil:
+			created = append(created, b.Name)
+		case errors.As(err, &owned):
+		default:
+			return created, fmt.Errorf("create bucket %s: %w", b.Name, err)
+		}
+		if len(b.CORS) == 0 {
+			continue
+		}
+		var rules []s3types.CORSRule
+		for _, r := range b.CORS {
+			rule := s3types.CORSRule{AllowedOrigins: r.AllowedOrigins, AllowedMethods: r.AllowedMethods,
+				AllowedHeaders: r.AllowedHeaders, ExposeHeaders: r.ExposedHeaders}
+			if r.MaxAge > 0 {
+				rule.MaxAgeSeconds = aws.Int32(int32(r.MaxAge))
+			}
+			rules = append(rules, rule)
+		}
+		if _, err := client.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(b.Name),
+			CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules}}); err != nil {
+			return created, fmt.Errorf("CORS of bucket %s: %w", b.Name, err)
+		}
+	}
+	return created, nil
 }
 
 // CreateTables creates the template's tables that do not exist yet, adds

@@ -108,22 +108,31 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	} else if err := st.startServices(ctx); err != nil {
 		return st, err
 	}
+	// The Invoke API listens before the functions are set up: its address
+	// is their AWS_ENDPOINT_URL_LAMBDA (jobs invoke functions).
+	var invokeLn net.Listener
+	if opts.InvokeAddr != "" {
+		if invokeLn, err = net.Listen("tcp", opts.InvokeAddr); err != nil {
+			return st, fmt.Errorf("invoke API: %w", err)
+		}
+		st.InvokeURL = "http://" + invokeLn.Addr().String()
+		st.Endpoints.Lambda = st.InvokeURL
+	}
 	for _, f := range tmpl.Functions {
 		if err := st.addFunction(ctx, f); err != nil {
+			if invokeLn != nil {
+				invokeLn.Close()
+			}
 			return st, err
 		}
+	}
+	if invokeLn != nil {
+		st.serveOn(invokeLn, invokeapi.Handler(st, st.Endpoints.Region, "123456789012", opts.Out))
 	}
 	if opts.APIAddr != "" {
 		if err := st.serveAPI(); err != nil {
 			return st, err
 		}
-	}
-	if opts.InvokeAddr != "" {
-		url, err := st.serve(opts.InvokeAddr, invokeapi.Handler(st, st.Endpoints.Region, "123456789012", opts.Out))
-		if err != nil {
-			return st, fmt.Errorf("invoke API: %w", err)
-		}
-		st.InvokeURL = url
 	}
 	if opts.Schedules {
 		st.startScheduler()
@@ -167,6 +176,13 @@ func (st *Stack) startServices(ctx context.Context) error {
 	}
 	for _, name := range created {
 		fmt.Fprintf(out, "created table %s\n", name)
+	}
+	buckets, err := services.CreateBuckets(ctx, st.Endpoints.S3Client(), st.Endpoints.Region, st.Template.Buckets)
+	if err != nil {
+		return err
+	}
+	for _, name := range buckets {
+		fmt.Fprintf(out, "created bucket %s\n", name)
 	}
 	if from := st.Template.Parameters["MailFrom"]; from != "" {
 		if err := services.VerifySender(ctx, st.Endpoints.SESClient(), from); err != nil {
@@ -320,10 +336,14 @@ func (st *Stack) serve(addr string, h http.Handler) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	st.serveOn(ln, h)
+	return "http://" + ln.Addr().String(), nil
+}
+
+func (st *Stack) serveOn(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	st.servers = append(st.servers, srv)
 	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed
-	return "http://" + ln.Addr().String(), nil
 }
 
 // FunctionEnv returns the template environment of a function (nil if the

@@ -237,6 +237,7 @@ func (r *resolver) physicalName(logicalID string, res map[string]any) (string, e
 		"AWS::Serverless::Function":     "FunctionName",
 		"AWS::Lambda::Function":         "FunctionName",
 		"AWS::Scheduler::ScheduleGroup": "Name",
+		"AWS::S3::Bucket":               "BucketName",
 	}[typ]
 	if nameProp != "" {
 		if v, ok := props[nameProp]; ok {
@@ -261,6 +262,10 @@ func (r *resolver) getAtt(res, attr string) (any, error) {
 		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, account, name), nil
 	case typ == "AWS::DynamoDB::Table" && attr == "StreamArn":
 		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s/stream/local", region, account, name), nil
+	case typ == "AWS::S3::Bucket" && attr == "Arn":
+		return "arn:aws:s3:::" + name.(string), nil
+	case typ == "AWS::S3::Bucket" && attr == "RegionalDomainName":
+		return fmt.Sprintf("%s.s3.%s.amazonaws.com", name, region), nil
 	case strings.HasSuffix(typ, "::Function") && attr == "Arn":
 		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, account, name), nil
 	}

@@ -38,6 +38,7 @@ type Template struct {
 	APIs       map[string]*HTTPAPI
 	Routes     []Route
 	Tables     []Table
+	Buckets    []Bucket
 	Schedules  []Schedule
 }
 
@@ -104,6 +105,22 @@ type Table struct {
 	LogicalID    string
 	Input        *dynamodb.CreateTableInput
 	TTLAttribute string // "" when time to live is off
+}
+
+// Bucket is an AWS::S3::Bucket as the local stack creates it.
+type Bucket struct {
+	LogicalID string
+	Name      string
+	CORS      []BucketCORSRule
+}
+
+// BucketCORSRule is one rule of a bucket's CorsConfiguration.
+type BucketCORSRule struct {
+	AllowedOrigins []string
+	AllowedMethods []string
+	AllowedHeaders []string
+	ExposedHeaders []string
+	MaxAge         int
 }
 
 // Schedule is a Schedule or ScheduleV2 event of a function.
@@ -199,6 +216,8 @@ func Parse(data []byte, opts Options) (*Template, error) {
 			err = t.addAPI(r, id, res, globals)
 		case "AWS::DynamoDB::Table":
 			err = t.addTable(r, id, res)
+		case "AWS::S3::Bucket":
+			err = t.addBucket(r, id, res)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
@@ -558,6 +577,33 @@ func (t *Template) addTable(r *resolver, id string, res map[string]any) error {
 		tbl.TTLAttribute = str(ttl["AttributeName"])
 	}
 	t.Tables = append(t.Tables, tbl)
+	return nil
+}
+
+func (t *Template) addBucket(r *resolver, id string, res map[string]any) error {
+	resolved, err := r.resolve(res["Properties"])
+	if err != nil {
+		return err
+	}
+	p, _ := resolved.(map[string]any)
+	name, err := r.ref(id)
+	if err != nil {
+		return err
+	}
+	b := Bucket{LogicalID: id, Name: name.(string)}
+	if cors, ok := p["CorsConfiguration"].(map[string]any); ok {
+		rules, _ := cors["CorsRules"].([]any)
+		for _, raw := range rules {
+			rule, _ := raw.(map[string]any)
+			cr := BucketCORSRule{AllowedOrigins: strList(rule["AllowedOrigins"]), AllowedMethods: strList(rule["AllowedMethods"]),
+				AllowedHeaders: strList(rule["AllowedHeaders"]), ExposedHeaders: strList(rule["ExposedHeaders"])}
+			if v, ok := rule["MaxAge"]; ok {
+				cr.MaxAge, _ = number(v)
+			}
+			b.CORS = append(b.CORS, cr)
+		}
+	}
+	t.Buckets = append(t.Buckets, b)
 	return nil
 }
 

@@ -222,9 +222,25 @@ func TestParseRealTemplate(t *testing.T) {
 		}
 	})
 
-	t.Run("no schedules", func(t *testing.T) {
-		if len(tpl.Schedules) != 0 {
-			t.Errorf("Schedules = %+v, want none", tpl.Schedules)
+	t.Run("the jobs sweeper is the only schedule", func(t *testing.T) {
+		want := []Schedule{{Function: "JobsFunction", EventName: "Sweep", Kind: "ScheduleV2", Expression: "rate(5 minutes)",
+			Timezone: "UTC", Input: `{"sweep":true}`, Enabled: true}}
+		assertDeepEqual(t, "schedules", tpl.Schedules, want)
+	})
+
+	t.Run("uploads bucket", func(t *testing.T) {
+		want := []Bucket{{LogicalID: "UploadsBucket", Name: "gmis-local-uploads-123456789012", CORS: []BucketCORSRule{{
+			AllowedOrigins: []string{"http://127.0.0.1:3000", "http://localhost:3000"}, AllowedMethods: []string{"PUT"},
+			AllowedHeaders: []string{"Content-Type"}, ExposedHeaders: []string{}, MaxAge: 600}}}}
+		assertDeepEqual(t, "buckets", tpl.Buckets, want)
+		jobs := map[string]string{}
+		for _, f := range tpl.Functions {
+			if f.LogicalID == "AdminFunction" {
+				jobs = f.Env
+			}
+		}
+		if jobs["UPLOADS_BUCKET"] != "gmis-local-uploads-123456789012" || jobs["JOBS_FUNCTION"] != "gmis-local-jobs" {
+			t.Errorf("admin function env: bucket %q, jobs function %q", jobs["UPLOADS_BUCKET"], jobs["JOBS_FUNCTION"])
 		}
 	})
 }

@@ -1,0 +1,330 @@
+package issuance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/job"
+	"github.com/gmis-oss/gmis/shared/password"
+)
+
+// AccountPrefix starts the keys of an issuance job's rows: one account each.
+const AccountPrefix = "row#"
+
+// PasswordsKeptFor is how long initial passwords stay downloadable at most.
+const PasswordsKeptFor = 7 * 24 * time.Hour
+
+// accountChunk is how many accounts one step opens.
+const accountChunk = 64
+
+// IssuanceJob issues the accounts of an application form as a job
+// (job.Issuance): every row is checked first and, with any error, nothing
+// is created; then each row gets a user ID and a sealed initial password
+// in a row of the job, and the accounts are opened chunk by chunk, their
+// passwords hashed by as many workers as there are CPUs.
+type IssuanceJob struct {
+	s       *Service
+	store   job.Store
+	files   *job.FileReader
+	workers int
+}
+
+var _ job.Handler = (*IssuanceJob)(nil)
+
+// NewIssuanceJob returns the handler of issuance jobs.
+func NewIssuanceJob(s *Service, store job.Store, files job.Files) *IssuanceJob {
+	return &IssuanceJob{s: s, store: store, files: job.NewFileReader(files), workers: runtime.NumCPU()}
+}
+
+// CheckIssuance is the check before an issuance job is created: the caller
+// issues accounts, and the file has a row.
+func CheckIssuance(actor authz.Principal, _ map[string]string, first *csvio.Row) error {
+	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+		return err
+	}
+	if first == nil {
+		return apperr.InvalidField("file", "申請様式のCSVファイルを送信してください。", "the application form is required")
+	}
+	return nil
+}
+
+// Validate reads and checks the whole form, then stores each account to
+// open, with its ID and sealed initial password, as a row of the job.
+func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
+	actor := j.Principal()
+	var rows []csvio.Row
+	for {
+		chunk, pos, err := h.files.Next(ctx, j, 1000)
+		if err != nil {
+			if pe, ok := err.(*csvio.ParseError); ok {
+				return job.NewFailure(pe.Message, pe.MessageEn, []apperr.Problem{{Row: pe.Line, Message: pe.Message, MessageEn: pe.MessageEn}})
+			}
+			return err
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		rows = append(rows, chunk...)
+		j.Position = pos
+	}
+	rows = DataRows(rows)
+	if len(rows) == 0 {
+		return &job.Failure{Message: "申請様式にデータ行がありません。", MessageEn: "the form has no rows"}
+	}
+	accounts, lines, err := h.s.checkRows(ctx, actor, rows)
+	if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
+		return job.NewFailure(e.Message, e.MessageEn, e.Problems)
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]job.Row, len(accounts))
+	for i, a := range accounts {
+		if a.ID, err = auth.NewUserID(); err != nil {
+			return err
+		}
+		initial, err := password.Generate()
+		if err != nil {
+			return err
+		}
+		sealed, err := h.s.box.Seal([]byte(initial))
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		out[i] = job.Row{Key: fmt.Sprintf("%s%07d", AccountPrefix, lines[i]), Line: lines[i], Sealed: sealed,
+			Fields: map[string]string{"userId": a.ID, "name": a.Name, "mail": a.Mail, "account": string(raw)}}
+	}
+	// Rows keyed by line: validating again after a lost invocation
+	// replaces them, and no account exists yet.
+	if err := h.store.PutRows(ctx, j.ID, out); err != nil {
+		return err
+	}
+	j.RowsTotal, j.RowsDone, j.Cursor = len(out), 0, ""
+	return nil
+}
+
+// Step opens the next chunk of accounts. An account opened before a crash
+// (its ID exists) counts as opened and is not opened again.
+func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
+	rows, err := h.store.Rows(ctx, j.ID, AccountPrefix, j.Cursor, accountChunk)
+	if err != nil {
+		return false, err
+	}
+	if len(rows) == 0 {
+		return true, nil
+	}
+	actor := j.Principal()
+	errs := make([]error, len(rows))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(h.workers, len(rows)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = h.open(ctx, actor.UserID, rows[i])
+			}
+		})
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return false, fmt.Errorf("row %d: %w", rows[i].Line, err)
+		}
+	}
+	j.Add("created", len(rows))
+	j.RowsDone += len(rows)
+	j.Cursor = rows[len(rows)-1].Key
+	return false, nil
+}
+
+func (h *IssuanceJob) open(ctx context.Context, actor string, r job.Row) error {
+	var a auth.NewAccount
+	if err := json.Unmarshal([]byte(r.Fields["account"]), &a); err != nil {
+		return err
+	}
+	initial, err := h.s.box.Open(r.Sealed)
+	if err != nil {
+		return err
+	}
+	_, err = h.s.accounts.OpenAccount(ctx, actor, a, string(initial))
+	if e := apperr.As(err); e != nil && e.Code == apperr.Conflict && e.Field == "" {
+		return nil // the ID exists: opened before a crash
+	}
+	return err
+}
+
+// AccountsCSV writes the result of an issuance job: user ID, name, mail
+// and initial password, the password only while it is kept (not yet
+// mailed, and for PasswordsKeptFor). Each download is audited.
+func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store job.Store, j job.Job, w *csvio.Writer) error {
+	if j.Kind != job.Issuance || j.State != job.Done {
+		return apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。", "the accounts are not issued yet")
+	}
+	keep := s.now().Before(j.CreatedAt.Add(PasswordsKeptFor))
+	// Audited before anything leaves: a download cut short still counts.
+	if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
+		Detail: map[string]string{"job": j.ID, "accounts": strconv.Itoa(j.RowsDone), "passwordsKept": strconv.FormatBool(keep)}}); err != nil {
+		return fmt.Errorf("audit download of job %s: %w", j.ID, err)
+	}
+	if err := w.Write([]string{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}); err != nil {
+		return err
+	}
+	after := ""
+	for {
+		rows, err := store.Rows(ctx, j.ID, AccountPrefix, after, 1000)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			pw := ""
+			switch {
+			case r.Done:
+				pw = "（通知メール送信済み）"
+			case keep && r.Sealed != "":
+				raw, err := s.box.Open(r.Sealed)
+				if err != nil {
+					return err
+				}
+				pw = string(raw)
+			default:
+				pw = "（保存期間を過ぎたため削除済み）"
+			}
+			if err := w.Write([]string{r.Fields["userId"], r.Fields["name"], r.Fields["mail"], pw}); err != nil {
+				return err
+			}
+			after = r.Key
+		}
+		if len(rows) < 1000 {
+			break
+		}
+	}
+	return w.Flush()
+}
+
+// NotifyJob sends the notice mails of an issuance job as a job
+// (job.Notify, params "issuance": the issuance job): one mail per account
+// not yet notified, at most rate a second, each account marked notified
+// (and its password dropped) as soon as its mail is sent.
+type NotifyJob struct {
+	s     *Service
+	store job.Store
+	rate  int
+	sleep func(time.Duration)
+}
+
+var _ job.Handler = (*NotifyJob)(nil)
+
+// NewNotifyJob returns the handler of notice-mail jobs; rate is mails per second.
+func NewNotifyJob(s *Service, store job.Store, rate int) *NotifyJob {
+	return &NotifyJob{s: s, store: store, rate: max(rate, 1), sleep: time.Sleep}
+}
+
+// NewNotifyCheck is the check before a notice-mail job is created: the
+// caller created the issuance job named, and it is done.
+func NewNotifyCheck(store job.Store) job.Check {
+	return func(actor authz.Principal, params map[string]string, _ *csvio.Row) error {
+		if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
+			return err
+		}
+		issued, err := store.GetJob(context.Background(), params["issuance"])
+		if apperr.CodeOf(err) == apperr.NotFound || (err == nil && (issued.Owner != actor.UserID || issued.Kind != job.Issuance)) {
+			return apperr.InvalidField("issuance", "一括発行の処理が見つかりません。", "no such issuance job")
+		}
+		if err != nil {
+			return err
+		}
+		if issued.State != job.Done {
+			return apperr.InvalidField("issuance", "アカウントの作成が終わっていません。", "the issuance job is not done")
+		}
+		return nil
+	}
+}
+
+// Validate counts the accounts.
+func (h *NotifyJob) Validate(ctx context.Context, j *job.Job) error {
+	issued, err := h.store.GetJob(ctx, j.Params["issuance"])
+	if err != nil {
+		return err
+	}
+	j.RowsTotal, j.RowsDone, j.Cursor = issued.RowsTotal, 0, ""
+	return nil
+}
+
+// Step sends the mails of the next chunk of accounts. Throttling by SES
+// is retried with backoff; an account whose mail fails otherwise is
+// counted as failed and left unmarked for a later job.
+func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
+	issuance := j.Params["issuance"]
+	rows, err := h.store.Rows(ctx, issuance, AccountPrefix, j.Cursor, accountChunk)
+	if err != nil {
+		return false, err
+	}
+	if len(rows) == 0 {
+		return true, nil
+	}
+	gap := time.Second / time.Duration(h.rate)
+	for _, r := range rows {
+		j.RowsDone++
+		j.Cursor = r.Key
+		if r.Done {
+			j.Add("alreadySent", 1)
+			continue
+		}
+		initial, err := h.s.box.Open(r.Sealed)
+		if err != nil {
+			return false, err
+		}
+		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
+			r.Fields["name"], r.Fields["userId"], initial, h.s.loginURL)
+		if err := h.send(ctx, r.Fields["mail"], body, gap); err != nil {
+			j.Add("failed", 1)
+			continue
+		}
+		if err := h.store.MarkRow(ctx, issuance, r.Key); err != nil {
+			return false, err
+		}
+		j.Add("sent", 1)
+		if err := h.s.audit.Record(ctx, audit.Event{At: h.s.now(), UserID: r.Fields["userId"], Actor: j.Owner, Action: audit.InitialPasswordMailed,
+			Detail: map[string]string{"job": issuance}}); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// send sends one mail at the configured rate, retrying throttling.
+func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration) error {
+	wait := gap
+	for attempt := 0; ; attempt++ {
+		h.sleep(wait)
+		err := h.s.mail.Mail(ctx, to, "【医療機関等情報支援システム】アカウント発行のお知らせ", body)
+		if err == nil || attempt >= 5 || !throttled(err) {
+			return err
+		}
+		wait = gap << (attempt + 1)
+	}
+}
+
+// throttled reports SES's "Throttling" (maximum sending rate exceeded).
+func throttled(err error) bool {
+	var ae interface{ ErrorCode() string }
+	return errors.As(err, &ae) && (ae.ErrorCode() == "Throttling" || ae.ErrorCode() == "ThrottlingException")
+}
