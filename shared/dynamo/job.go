@@ -23,7 +23,6 @@ type JobStore struct {
 	table string
 }
 
-
 var _ job.Store = (*JobStore)(nil)
 
 // NewJobStore returns a JobStore.

@@ -238,7 +238,6 @@ type SurveyStatusStore struct {
 	table string
 }
 
-
 var _ survey.StatusReader = (*SurveyStatusStore)(nil)
 
 // NewSurveyStatusStore returns a SurveyStatusStore.
