@@ -18,7 +18,6 @@ import (
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
-
 // maxSessionsInDelete bounds the sessions ended in the transaction that
 // deletes an account (a transaction holds 100 items); more are ended after.
 const maxSessionsInDelete = 90
