@@ -222,3 +222,115 @@ func TestPasswordResetPages(t *testing.T) {
 	}
 	e.Login(t, u, "Kusuri#Bako42")
 }
+
+// loginInBrowser walks the login pages: user ID and password, then the
+// code read from moto, and lands where the pages send the user next.
+func loginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.User, pw string) {
+	t.Helper()
+	sent := len(e.Moto.Mails(u.Mail))
+	do(t, ctx,
+		chromedp.WaitVisible("#userId"),
+		chromedp.SendKeys("#userId", u.ID),
+		chromedp.SendKeys("#password", pw),
+		chromedp.Click("#login button[type=submit]"),
+		chromedp.WaitVisible("#code"))
+	code := authtest.LastCode(t, sent+1, func() []string { return e.Moto.Mails(u.Mail) })
+	do(t, ctx, chromedp.SendKeys("#code", code), chromedp.Click("#code-form button[type=submit]"))
+}
+
+// fillDaily sets every field of the daily survey form, counts to n.
+const fillDaily = `(n) => {
+  for (const el of document.querySelectorAll('#daily [name]')) {
+    if (el.type === 'checkbox') el.checked = true;
+    else if (el.tagName === 'SELECT') el.value = el.options[1].value;
+    else el.value = String(n);
+  }
+  document.getElementById('daily').dispatchEvent(new Event('input'));
+}`
+
+func TestDailySurveyInTheBrowser(t *testing.T) {
+	e := shared.Env(t)
+	ctx := browser(t)
+	u, initial := e.Account(t, auth.NewAccount{})
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily"))
+	loginInBrowser(t, ctx, e, u, initial)
+	do(t, ctx,
+		chromedp.WaitVisible("#first-login"),
+		chromedp.SendKeys("#current", initial),
+		chromedp.SendKeys("#new", authtest.GoodPassword),
+		chromedp.SendKeys("#confirm", authtest.GoodPassword),
+		chromedp.Click("#password-form button[type=submit]"),
+		chromedp.WaitVisible("#me"),
+		chromedp.Navigate(e.Stack.APIURL+"/daily"),
+		chromedp.WaitVisible("#daily"))
+	if st := value(t, ctx, chromedp.Text("#state")); !strings.Contains(st, "未回答") {
+		t.Errorf("a day without a survey says %q", st)
+	}
+	checkPage(t, ctx, "daily")
+
+	// A part above its whole is refused at its field.
+	value(t, ctx, chromedp.Evaluate[any](`(`+fillDaily+`)(5)`))
+	do(t, ctx,
+		chromedp.SetValue("#f-beds-covidOccupied", "30"),
+		chromedp.Click("#daily button[type=submit]"),
+		chromedp.WaitVisible(".error-summary"),
+		chromedp.WaitVisible("#f-beds-covidOccupied-error"))
+	checkPage(t, ctx, "daily-error")
+	do(t, ctx,
+		chromedp.SetValue("#f-beds-covidOccupied", "3"),
+		chromedp.Click("#daily button[type=submit]"))
+	saved(t, ctx)
+
+	// Another tab saves the same day first: the conflict is explained and
+	// the user may keep their own values.
+	value(t, ctx, chromedp.Evaluate[any](`(async () => {
+	  const day = new Intl.DateTimeFormat('sv-SE', {timeZone: 'Asia/Tokyo'}).format(new Date());
+	  const path = '/surveys/institutions/`+u.InstitutionCode+`/daily/' + day;
+	  const cur = await (await fetch(path)).json();
+	  const body = {...cur.values, version: cur.version};
+	  body.beds.covidAvailable = 1;
+	  const res = await fetch(path, {method: 'PUT', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+	  if (!res.ok) throw new Error('the other tab: ' + res.status);
+	})()`, chromedp.EvalAwaitPromise))
+	do(t, ctx,
+		chromedp.SetValue("#f-beds-covidAvailable", "7"),
+		chromedp.Click("#daily button[type=submit]"),
+		chromedp.WaitVisible(".conflict"))
+	if msg := value(t, ctx, chromedp.Text(".conflict")); !strings.Contains(msg, "先に保存しました") {
+		t.Errorf("the conflict says %q", msg)
+	}
+	checkPage(t, ctx, "daily-conflict")
+	do(t, ctx, chromedp.Click(".conflict .button-primary"))
+	saved(t, ctx)
+
+	// The session ends under the user's feet: what they typed survives the
+	// login and is saved after it.
+	do(t, ctx, chromedp.SetValue("#f-beds-covidAvailable", "9"))
+	value(t, ctx, chromedp.Evaluate[any](`document.getElementById('daily').dispatchEvent(new Event('input'))`))
+	if _, err := e.Store.EndUserSessions(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Click("#daily button[type=submit]"))
+	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
+	do(t, ctx, chromedp.WaitVisible("#daily"))
+	if st := value(t, ctx, chromedp.Text("#state")); !strings.Contains(st, "復元しました") {
+		t.Errorf("after logging in again the page says %q", st)
+	}
+	if v := value(t, ctx, chromedp.Value("#f-beds-covidAvailable")); v != "9" {
+		t.Errorf("the restored draft has %q, want 9", v)
+	}
+	do(t, ctx, chromedp.Click("#daily button[type=submit]"))
+	saved(t, ctx)
+}
+
+// saved waits for the daily form to say it saved, and tells what it said
+// instead if it does not.
+func saved(t *testing.T, ctx context.Context) {
+	t.Helper()
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(wait, chromedp.Poll[bool](`document.getElementById('state').textContent.includes('保存しました')`)); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('main').innerText`))
+		t.Fatalf("not saved: %v\n%s", err, page)
+	}
+}

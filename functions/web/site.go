@@ -13,6 +13,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/gmis-oss/gmis/shared/survey"
 )
 
 //go:embed site
@@ -26,6 +28,41 @@ var Pages = map[string]string{
 	"/login/code":      "code.html",
 	"/password/change": "password.html",
 	"/password-reset":  "reset.html",
+	"/daily":           "daily.html",
+}
+
+// formGroup is a fieldset of a survey form.
+type formGroup struct {
+	Legend string
+	Fields []survey.FormField
+}
+
+// groupLegends names the fieldsets of the daily survey by the first part
+// of their fields' paths, in form order.
+var groupLegends = map[string]string{
+	"services": "診療の状況", "staffing": "職員の状況", "beds": "病床の状況",
+	"patients": "新型コロナウイルス感染症の入院患者", "tests": "検査と発熱外来", "flags": "基本情報",
+}
+
+func groups(fields []survey.FormField) []formGroup {
+	var out []formGroup
+	for _, f := range fields {
+		head, _, _ := strings.Cut(f.Path, ".")
+		legend := groupLegends[head]
+		if legend == "" {
+			legend = head
+		}
+		if len(out) == 0 || out[len(out)-1].Legend != legend {
+			out = append(out, formGroup{Legend: legend})
+		}
+		out[len(out)-1].Fields = append(out[len(out)-1].Fields, f)
+	}
+	return out
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Daily []formGroup
 }
 
 // site is the application as served: pages rendered once at start-up, and
@@ -67,6 +104,7 @@ func newSite(connect string) (*site, error) {
 	}
 	s.version = hex.EncodeToString(h.Sum(nil))[:16]
 	layout, err := template.New("layout.html").Funcs(template.FuncMap{
+		"id": func(path string) string { return "f-" + strings.ReplaceAll(path, ".", "-") },
 		"asset": func(name string) (string, error) {
 			if _, ok := s.assets[name]; !ok {
 				return "", fmt.Errorf("no asset %s", name)
@@ -86,7 +124,7 @@ func newSite(connect string) (*site, error) {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		var buf bytes.Buffer
-		if err := t.Execute(&buf, nil); err != nil {
+		if err := t.Execute(&buf, pageData{Daily: groups(survey.DailyForm())}); err != nil {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		s.pages[route] = buf.Bytes()

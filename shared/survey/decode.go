@@ -289,3 +289,32 @@ func countOf(path, label string, v any) (int64, *apperr.Problem) {
 	}
 	return n, nil
 }
+
+// FormField is one field of a survey as a form shows it: its path in the
+// body (also the field errors name), its label, its kind ("count",
+// "choice" or "flag") and, for a choice, the choices. The browser pages
+// draw their forms from it, so labels and choices are defined once.
+type FormField struct {
+	Path    string
+	Label   string
+	Kind    string
+	Choices []Choice
+}
+
+// DailyForm lists the daily survey's fields in form order.
+func DailyForm() []FormField { return formOf(dailySchema) }
+
+func formOf[T any](s schema[T]) []FormField {
+	out := make([]FormField, 0, len(s.fields))
+	for _, f := range s.fields {
+		kind := "count"
+		switch f.kind {
+		case kindEnum:
+			kind = "choice"
+		case kindFlag:
+			kind = "flag"
+		}
+		out = append(out, FormField{Path: f.path, Label: f.label, Kind: kind, Choices: f.choices})
+	}
+	return out
+}

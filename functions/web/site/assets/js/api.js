@@ -116,6 +116,22 @@ export function showAccount(me) {
   document.getElementById('logout').addEventListener('click', async () => {
     try { await api('POST', '/auth/logout'); } catch { /* the session may be gone already */ }
     sessionStorage.clear();
+    // Nurses' stations share PCs: what was typed goes with the user.
+    forgetDrafts(me.userId);
     location.assign('/login');
   });
+}
+
+/** draftKey names a form's unsaved input in the browser's storage. */
+export function draftKey(userId, ...parts) {
+  return ['gmis.draft', userId, ...parts].join('.');
+}
+
+/** forgetDrafts removes every unsaved input of the user. */
+export function forgetDrafts(userId) {
+  const prefix = draftKey(userId) + '.';
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const k = localStorage.key(i);
+    if (k && k.startsWith(prefix)) localStorage.removeItem(k);
+  }
 }
