@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gmis-oss/gmis/infra/local/mailbox"
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/stack"
 )
@@ -189,6 +190,11 @@ func runCmd(args []string) error {
 	if st.Endpoints.Voice != "" {
 		fmt.Fprintf(out, "Voice calls %s  (calls placed: %s%s)\n", st.Endpoints.Voice, st.Endpoints.Voice, services.VoiceDataPath)
 	}
+	box, err := mailbox.Serve(ctx, mailbox.Sources{Moto: st.Endpoints.Moto, Voice: st.Endpoints.Voice})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Mailbox     %s  (the mails, SMS and voice calls sent, with their codes)\n", box)
 	for _, rt := range st.Template.Routes {
 		fmt.Fprintf(out, "  %-45s → %s\n", rt.Key(), rt.Function)
 	}

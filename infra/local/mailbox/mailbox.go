@@ -1,0 +1,160 @@
+// Package mailbox serves the local stack's mailbox: one page listing the
+// mails, SMS and voice calls the system sent, newest first, so that a
+// person trying the system reads a one-time code the way a phone or a mail
+// client would show it, without reading JSON.
+package mailbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Message is one thing sent, as the page shows it.
+type Message struct {
+	Kind    string // メール, SMS, 音声通話
+	To      string
+	Subject string
+	Body    string
+	At      time.Time // zero when the service does not say
+	seq     int
+}
+
+// Sources are where the sent messages are read: moto (SES and SNS) and the
+// voice stand-in ("" when there is none).
+type Sources struct {
+	Moto  string
+	Voice string
+}
+
+// Read returns every message sent, newest first.
+func Read(ctx context.Context, src Sources) ([]Message, error) {
+	var moto struct {
+		SES struct {
+			Message []struct {
+				Body         string `json:"body"`
+				Subject      string `json:"subject"`
+				Destinations struct {
+					ToAddresses []string `json:"ToAddresses"`
+				} `json:"destinations"`
+			} `json:"Message"`
+		} `json:"ses"`
+		SNS struct {
+			SMS []struct {
+				Message     string `json:"message"`
+				PhoneNumber string `json:"phone_number"`
+			} `json:"SMS"`
+		} `json:"sns"`
+	}
+	if err := getJSON(ctx, src.Moto+"/moto-api/data.json", &moto); err != nil {
+		return nil, err
+	}
+	var out []Message
+	for i, m := range moto.SES.Message {
+		to := ""
+		if len(m.Destinations.ToAddresses) > 0 {
+			to = m.Destinations.ToAddresses[0]
+		}
+		out = append(out, Message{Kind: "メール", To: to, Subject: m.Subject, Body: m.Body, seq: i})
+	}
+	for i, m := range moto.SNS.SMS {
+		out = append(out, Message{Kind: "SMS", To: m.PhoneNumber, Body: m.Message, seq: i})
+	}
+	if src.Voice != "" {
+		var voice struct {
+			Messages []struct {
+				To     string    `json:"DestinationPhoneNumber"`
+				Body   string    `json:"MessageBody"`
+				SentAt time.Time `json:"SentAt"`
+			} `json:"messages"`
+		}
+		if err := getJSON(ctx, src.Voice+"/voice-api/data.json", &voice); err != nil {
+			return nil, err
+		}
+		for i, m := range voice.Messages {
+			out = append(out, Message{Kind: "音声通話", To: m.To, Body: m.Body, At: m.SentAt, seq: i})
+		}
+	}
+	// moto keeps each kind in the order sent but has no times: newest first
+	// within each kind, mails, then SMS, then calls.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return kindOrder[out[i].Kind] < kindOrder[out[j].Kind]
+		}
+		return out[i].seq > out[j].seq
+	})
+	return out, nil
+}
+
+var kindOrder = map[string]int{"メール": 0, "SMS": 1, "音声通話": 2}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", url, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("read %s: %s", url, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+var page = template.Must(template.New("mailbox").Parse(`<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="5">
+<title>ローカルの受信箱</title>
+<style>
+body{font-family:"Noto Sans JP",sans-serif;margin:0 auto;max-width:48rem;padding:1rem;line-height:1.7;color:#1a1a1a}
+h1{font-size:1.5rem}.msg{border:1px solid #999;border-radius:8px;padding:.75rem 1rem;margin:0 0 1rem}
+.meta{font-size:.875rem;color:#333}.kind{font-weight:700;margin-right:.5rem}pre{white-space:pre-wrap;margin:.5rem 0 0;font:inherit}
+</style></head><body>
+<h1>ローカルの受信箱（{{len .}}件）</h1>
+<p>このマシンで動いているシステムが送ったメール・SMS・音声通話です（新しい順、5秒ごとに更新）。実際には送られていません。</p>
+{{range .}}<section class="msg"><p class="meta"><span class="kind">{{.Kind}}</span>宛先 {{.To}}{{if not .At.IsZero}}　{{.At.Format "2006/01/02 15:04:05"}}{{end}}</p>
+{{if .Subject}}<h2 class="meta">件名 {{.Subject}}</h2>{{end}}<pre>{{.Body}}</pre></section>
+{{else}}<p>まだ何も送られていません。</p>{{end}}
+</body></html>`))
+
+// Handler serves the mailbox page.
+func Handler(src Sources) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		msgs, err := Read(r.Context(), src)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = page.Execute(w, msgs)
+	})
+}
+
+// Serve serves the mailbox on a free loopback port until ctx ends and
+// returns its URL.
+func Serve(ctx context.Context, src Sources) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: Handler(src), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + l.Addr().String(), nil
+}
