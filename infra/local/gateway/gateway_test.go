@@ -627,9 +627,11 @@ func TestConcurrentRequests(t *testing.T) {
 	if len(pids) < 2 {
 		t.Errorf("%d requests ran in %d process(es), want at least 2", parallel, len(pids))
 	}
-	// One instance at a time would take parallel×sleep; overlapping
-	// instances take about one sleep plus their cold starts.
-	if limit := parallel * sleep * 3 / 4; elapsed >= limit {
+	// One instance at a time would take at least parallel×sleep;
+	// overlapping instances take about one sleep plus their cold starts,
+	// which a loaded machine (the suite runs packages side by side) makes
+	// slow: anything under the serial time shows they overlapped.
+	if limit := parallel * sleep; elapsed >= limit {
 		t.Errorf("%d requests of %s took %s, want under %s", parallel, sleep, elapsed, limit)
 	}
 }
