@@ -328,7 +328,7 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 // instead if it does not.
 func saved(t *testing.T, ctx context.Context) {
 	t.Helper()
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(wait, chromedp.Poll[bool](`document.getElementById('state').textContent.includes('保存しました')`)); err != nil {
 		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('main').innerText`))
