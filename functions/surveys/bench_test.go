@@ -55,14 +55,15 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 	auth := dynamo.NewAuthStore(plain, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
 	statuses := dynamo.NewSurveyStatusStore(counted, table)
 	mstore := dynamo.NewMasterStore(counted, masters)
-	areas, err := survey.NewAreas(dynamo.NewSurveyAreaStore(counted, table, masters), statuses, auth, nil, survey.AreaConfig{})
+	areaStore := dynamo.NewSurveyAreaStore(counted, table, masters)
+	areas, err := survey.NewAreas(areaStore, statuses, auth, nil, survey.AreaConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return &handler{
 		daily:    survey.NewService(survey.DailyKind, dynamo.NewSurveyStore(counted, table, survey.DailyKind), mstore, survey.Config{}),
 		weekly:   survey.NewService(survey.WeeklyKind, dynamo.NewSurveyStore(counted, table, survey.WeeklyKind), mstore, survey.Config{}),
-		statuses: statuses, masters: mstore, areas: areas,
+		statuses: statuses, masters: mstore, areas: areas, exports: survey.NewExports(areaStore, []byte("bench")),
 		gate:     maintenance.NewGate(dynamo.NewWindowStore(plain, fnEnv["SYSTEM_TABLE"], nil), time.Minute, nil),
 		sessions: session.NewManager(auth, session.Config{}), logger: slog.New(slog.DiscardHandler), now: time.Now,
 	}, counted
@@ -194,7 +195,8 @@ func BenchmarkSurveys(b *testing.B) {
 		}
 	})
 	var bytes countingWriter
-	rows, err := h.areas.ExportDaily(context.Background(), area, survey.AddDays(survey.Today(now), -days), survey.AddDays(survey.Today(now), -1), &bytes)
+	rows, err := h.exports.CSV(context.Background(), survey.Export{Kind: survey.DailyKind.Name, Area: area,
+		From: survey.AddDays(survey.Today(now), -days), To: survey.AddDays(survey.Today(now), -1)}, &bytes)
 	close(stop)
 	wg.Wait()
 	if err != nil {
