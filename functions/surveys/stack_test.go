@@ -706,3 +706,48 @@ func TestExportJob(t *testing.T) {
 		t.Errorf("a malformed job ID = %d, want 404", r.Status)
 	}
 }
+
+func TestMaintenanceWindowClosesSurveys(t *testing.T) {
+	e := shared.Env(t)
+	a := institution{code: "1310000701", pref: "13", hc: "1309"}
+	addInstitutions(t, e, a)
+	c := staff(t, e, a, "")
+	nat := admin(t, e, authz.National, "", "", false)
+	now := time.Now()
+	r := nat.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now.Add(-time.Minute), "end": now.Add(10 * time.Minute), "message": "調査システムの更新中です。"})
+	if r.Status != 201 {
+		t.Fatalf("create window = %d %s", r.Status, r.Body)
+	}
+	id := r.String("id")
+	ended := false
+	end := func() {
+		if r := nat.Do("POST", "/admin/maintenance-windows/"+id+"/end", nil); r.Status != 204 {
+			t.Fatalf("end window = %d %s", r.Status, r.Body)
+		}
+		ended = true
+		time.Sleep(1100 * time.Millisecond) // the functions' cache of windows
+	}
+	defer func() {
+		if !ended {
+			end()
+		}
+	}()
+	time.Sleep(1100 * time.Millisecond)
+	for _, q := range []struct{ method, path string }{
+		{"GET", dailyPath(a.code, today())},
+		{"PUT", dailyPath(a.code, today())},
+		{"GET", "/surveys/institutions/" + a.code + "/latest"},
+	} {
+		r := c.Do(q.method, q.path, dailyBody(0, 10))
+		if q.method == "GET" {
+			r = c.Do(q.method, q.path, nil)
+		}
+		if r.Status != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "調査システムの更新中です。") {
+			t.Errorf("%s %s during maintenance = %d %s (Retry-After %q), want 503 with the message", q.method, q.path, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	end()
+	if r := c.Do("PUT", dailyPath(a.code, today()), dailyBody(0, 10)); r.Status != 200 {
+		t.Errorf("write after the window = %d %s", r.Status, r.Body)
+	}
+}
