@@ -1,5 +1,5 @@
 // Command jobs is the Lambda function that runs background jobs (master
-// import, bulk issuance, notice mails), invoked asynchronously with
+// import, bulk issuance, notice mails, survey exports), invoked asynchronously with
 // {"jobId": ...}, and, on the sweeper's schedule with {"sweep": true},
 // restarts jobs whose lease expired.
 package main
@@ -30,6 +30,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/notify"
+	"github.com/gmis-oss/gmis/shared/survey"
 	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
@@ -68,7 +69,7 @@ func (w *worker) handle(ctx context.Context, ev invoke.Event) (map[string]any, e
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*worker, error) {
 	e := env.New(getenv)
 	auditTable, mastersTable, jobsTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("JOBS_TABLE")
-	usersTable := e.Need("USERS_TABLE")
+	usersTable, surveysTable := e.Need("USERS_TABLE"), e.Need("SURVEYS_TABLE")
 	tables := dynamo.AuthTables{Users: usersTable, Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
 	bucket, self := e.Need("UPLOADS_BUCKET"), e.Need("AWS_LAMBDA_FUNCTION_NAME")
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
@@ -104,6 +105,8 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		job.MasterImport: master.NewImportJob(masters, jobs, files),
 		job.Issuance:     issuance.NewIssuanceJob(bulk, jobs, files),
 		job.Notify:       issuance.NewNotifyJob(bulk, jobs, rate),
+		job.Export: survey.NewExportJob(survey.NewExports(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), nil), files,
+			func(j job.Job) string { return uploads.ExportKey(j.Owner, j.ID) }, 0),
 	}
 	starter := invoke.NewJobs(awslambda.NewFromConfig(cfg), self)
 	return &worker{runner: job.NewRunner(jobs, starter, handlers, job.Config{Slice: slice, Logger: logger}), logger: logger}, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/session"
@@ -55,14 +56,15 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 	auth := dynamo.NewAuthStore(plain, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
 	statuses := dynamo.NewSurveyStatusStore(counted, table)
 	mstore := dynamo.NewMasterStore(counted, masters)
-	areas, err := survey.NewAreas(dynamo.NewSurveyAreaStore(counted, table, masters), statuses, auth, nil, survey.AreaConfig{})
+	areaStore := dynamo.NewSurveyAreaStore(counted, table, masters)
+	areas, err := survey.NewAreas(areaStore, statuses, auth, nil, survey.AreaConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return &handler{
 		daily:    survey.NewService(survey.DailyKind, dynamo.NewSurveyStore(counted, table, survey.DailyKind), mstore, survey.Config{}),
 		weekly:   survey.NewService(survey.WeeklyKind, dynamo.NewSurveyStore(counted, table, survey.WeeklyKind), mstore, survey.Config{}),
-		statuses: statuses, masters: mstore, areas: areas,
+		statuses: statuses, masters: mstore, areas: areas, exports: survey.NewExports(areaStore, []byte("bench")),
 		gate:     maintenance.NewGate(dynamo.NewWindowStore(plain, fnEnv["SYSTEM_TABLE"], nil), time.Minute, nil),
 		sessions: session.NewManager(auth, session.Config{}), logger: slog.New(slog.DiscardHandler), now: time.Now,
 	}, counted
@@ -194,7 +196,8 @@ func BenchmarkSurveys(b *testing.B) {
 		}
 	})
 	var bytes countingWriter
-	rows, err := h.areas.ExportDaily(context.Background(), area, survey.AddDays(survey.Today(now), -days), survey.AddDays(survey.Today(now), -1), &bytes)
+	rows, err := h.exports.CSV(context.Background(), survey.Export{Kind: survey.DailyKind.Name, Area: area,
+		From: survey.AddDays(survey.Today(now), -days), To: survey.AddDays(survey.Today(now), -1)}, &bytes)
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -210,7 +213,67 @@ func BenchmarkSurveys(b *testing.B) {
 	if mib >= 128 {
 		b.Errorf("export peak heap %.1f MiB, want under 128", mib)
 	}
+
+	// The same range as an export job writes it, a part at a time.
+	ex := survey.Export{Kind: survey.DailyKind.Name, Area: area, From: survey.AddDays(survey.Today(now), -days), To: survey.AddDays(survey.Today(now), -1)}
+	parts := &countingParts{}
+	x := survey.NewExportJob(h.exports, parts, func(job.Job) string { return "exports/bench.csv" }, 0)
+	j := job.Job{ID: "bench", Params: survey.ExportParams(ex), Counts: map[string]int{}}
+	runtime.GC()
+	peak.Store(0)
+	stop = make(chan struct{})
+	wg.Go(func() {
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	err = x.Validate(context.Background(), &j)
+	for done := false; err == nil && !done; {
+		done, err = x.Step(context.Background(), &j)
+	}
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if parts.n != bytes.n || j.Counts["rows"] != rows {
+		b.Errorf("the job wrote %d bytes, %d rows; the download %d bytes, %d rows", parts.n, j.Counts["rows"], bytes.n, rows)
+	}
+	jobMiB := float64(peak.Load()) / (1 << 20)
+	fmt.Printf("BENCH survey_export_job_parts %d\n", j.Counts["parts"])
+	fmt.Printf("BENCH survey_export_job_peak_mib %.1f\n", jobMiB)
+	if jobMiB >= 128 {
+		b.Errorf("export job peak heap %.1f MiB, want under 128", jobMiB)
+	}
 }
+
+// countingParts counts what an export job writes and keeps nothing.
+type countingParts struct{ n int64 }
+
+func (c *countingParts) PutWhole(_ context.Context, _, _, _ string, data []byte) error {
+	c.n += int64(len(data))
+	return nil
+}
+
+func (c *countingParts) BeginParts(context.Context, string, string, string) (string, error) {
+	return "upload", nil
+}
+
+func (c *countingParts) PutPart(_ context.Context, _, _ string, n int32, data []byte) (string, error) {
+	c.n += int64(len(data))
+	return fmt.Sprint(n), nil
+}
+
+func (c *countingParts) FinishParts(context.Context, string, string, []string) error { return nil }
 
 type countingWriter struct{ n int64 }
 

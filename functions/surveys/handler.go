@@ -2,22 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
+	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
 type handler struct {
@@ -26,7 +31,11 @@ type handler struct {
 	statuses       survey.StatusReader
 	masters        survey.Institutions
 	areas          *survey.Areas
+	exports        *survey.Exports
+	jobs           *job.Service
+	files          presigner
 	gate           *maintenance.Gate
+	audit          audit.Log
 	sessions       *session.Manager
 	allowedOrigins []string
 	logger         *slog.Logger
@@ -40,8 +49,17 @@ func (h *handler) routes() http.Handler {
 	rt.Private("GET /surveys/institutions/{code}/latest", h.latest)
 	rt.Private("GET /surveys/daily/non-responders", h.nonResponders)
 	rt.Private("POST /surveys/daily/non-responders/remind", h.remind)
-	rt.Private("GET /surveys/daily/export", h.export)
-	return h.gate.Wrap(rt, nil)
+	for _, kind := range []string{survey.DailyKind.Name, survey.WeeklyKind.Name} {
+		rt.Private("GET /surveys/"+kind+"/export", h.export(kind))
+		rt.Private("POST /surveys/"+kind+"/exports", h.createExport(kind))
+	}
+	rt.Private("GET /surveys/exports/{id}", h.getExport)
+	return httpapi.AuditRefusals(h.gate.Wrap(rt, nil), h.audit, h.logger, h.now)
+}
+
+// presigner hands out links to files.
+type presigner interface {
+	PresignGet(ctx context.Context, key, filename string, ttl time.Duration) (string, error)
 }
 
 func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }
@@ -214,32 +232,158 @@ func (h *handler) remind(w http.ResponseWriter, r *http.Request) {
 // answer is at most 6 MB, and the body travels inside a JSON document.
 const maxSyncCSV = 5 << 20
 
-// export downloads the daily surveys of the caller's area for a range.
-func (h *handler) export(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	area, err := survey.AreaOf(principal(r), authz.DownloadSurveys, q.Get("prefectureCode"), q.Get("healthCenterCode"))
+// exportOf reads the question of a download: the caller's area (or the
+// one named in it) and the range, by default the current day or week.
+func (h *handler) exportOf(r *http.Request, kind, from, to, prefecture, healthCenter string) (survey.Export, error) {
+	area, err := survey.AreaOf(principal(r), authz.DownloadSurveys, prefecture, healthCenter)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return survey.Export{}, err
 	}
-	from, to := q.Get("from"), q.Get("to")
 	if from == "" {
 		from = survey.Today(h.now())
+		if kind == survey.WeeklyKind.Name {
+			from = string(survey.WeekOf(h.now()))
+		}
 	}
 	if to == "" {
 		to = from
 	}
-	buf := &cappedBuffer{max: maxSyncCSV}
-	if _, err := h.areas.ExportDaily(r.Context(), area, from, to, buf); err != nil {
-		if errors.Is(err, errTooBig) {
-			err = apperr.New(apperr.TooLarge,
-				"ダウンロードするデータが大きすぎます（上限 5 MB）。期間を短くしてください。",
-				"the download is larger than 5 MB: choose a shorter range (larger exports run as background jobs, not yet available)")
+	e := survey.Export{Kind: kind, Area: area, From: from, To: to}
+	return e, e.Check()
+}
+
+// export downloads the surveys of one kind of the caller's area for a
+// range: as Excel CSV, or with format=json as pages for programs.
+func (h *handler) export(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		e, err := h.exportOf(r, kind, q.Get("from"), q.Get("to"), q.Get("prefectureCode"), q.Get("healthCenterCode"))
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
 		}
+		switch q.Get("format") {
+		case "", "csv":
+		case "json":
+			limit := survey.MaxExportPage
+			if v := q.Get("limit"); v != "" {
+				if limit, err = strconv.Atoi(v); err != nil {
+					limit = -1 // refused by Page, naming limit
+				}
+			}
+			page, err := h.exports.Page(r.Context(), e, q.Get("cursor"), limit)
+			httpapi.Reply(w, r, http.StatusOK, page, err)
+			return
+		default:
+			httpapi.WriteError(w, r, apperr.InvalidField("format", "format は csv か json です。", "format must be csv or json"))
+			return
+		}
+		buf := &cappedBuffer{max: maxSyncCSV}
+		if _, err := h.exports.CSV(r.Context(), e, buf); err != nil {
+			if errors.Is(err, errTooBig) {
+				tooBig := apperr.New(apperr.TooLarge,
+					"ダウンロードするデータが大きすぎます（上限 5 MB）。POST /surveys/"+kind+"/exports で書き出しを依頼してください。",
+					"the download is larger than 5 MB: ask for it as an export job with POST /surveys/"+kind+"/exports")
+				tooBig.Detail = map[string]string{"exports": "/surveys/" + kind + "/exports"}
+				err = tooBig
+			}
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		writeCSV(w, survey.ExportFilename(e), buf.b.Bytes())
+	}
+}
+
+// exportRequest is the body of POST /surveys/{kind}/exports.
+type exportRequest struct {
+	From             string `json:"from"`
+	To               string `json:"to"`
+	PrefectureCode   string `json:"prefectureCode"`
+	HealthCenterCode string `json:"healthCenterCode"`
+}
+
+// createExport starts an export job: the same CSV as export, of any size,
+// written to a file the job's status links to when it is done.
+func (h *handler) createExport(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req exportRequest
+		if err := httpapi.DecodeJSON(r, &req); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		e, err := h.exportOf(r, kind, req.From, req.To, req.PrefectureCode, req.HealthCenterCode)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		j, err := h.jobs.Create(r.Context(), principal(r), job.Export, survey.ExportParams(e), "", 0)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		status := "/surveys/exports/" + j.ID
+		w.Header().Set("Location", status)
+		httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{"jobId": j.ID, "state": j.State, "status": status})
+	}
+}
+
+// downloadTTL is how long the link to an export's file works.
+const downloadTTL = 15 * time.Minute
+
+var jobIDRE = regexp.MustCompile(`^[0-9a-f]{24}$`)
+
+// exportView is an export job as its creator sees it.
+type exportView struct {
+	ID          string        `json:"id"`
+	State       job.State     `json:"state"`
+	Export      survey.Export `json:"export"`
+	PeriodsDone int           `json:"periodsDone"`
+	Periods     int           `json:"periods"`
+	Rows        int           `json:"rows"`
+	Error       *job.Failure  `json:"error,omitempty"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
+	FinishedAt  time.Time     `json:"finishedAt,omitzero"`
+	Download    *download     `json:"download,omitempty"`
+}
+
+type download struct {
+	URL       string    `json:"url"`
+	Filename  string    `json:"filename"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// getExport shows an export job's progress and, once it is done, a link
+// that downloads its file for a while.
+func (h *handler) getExport(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	notFound := apperr.New(apperr.NotFound, "書き出しが見つかりません。", "no such export")
+	if !jobIDRE.MatchString(id) {
+		httpapi.WriteError(w, r, notFound)
+		return
+	}
+	j, err := h.jobs.Get(r.Context(), principal(r), id)
+	if err == nil && j.Kind != job.Export {
+		err = notFound
+	}
+	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	writeCSV(w, "daily-"+area.PrefectureCode+"-"+from+"-"+to+".csv", buf.b.Bytes())
+	e := survey.ExportOf(j)
+	v := exportView{ID: j.ID, State: j.State, Export: e, PeriodsDone: j.RowsDone, Periods: j.RowsTotal, Rows: j.Counts["rows"],
+		Error: j.Failure, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt, FinishedAt: j.FinishedAt}
+	if j.State == job.Done {
+		name := survey.ExportFilename(e)
+		url, err := h.files.PresignGet(r.Context(), uploads.ExportKey(j.Owner, j.ID), name, downloadTTL)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		v.Download = &download{URL: url, Filename: name, ExpiresAt: h.now().Add(downloadTTL).UTC()}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
 var errTooBig = errors.New("download too large")

@@ -1,7 +1,7 @@
 // Command surveys is the Lambda function behind /surveys: institutions'
 // daily and weekly surveys (日次調査・週次調査) with their history, the
-// latest status of each institution, the non-responders of an area and
-// the CSV downloads.
+// latest status of each institution, the non-responders of an area, the
+// downloads (CSV or JSON pages) and the export jobs for large ones.
 package main
 
 import (
@@ -14,16 +14,22 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/invoke"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/notify"
+	"github.com/gmis-oss/gmis/shared/seal"
 	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
+	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
 func main() {
@@ -41,6 +47,8 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
 	surveysTable, mastersTable, systemTable, auditTable := e.Need("SURVEYS_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE"), e.Need("AUDIT_TABLE")
 	mailFrom := e.Need("MAIL_FROM")
+	jobsTable, bucket, jobsFunction := e.Need("JOBS_TABLE"), e.Need("UPLOADS_BUCKET"), e.Need("JOBS_FUNCTION")
+	secret := []byte(e.Need("AUTH_SECRET"))
 	expected := e.List("SURVEY_EXPECTED_CATEGORIES")
 	origins := e.List("ALLOWED_ORIGINS")
 	backfill := e.Int("SURVEY_BACKFILL_DAYS", survey.DefaultBackfillDays)
@@ -55,22 +63,28 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	store := dynamo.NewAuthStore(db, tables)
-	sessCfg.Ended = auth.RecordExpiry(httpapi.Audited(dynamo.NewAuditLog(db, auditTable)), time.Now)
+	auditLog := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
+	sessCfg.Ended = auth.RecordExpiry(auditLog, time.Now)
 	masters := dynamo.NewMasterStore(db, mastersTable)
 	scfg := survey.Config{BackfillDays: backfill}
 	statuses := dynamo.NewSurveyStatusStore(db, surveysTable)
 	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom})
-	areas, err := survey.NewAreas(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), statuses, store, mailer,
+	areaStore := dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable)
+	areas, err := survey.NewAreas(areaStore, statuses, store, mailer,
 		survey.AreaConfig{ExpectedCategories: expected})
 	if err != nil {
 		return nil, err
 	}
 	windows := dynamo.NewWindowStore(db, systemTable, nil)
+	files := uploads.New(s3.NewFromConfig(cfg), bucket)
+	jobs := job.NewService(dynamo.NewJobStore(db, jobsTable), invoke.NewJobs(awslambda.NewFromConfig(cfg), jobsFunction), files,
+		map[job.Kind]job.Check{job.Export: survey.CheckExportJob}, nil, logger)
 	return &handler{
 		daily:    survey.NewService(survey.DailyKind, dynamo.NewSurveyStore(db, surveysTable, survey.DailyKind), masters, scfg),
 		weekly:   survey.NewService(survey.WeeklyKind, dynamo.NewSurveyStore(db, surveysTable, survey.WeeklyKind), masters, scfg),
 		statuses: statuses, masters: masters, areas: areas,
-		gate:     maintenance.NewGate(windows, cacheFor, nil),
+		exports: survey.NewExports(areaStore, seal.DeriveKey(secret, "survey-cursor")), jobs: jobs, files: files,
+		gate: maintenance.NewGate(windows, cacheFor, nil), audit: auditLog,
 		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
 	}, nil
 }

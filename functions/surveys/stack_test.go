@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
@@ -544,5 +546,208 @@ func TestDailyDownload(t *testing.T) {
 	osaka := admin(t, e, authz.PrefectureAdmin, "27", "", true)
 	if r := osaka.Do("GET", "/surveys/daily/export?prefectureCode=13", nil); r.Status != 403 {
 		t.Errorf("Osaka downloads Tokyo = %d, want 403", r.Status)
+	}
+}
+
+func weeklyBody() map[string]any {
+	items := map[string]any{}
+	for _, s := range survey.Supplies {
+		items[s.Code] = map[string]any{"outlook": survey.OutlookTwoThree, "inStock": 40}
+	}
+	return map[string]any{"items": items}
+}
+
+func TestWeeklyDownloadAndJSONPages(t *testing.T) {
+	e := shared.Env(t)
+	a := institution{code: "1310000501", pref: "13", hc: "1307", name: "@SUM(A1)病院"}
+	b := institution{code: "1310000502", pref: "13", hc: "1307"}
+	addInstitutions(t, e, a, b)
+	week := string(survey.WeekOf(time.Now()))
+	for _, in := range []institution{a, b} {
+		c := staff(t, e, in, "")
+		if r := c.Do("PUT", "/surveys/institutions/"+in.code+"/weekly/"+week, weeklyBody()); r.Status != 200 {
+			t.Fatalf("weekly write = %d %s", r.Status, r.Body)
+		}
+		if r := c.Do("PUT", dailyPath(in.code, today()), dailyBody(0, 10)); r.Status != 200 {
+			t.Fatalf("daily write = %d %s", r.Status, r.Body)
+		}
+	}
+	flagged := admin(t, e, authz.HealthCenterAdmin, "13", "1307", true)
+	r := flagged.Do("GET", "/surveys/weekly/export?from="+week+"&to="+week, nil)
+	body := string(r.Body)
+	if r.Status != 200 || !strings.HasPrefix(body, "\ufeff調査週,医療機関コード,医療機関名,保健所コード,バージョン") ||
+		!strings.Contains(body, "サージカルマスクの備蓄見通し") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("weekly download = %d %q", r.Status, body)
+	}
+	lines := strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], week+","+a.code+",'@SUM(A1)病院,1307,1,") || !strings.Contains(lines[1], ",2〜3週間,40,,") {
+		t.Errorf("weekly download rows = %q", lines)
+	}
+	if r := flagged.Do("GET", "/surveys/weekly/export?from="+week+"&to=2026-13", nil); r.Status != 400 || r.ErrorField() != "to" {
+		t.Errorf("a bad week = %d %s, want 400 naming to", r.Status, r.Body)
+	}
+
+	// The same data as JSON pages, daily and weekly.
+	for _, q := range []string{"/surveys/daily/export?format=json&limit=1", "/surveys/weekly/export?format=json&limit=1&from=" + week} {
+		var codes []string
+		cursor := ""
+		for range 5 {
+			r := flagged.Do("GET", q+"&cursor="+cursor, nil)
+			list, _ := r.JSON["surveys"].([]any)
+			if r.Status != 200 || len(list) != 1 {
+				t.Fatalf("%s page = %d %s", q, r.Status, r.Body)
+			}
+			s := list[0].(map[string]any)
+			if s["values"] == nil || s["version"] != float64(1) || s["healthCenterCode"] != "1307" {
+				t.Errorf("survey of the page = %v", s)
+			}
+			codes = append(codes, s["institutionCode"].(string))
+			if cursor = r.String("nextCursor"); cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(codes, []string{a.code, b.code}) {
+			t.Errorf("%s pages gave %v", q, codes)
+		}
+	}
+	r = flagged.Do("GET", "/surveys/daily/export?format=json&limit=1", nil)
+	cursor := r.String("nextCursor")
+	forged := strings.Replace(cursor, cursor[:4], "AAAA", 1)
+	for name, q := range map[string]string{
+		"a changed cursor":             "cursor=" + forged,
+		"a cursor of another question": "from=" + daysAgo(1) + "&cursor=" + cursor,
+		"garbage":                      "cursor=%25%25",
+	} {
+		if r := flagged.Do("GET", "/surveys/daily/export?format=json&"+q, nil); r.Status != 400 || r.ErrorField() != "cursor" {
+			t.Errorf("%s = %d %s, want 400 naming cursor", name, r.Status, r.Body)
+		}
+	}
+	for q, field := range map[string]string{"format=json&limit=101": "limit", "format=json&limit=x": "limit", "format=xml": "format"} {
+		if r := flagged.Do("GET", "/surveys/daily/export?"+q, nil); r.Status != 400 || r.ErrorField() != field ||
+			!strings.Contains(r.JSON["error"].(map[string]any)["message"].(string), field) {
+			t.Errorf("?%s = %d %s, want 400 naming %s", q, r.Status, r.Body, field)
+		}
+	}
+}
+
+func TestRefusalsAreAudited(t *testing.T) {
+	e := shared.Env(t)
+	since := time.Now().Add(-time.Second)
+	noFlag := admin(t, e, authz.HealthCenterAdmin, "13", "1307", false)
+	if r := noFlag.Do("GET", "/surveys/weekly/export", nil); r.Status != 403 {
+		t.Fatalf("download without the flag = %d, want 403", r.Status)
+	}
+	if r := noFlag.Do("POST", "/surveys/daily/exports", map[string]string{}); r.Status != 403 {
+		t.Fatalf("export job without the flag = %d, want 403", r.Status)
+	}
+	user := noFlag.Do("GET", "/auth/me", nil).String("userId")
+	var got []string
+	for _, ev := range e.AuditOf(t, user, audit.AccessDenied, since) {
+		got = append(got, ev.Detail["method"]+" "+ev.Detail["path"])
+	}
+	slices.Sort(got)
+	if want := []string{"GET /surveys/weekly/export", "POST /surveys/daily/exports"}; !slices.Equal(got, want) {
+		t.Errorf("refusals audited: %q, want %q", got, want)
+	}
+}
+
+func TestExportJob(t *testing.T) {
+	e := shared.Env(t)
+	a := institution{code: "1310000601", pref: "13", hc: "1308", name: "=1+1病院"}
+	b := institution{code: "1310000602", pref: "13", hc: "1308"}
+	addInstitutions(t, e, a, b)
+	ca, cb := staff(t, e, a, ""), staff(t, e, b, "")
+	for _, w := range []struct {
+		c         *authtest.Client
+		code, day string
+	}{{ca, a.code, today()}, {cb, b.code, today()}, {ca, a.code, daysAgo(2)}} {
+		if r := w.c.Do("PUT", dailyPath(w.code, w.day), dailyBody(0, 10)); r.Status != 200 {
+			t.Fatalf("write = %d %s", r.Status, r.Body)
+		}
+	}
+	flagged := admin(t, e, authz.HealthCenterAdmin, "13", "1308", true)
+	if r := flagged.Do("POST", "/surveys/daily/exports", map[string]string{"from": daysAgo(31), "to": today()}); r.Status != 400 || r.ErrorField() != "to" {
+		t.Errorf("32 days = %d %s, want 400 naming to", r.Status, r.Body)
+	}
+	if r := flagged.Do("POST", "/surveys/daily/exports", map[string]string{"from": "2026/01/01"}); r.Status != 400 || r.ErrorField() != "from" {
+		t.Errorf("a bad from = %d %s, want 400 naming from", r.Status, r.Body)
+	}
+	r := flagged.Do("POST", "/surveys/daily/exports", map[string]string{"from": daysAgo(2), "to": today()})
+	status := r.String("status")
+	if r.Status != 202 || status == "" || r.Header.Get("Location") != status {
+		t.Fatalf("create export = %d %s", r.Status, r.Body)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for r = flagged.Do("GET", status, nil); r.String("state") != "done" && r.String("state") != "failed" && time.Now().Before(deadline); r = flagged.Do("GET", status, nil) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	dl, _ := r.JSON["download"].(map[string]any)
+	if r.Status != 200 || r.String("state") != "done" || num(r, "rows") != 3 || num(r, "periods") != 3 || num(r, "periodsDone") != 3 || dl == nil {
+		t.Fatalf("export job = %d %s", r.Status, r.Body)
+	}
+	resp, err := http.Get(dl["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	body := string(raw)
+	lines := strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\ufeff調査日,医療機関コード") || len(lines) != 4 ||
+		!strings.Contains(lines[1], daysAgo(2)+","+a.code+",'=1+1病院,") || !strings.Contains(resp.Header.Get("Content-Disposition"), "daily-13-1308-") {
+		t.Errorf("the export's file = %d %q (%v)", resp.StatusCode, body, resp.Header)
+	}
+	// The export is its creator's alone.
+	other := admin(t, e, authz.PrefectureAdmin, "13", "", true)
+	if r := other.Do("GET", status, nil); r.Status != 404 {
+		t.Errorf("another administrator reads the export = %d, want 404", r.Status)
+	}
+	if r := flagged.Do("GET", "/surveys/exports/nosuchjob", nil); r.Status != 404 {
+		t.Errorf("a malformed job ID = %d, want 404", r.Status)
+	}
+}
+
+func TestMaintenanceWindowClosesSurveys(t *testing.T) {
+	e := shared.Env(t)
+	a := institution{code: "1310000701", pref: "13", hc: "1309"}
+	addInstitutions(t, e, a)
+	c := staff(t, e, a, "")
+	nat := admin(t, e, authz.National, "", "", false)
+	now := time.Now()
+	r := nat.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now.Add(-time.Minute), "end": now.Add(10 * time.Minute), "message": "調査システムの更新中です。"})
+	if r.Status != 201 {
+		t.Fatalf("create window = %d %s", r.Status, r.Body)
+	}
+	id := r.String("id")
+	ended := false
+	end := func() {
+		if r := nat.Do("POST", "/admin/maintenance-windows/"+id+"/end", nil); r.Status != 204 {
+			t.Fatalf("end window = %d %s", r.Status, r.Body)
+		}
+		ended = true
+		time.Sleep(1100 * time.Millisecond) // the functions' cache of windows
+	}
+	defer func() {
+		if !ended {
+			end()
+		}
+	}()
+	time.Sleep(1100 * time.Millisecond)
+	for _, q := range []struct{ method, path string }{
+		{"GET", dailyPath(a.code, today())},
+		{"PUT", dailyPath(a.code, today())},
+		{"GET", "/surveys/institutions/" + a.code + "/latest"},
+	} {
+		r := c.Do(q.method, q.path, dailyBody(0, 10))
+		if q.method == "GET" {
+			r = c.Do(q.method, q.path, nil)
+		}
+		if r.Status != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "調査システムの更新中です。") {
+			t.Errorf("%s %s during maintenance = %d %s (Retry-After %q), want 503 with the message", q.method, q.path, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	end()
+	if r := c.Do("PUT", dailyPath(a.code, today()), dailyBody(0, 10)); r.Status != 200 {
+		t.Errorf("write after the window = %d %s", r.Status, r.Body)
 	}
 }

@@ -380,20 +380,36 @@ func (s *SurveyAreaStore) EachInstitution(ctx context.Context, prefecture string
 	return nil
 }
 
-// EachDaily queries the area-index for one day's surveys page by page.
-func (s *SurveyAreaStore) EachDaily(ctx context.Context, day, prefecture string, fn func(survey.Record[survey.Daily], authz.Scope) error) error {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.surveys, IndexName: aws.String("area-index"),
+// EachDaily queries the area-index for one day's surveys page by page,
+// after the institution code after.
+func (s *SurveyAreaStore) EachDaily(ctx context.Context, day, prefecture, after string, fn func(survey.Record[survey.Daily], authz.Scope) error) error {
+	return eachSurvey(ctx, s, survey.DailyKind.Name, day, prefecture, after, fn)
+}
+
+// EachWeekly queries the area-index for one week's surveys page by page,
+// after the institution code after.
+func (s *SurveyAreaStore) EachWeekly(ctx context.Context, week, prefecture, after string, fn func(survey.Record[survey.Weekly], authz.Scope) error) error {
+	return eachSurvey(ctx, s, survey.WeeklyKind.Name, week, prefecture, after, fn)
+}
+
+func eachSurvey[T any](ctx context.Context, s *SurveyAreaStore, kind, period, prefecture, after string, fn func(survey.Record[T], authz.Scope) error) error {
+	in := &dynamodb.QueryInput{TableName: &s.surveys, IndexName: aws.String("area-index"),
 		KeyConditionExpression:    aws.String("area = :a"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(SurveyArea(survey.DailyKind.Name, day, prefecture))}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(SurveyArea(kind, period, prefecture))}}
+	if after != "" {
+		in.KeyConditionExpression = aws.String("area = :a AND institutionCode > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return wrap("query daily surveys", err)
+			return wrap("query "+kind+" surveys", err)
 		}
 		for _, raw := range page.Items {
-			var it surveyItem[survey.Daily]
+			var it surveyItem[T]
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return wrap("decode daily survey", err)
+				return wrap("decode "+kind+" survey", err)
 			}
 			if err := fn(it.record(), authz.Scope{InstitutionCode: it.InstitutionCode, PrefectureCode: it.PrefectureCode, HealthCenterCode: it.HealthCenterCode}); err != nil {
 				return err

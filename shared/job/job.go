@@ -28,10 +28,13 @@ const (
 	MasterImport Kind = "master-import" // マスタ取込
 	Issuance     Kind = "issuance"      // アカウント一括発行
 	Notify       Kind = "notify"        // 発行通知メール送信
+	// Export writes a download too large for one answer (the surveys of
+	// an area for a range) to a file in S3.
+	Export Kind = "export" // データ書き出し
 )
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return k == MasterImport || k == Issuance || k == Notify }
+func (k Kind) Valid() bool { return k == MasterImport || k == Issuance || k == Notify || k == Export }
 
 // State is where a job is in its life.
 type State string
@@ -147,10 +150,15 @@ type Starter interface {
 }
 
 // Visible reports whether p may see j: its creator, and administrators
-// above the creator whose jurisdiction holds the creator's.
+// above the creator whose jurisdiction holds the creator's. An export is
+// its creator's alone: its file is a download only accounts with the
+// download flag may have.
 func Visible(p authz.Principal, j Job) bool {
 	if p.UserID == j.Owner {
 		return true
+	}
+	if j.Kind == Export {
+		return false
 	}
 	if rank(p.Role) >= rank(j.OwnerRole) {
 		return false

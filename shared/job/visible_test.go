@@ -11,6 +11,7 @@ import (
 func TestVisible(t *testing.T) {
 	hcJob := Job{Kind: Issuance, Owner: "hc", OwnerRole: authz.HealthCenterAdmin, OwnerScope: authz.Scope{PrefectureCode: "13", HealthCenterCode: "1301"}}
 	natJob := Job{Kind: MasterImport, Owner: "nat", OwnerRole: authz.National}
+	exportJob := Job{Kind: Export, Owner: "hc", OwnerRole: authz.HealthCenterAdmin, OwnerScope: authz.Scope{PrefectureCode: "13", HealthCenterCode: "1301"}}
 	tests := []struct {
 		name string
 		p    authz.Principal
@@ -24,6 +25,9 @@ func TestVisible(t *testing.T) {
 		{"peer health centre", authz.Principal{UserID: "hc2", Role: authz.HealthCenterAdmin, PrefectureCode: "13", HealthCenterCode: "1301"}, hcJob, false},
 		{"institution manager", authz.Principal{UserID: "m", Role: authz.InstitutionManager, PrefectureCode: "13", HealthCenterCode: "1301", InstitutionCode: "1310000001"}, hcJob, false},
 		{"another national", authz.Principal{UserID: "n2", Role: authz.National}, natJob, false},
+		{"export's creator", authz.Principal{UserID: "hc", Role: authz.HealthCenterAdmin, PrefectureCode: "13", HealthCenterCode: "1301"}, exportJob, true},
+		{"prefecture above an export", authz.Principal{UserID: "p", Role: authz.PrefectureAdmin, PrefectureCode: "13", CanDownload: true}, exportJob, false},
+		{"national above an export", authz.Principal{UserID: "n", Role: authz.National, CanDownload: true}, exportJob, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,8 +24,11 @@ type AreaStore interface {
 	// master, in code order, a page at a time.
 	EachInstitution(ctx context.Context, prefecture string, fn func(master.Record) error) error
 	// EachDaily calls fn with each current daily survey of prefecture for
-	// day, in institution code order, a page at a time.
-	EachDaily(ctx context.Context, day, prefecture string, fn func(Record[Daily], authz.Scope) error) error
+	// day after institution code after ("" for all), in institution code
+	// order, a page at a time; an error from fn ends it.
+	EachDaily(ctx context.Context, day, prefecture, after string, fn func(Record[Daily], authz.Scope) error) error
+	// EachWeekly does the same for the weekly surveys of week.
+	EachWeekly(ctx context.Context, week, prefecture, after string, fn func(Record[Weekly], authz.Scope) error) error
 	// MarkReminded records that institution code was reminded of period;
 	// false if it had been already.
 	MarkReminded(ctx context.Context, code, kind, period string, at time.Time) (bool, error)
@@ -266,69 +269,6 @@ func (a *Areas) Remind(ctx context.Context, area Area, day string) (Reminded, er
 	return res, nil
 }
 
-// MaxExportDays is the longest range of a daily download.
-const MaxExportDays = 31
-
-// dailyHeader is the download's header row, one column per field.
-var dailyHeader = func() []string {
-	h := []string{"調査日", "医療機関コード", "医療機関名", "保健所コード", "バージョン", "更新日時", "更新者"}
-	for _, f := range dailySchema.fields {
-		h = append(h, f.label)
-	}
-	return h
-}()
-
-// ExportDaily writes the daily surveys of area for from..to as Excel CSV,
-// one row per institution and day, a row at a time: what it holds at once
-// is one page of the store and the institution names of the prefecture.
-func (a *Areas) ExportDaily(ctx context.Context, area Area, from, to string, w io.Writer) (int, error) {
-	if _, err := ParseDay("from", from); err != nil {
-		return 0, err
-	}
-	if _, err := ParseDay("to", to); err != nil {
-		return 0, err
-	}
-	if to < from {
-		return 0, apperr.InvalidField("to", "to は from 以降にしてください。", "to must not be before from")
-	}
-	if n := DailyKind.span(from, to); n > MaxExportDays {
-		return 0, apperr.InvalidField("to", fmt.Sprintf("一度にダウンロードできるのは%d日分までです。", MaxExportDays),
-			fmt.Sprintf("a download covers at most %d days", MaxExportDays))
-	}
-	names := map[string]string{}
-	err := a.store.EachInstitution(ctx, area.PrefectureCode, func(r master.Record) error {
-		names[r.Code] = r.Fields["name"]
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	ew := csvio.NewExcelWriter(w)
-	if err := ew.Write(dailyHeader); err != nil {
-		return 0, err
-	}
-	rows := 0
-	row := make([]string, 0, len(dailyHeader))
-	for day := from; day <= to; day = AddDays(day, 1) {
-		err := a.store.EachDaily(ctx, day, area.PrefectureCode, func(rec Record[Daily], where authz.Scope) error {
-			if area.HealthCenterCode != "" && where.HealthCenterCode != area.HealthCenterCode {
-				return nil
-			}
-			row = append(row[:0], rec.Period, rec.InstitutionCode, names[rec.InstitutionCode], where.HealthCenterCode,
-				strconv.FormatInt(rec.Version, 10), rec.UpdatedAt.In(JST).Format("2006/01/02 15:04:05"), rec.UpdatedBy)
-			for _, f := range dailySchema.fields {
-				row = append(row, cell(f, &rec.Values))
-			}
-			rows++
-			return ew.Write(row)
-		})
-		if err != nil {
-			return rows, err
-		}
-	}
-	return rows, ew.Flush()
-}
-
 // cell is one field's value as a download shows it: counts as numbers,
 // choices by their Japanese label, flags as 有 / 無.
 func cell[T any](f field[T], v *T) string {
@@ -341,6 +281,11 @@ func cell[T any](f field[T], v *T) string {
 			return f.choices[i].Label
 		}
 		return code
+	case kindOptCount:
+		if n := *f.opt(v); n != nil {
+			return strconv.FormatInt(*n, 10)
+		}
+		return ""
 	case kindFlag:
 		if *f.flag(v) {
 			return "有"
