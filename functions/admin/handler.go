@@ -80,7 +80,7 @@ func (h *handler) routes() http.Handler {
 	// National administrators must be able to end a window while it closes
 	// everything else.
 	closed := h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
-	return auditRefusals(closed, h.audit, h.logger, h.now)
+	return httpapi.AuditRefusals(closed, h.audit, h.logger, h.now)
 }
 
 func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }
