@@ -13,6 +13,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/uploads"
@@ -184,8 +185,11 @@ func readError(err error) error {
 // jobView is a job as its viewers see it.
 type jobView struct {
 	job.Job
-	Problems []apperr.Problem  `json:"problems,omitempty"`
-	Files    map[string]string `json:"files,omitempty"`
+	Problems []apperr.Problem `json:"problems,omitempty"`
+	// Registered are the rows of an issuance job not issued because the
+	// person already has an account (at most job.MaxProblems).
+	Registered []apperr.Problem  `json:"registered,omitempty"`
+	Files      map[string]string `json:"files,omitempty"`
 }
 
 func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
@@ -202,6 +206,12 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 	v := jobView{Job: j, Files: map[string]string{}}
 	if j.State == job.Failed && j.Failure != nil && j.Failure.ProblemCount > 0 {
 		if v.Problems, err = job.Problems(r.Context(), h.jobs.Store(), id); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	if j.Kind == job.Issuance && j.Counts["alreadyRegistered"] > 0 {
+		if v.Registered, err = issuance.Registered(r.Context(), h.jobs.Store(), id, job.MaxProblems); err != nil {
 			httpapi.WriteError(w, r, err)
 			return
 		}

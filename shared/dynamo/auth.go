@@ -119,17 +119,43 @@ func (s *AuthStore) GetUser(ctx context.Context, id string) (auth.User, error) {
 }
 
 // personKeys are the auth-state items that make one person one account
-// per institution (seed 001): by mail and by name. Accounts outside an
+// per institution (seed 001). A person is their mail at the institution:
+// two people of the same name there are two accounts. Only an account
+// without a mail is told apart by its name. Accounts outside an
 // institution have none.
 func personKeys(u auth.User) []string {
 	if u.InstitutionCode == "" {
 		return nil
 	}
-	keys := []string{"person#" + u.InstitutionCode + "#name#" + u.Name}
 	if u.Mail != "" {
-		keys = append(keys, "person#"+u.InstitutionCode+"#mail#"+strings.ToLower(u.Mail))
+		return []string{personMailKey(u)}
 	}
-	return keys
+	return []string{personNameKey(u)}
+}
+
+func personMailKey(u auth.User) string {
+	return "person#" + u.InstitutionCode + "#mail#" + strings.ToLower(u.Mail)
+}
+
+func personNameKey(u auth.User) string { return "person#" + u.InstitutionCode + "#name#" + u.Name }
+
+// heldPersonKeys are the person keys that name u: those personKeys gives,
+// and the name key of an account opened when every account held one too
+// (only if it is still u's — another account without a mail may hold it).
+func (s *AuthStore) heldPersonKeys(ctx context.Context, u auth.User) ([]string, error) {
+	keys := personKeys(u)
+	if u.InstitutionCode == "" || u.Mail == "" {
+		return keys, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": str(personNameKey(u))}})
+	if err != nil {
+		return nil, wrap("get person key", err)
+	}
+	if v, ok := out.Item["userId"].(*types.AttributeValueMemberS); ok && v.Value == u.ID {
+		keys = append(keys, personNameKey(u))
+	}
+	return keys, nil
 }
 
 // CreateUser stores a new user; Conflict if the ID is taken or, for an

@@ -82,15 +82,23 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 	if len(rows) == 0 {
 		return &job.Failure{Message: "申請様式にデータ行がありません。", MessageEn: "the form has no rows"}
 	}
-	accounts, lines, err := h.s.checkRows(ctx, actor, rows)
+	accounts, lines, registered, err := h.s.checkRows(ctx, actor, rows)
 	if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
 		return job.NewFailure(e.Message, e.MessageEn, e.Problems)
 	}
 	if err != nil {
 		return err
 	}
-	out := make([]job.Row, len(accounts))
+	out := make([]job.Row, len(accounts), len(accounts)+len(registered))
 	for i, a := range accounts {
+		if id, ok := registered[i]; ok {
+			// Shown in the accounts CSV in its place, and as a note of the job.
+			key := fmt.Sprintf("%07d", lines[i])
+			out[i] = job.Row{Key: AccountPrefix + key, Line: lines[i],
+				Fields: map[string]string{"userId": id, "name": a.Name, "mail": a.Mail, "registered": "1"}}
+			out = append(out, job.Row{Key: RegisteredPrefix + key, Line: lines[i], Fields: map[string]string{"userId": id}})
+			continue
+		}
 		if a.ID, err = auth.NewUserID(); err != nil {
 			return err
 		}
@@ -114,7 +122,10 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 	if err := h.store.PutRows(ctx, j.ID, out); err != nil {
 		return err
 	}
-	j.RowsTotal, j.RowsDone, j.Cursor = len(out), 0, ""
+	j.RowsTotal, j.RowsDone, j.Cursor = len(accounts), 0, ""
+	if len(registered) > 0 {
+		j.Counts = map[string]int{"alreadyRegistered": len(registered)}
+	}
 	return nil
 }
 
@@ -139,7 +150,12 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			}
 		})
 	}
-	for i := range rows {
+	opened := 0
+	for i, r := range rows {
+		if r.Fields["registered"] != "" {
+			continue // already registered: counted when validated
+		}
+		opened++
 		next <- i
 	}
 	close(next)
@@ -149,7 +165,9 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, fmt.Errorf("row %d: %w", rows[i].Line, err)
 		}
 	}
-	j.Add("created", len(rows))
+	if opened > 0 {
+		j.Add("created", opened)
+	}
 	j.RowsDone += len(rows)
 	j.Cursor = rows[len(rows)-1].Key
 	return false, nil
@@ -196,6 +214,8 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 		for _, r := range rows {
 			pw := ""
 			switch {
+			case r.Fields["registered"] != "":
+				pw = "（登録済みのため発行していません）"
 			case r.Done:
 				pw = "（通知メール送信済み）"
 			case keep && r.Sealed != "":
@@ -284,6 +304,10 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	for _, r := range rows {
 		j.RowsDone++
 		j.Cursor = r.Key
+		if r.Fields["registered"] != "" {
+			j.Add("alreadyRegistered", 1) // no new account, no mail
+			continue
+		}
 		if r.Done {
 			j.Add("alreadySent", 1)
 			continue
