@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
@@ -182,7 +183,7 @@ func TestResubmittedCumulativeFormIssuesOnlyTheNewRows(t *testing.T) {
 	if len(issued) != 3 {
 		t.Fatalf("first accounts.csv: %d rows", len(issued))
 	}
-	before := usersOf(t, e, inst)
+	before, began := usersOf(t, e, inst), time.Now()
 
 	more := bigForm(5, inst, "cum2"+tag)[2:]
 	more[0]["B"] = rows[1]["B"] // the same name, another mail: another person
@@ -220,6 +221,10 @@ func TestResubmittedCumulativeFormIssuesOnlyTheNewRows(t *testing.T) {
 			!registered && (row.Field(0) == "" || strings.HasPrefix(row.Field(3), "（")) {
 			t.Errorf("accounts.csv row %d = %q", i+1, row.Fields)
 		}
+		// Each new account has its record, written with it.
+		if n := len(e.AuditOf(t, row.Field(0), audit.AccountCreated, began)); !registered && n != 1 || registered && n != 0 {
+			t.Errorf("account %s has %d account_created records since the form", row.Field(0), n)
+		}
 	}
 
 	// The notice mails go to the new accounts only.
@@ -246,33 +251,34 @@ func TestOnePersonIsOneMailOrOneNameWithoutMail(t *testing.T) {
 		return auth.User{ID: id, Name: name, Role: authz.InstitutionUser, InstitutionCode: inst, PrefectureCode: "13",
 			HealthCenterCode: "1301", Mail: mail, Method: auth.MethodMail, Destination: mail, Status: auth.StatusActive, PasswordHash: "x"}
 	}
+	created := audit.Event{At: time.Now(), UserID: "test", Action: audit.AccountCreated}
 	person := func(err error) bool { e := apperr.As(err); return e != nil && e.Field == "person" }
 	noMail := newUser("")
-	if err := e.Store.CreateUser(ctx, noMail); err != nil {
+	if err := e.Store.CreateUser(ctx, noMail, created); err != nil {
 		t.Fatal(err)
 	}
 	mailA, mailB := newUser("a-"+noMail.ID+"@x.example.jp"), newUser("b-"+noMail.ID+"@x.example.jp")
 	for _, u := range []auth.User{mailA, mailB} {
-		if err := e.Store.CreateUser(ctx, u); err != nil {
+		if err := e.Store.CreateUser(ctx, u, created); err != nil {
 			t.Fatalf("a namesake with a mail: %v", err)
 		}
 	}
-	if err := e.Store.CreateUser(ctx, newUser(strings.ToUpper(mailA.Mail))); !person(err) {
+	if err := e.Store.CreateUser(ctx, newUser(strings.ToUpper(mailA.Mail)), created); !person(err) {
 		t.Errorf("the same mail again = %v, want a person conflict", err)
 	}
 	if err := e.Store.DeleteUser(ctx, mailA.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.CreateUser(ctx, newUser("")); !person(err) {
+	if err := e.Store.CreateUser(ctx, newUser(""), created); !person(err) {
 		t.Errorf("a second account without a mail after deleting a namesake = %v, want a person conflict", err)
 	}
-	if err := e.Store.CreateUser(ctx, newUser(mailA.Mail)); err != nil {
+	if err := e.Store.CreateUser(ctx, newUser(mailA.Mail), created); err != nil {
 		t.Errorf("the deleted account's mail again: %v", err)
 	}
 	if err := e.Store.DeleteUser(ctx, noMail.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.CreateUser(ctx, newUser("")); err != nil {
+	if err := e.Store.CreateUser(ctx, newUser(""), created); err != nil {
 		t.Errorf("without a mail after the other was deleted: %v", err)
 	}
 }

@@ -128,7 +128,7 @@ func startBench(tb testing.TB) *bench {
 		})
 	})
 	log := dynamo.NewAuditLog(db, env["AUDIT_TABLE"])
-	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"]})
+	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"], Audit: env["AUDIT_TABLE"]})
 	movers := dynamo.NewAccountMover(db, b.users, dynamo.MoveTables{Users: env["USERS_TABLE"], Masters: env["MASTERS_TABLE"], Audit: env["AUDIT_TABLE"]}, nil)
 	store := dynamo.NewMasterStore(db, env["MASTERS_TABLE"])
 	b.masters = master.NewService(store, movers, log, nil)

@@ -69,7 +69,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	e := env.New(getenv)
 	auditTable, mastersTable, jobsTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("JOBS_TABLE")
 	usersTable := e.Need("USERS_TABLE")
-	tables := dynamo.AuthTables{Users: usersTable, Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
+	tables := dynamo.AuthTables{Users: usersTable, Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE"), Audit: e.Need("AUDIT_TABLE")}
 	bucket, self := e.Need("UPLOADS_BUCKET"), e.Need("AWS_LAMBDA_FUNCTION_NAME")
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
 	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
