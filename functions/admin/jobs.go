@@ -50,6 +50,9 @@ type jobRequest struct {
 	Kind     string `json:"kind"`     // master-import: the master
 	UploadID string `json:"uploadId"` // from POST /admin/uploads
 	Issuance string `json:"issuance"` // notify: the issuance job whose accounts are mailed
+	// ResendUnconfirmed (notify) sends again the mails a crash left
+	// unconfirmed: they may have been sent already.
+	ResendUnconfirmed bool `json:"resendUnconfirmed"`
 }
 
 // createJob starts a job over a file uploaded before (JSON body) or sent
@@ -117,6 +120,9 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 		params["kind"] = req.Kind
 	case job.Notify:
 		params["issuance"] = req.Issuance
+		if req.ResendUnconfirmed {
+			params[issuance.ResendUnconfirmed] = "true"
+		}
 		key = ""
 	}
 	j, err := h.jobs.Create(r.Context(), p, job.Kind(req.Type), params, key, size)

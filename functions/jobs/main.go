@@ -103,7 +103,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	handlers := map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(masters, jobs, files),
 		job.Issuance:     issuance.NewIssuanceJob(bulk, jobs, files),
-		job.Notify:       issuance.NewNotifyJob(bulk, jobs, rate),
+		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, rate, logger),
 	}
 	starter := invoke.NewJobs(awslambda.NewFromConfig(cfg), self)
 	return &worker{runner: job.NewRunner(jobs, starter, handlers, job.Config{Slice: slice, Logger: logger}), logger: logger}, nil

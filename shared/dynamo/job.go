@@ -307,3 +307,42 @@ func (s *JobStore) MarkRow(ctx context.Context, id, key string) error {
 	}
 	return nil
 }
+
+// MarkSending records on a row that attempt is about to do its follow-up
+// (send its notice mail), before it is done: a crash after the mail left
+// and before MarkRow leaves the mark behind. Conflict if the row is done,
+// or marked by another attempt and not force.
+func (s *JobStore) MarkSending(ctx context.Context, id, key, attempt string, force bool) error {
+	cond := "attribute_exists(pk) AND done = :f AND (attribute_not_exists(#fields.#sending) OR #fields.#sending = :a)"
+	if force {
+		cond = "attribute_exists(pk) AND done = :f"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
+		Key:                       map[string]types.AttributeValue{"pk": str(jobPK(id)), "sk": str(key)},
+		UpdateExpression:          aws.String("SET #fields.#sending = :a"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#fields": "fields", "#sending": "sending"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(attempt), ":f": &types.AttributeValueMemberBOOL{Value: false}}})
+	if isConditionFailed(err) {
+		return conflict("job row")
+	}
+	if err != nil {
+		return wrap("mark job row sending", err)
+	}
+	return nil
+}
+
+// ClearSending removes attempt's mark from a row whose follow-up failed
+// without taking place (SES refused the mail), so a later job may try.
+func (s *JobStore) ClearSending(ctx context.Context, id, key, attempt string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
+		Key:                       map[string]types.AttributeValue{"pk": str(jobPK(id)), "sk": str(key)},
+		UpdateExpression:          aws.String("REMOVE #fields.#sending"),
+		ConditionExpression:       aws.String("#fields.#sending = :a"),
+		ExpressionAttributeNames:  map[string]string{"#fields": "fields", "#sending": "sending"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(attempt)}})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("clear job row sending", err)
+	}
+	return nil
+}
