@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,12 +238,26 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, apperr.InvalidField("prefectureCode", "prefectureCode は半角数字2桁で指定してください。", "prefectureCode must be 2 digits"))
 		return
 	}
-	jobs, err := h.jobs.List(r.Context(), principal(r), pref, 50)
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			httpapi.WriteError(w, r, apperr.InvalidField("limit", "limit は1から100の整数で指定してください。", "limit must be an integer from 1 to 100"))
+			return
+		}
+		limit = n
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) > 1024 {
+		httpapi.WriteError(w, r, apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor"))
+		return
+	}
+	jobs, next, err := h.jobs.List(r.Context(), principal(r), pref, limit, cursor)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"jobs": jobs, "nextCursor": next})
 }
 
 // jobFile downloads a result of a job: the rejected rows of a master import.

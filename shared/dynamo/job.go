@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/job"
@@ -191,30 +192,49 @@ func (s *JobStore) Expired(ctx context.Context, now time.Time) ([]string, error)
 	return ids, nil
 }
 
-func (s *JobStore) list(ctx context.Context, index, attr, value string, limit int) ([]job.Job, error) {
-	items, err := queryAll[jobItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(index),
+// list reads one page of an index by its key attr = value; the cursor
+// is the page's LastEvaluatedKey, accepted back only for the same listing.
+func (s *JobStore) list(ctx context.Context, index, attr, value string, limit int, cursor string) ([]job.Job, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(index),
 		KeyConditionExpression:    aws.String("#a = :v"),
 		ExpressionAttributeNames:  map[string]string{"#a": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": str(value)},
-		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}, "jobs", limit)
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		v, ok := start[attr].(*types.AttributeValueMemberS)
+		if err != nil || len(start) != 4 || !ok || v.Value != value || start["pk"] == nil || start["sk"] == nil || start["createdAt"] == nil {
+			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, "", wrap("list jobs", err)
+	}
+	var items []jobItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", wrap("decode jobs", err)
 	}
 	jobs := make([]job.Job, len(items))
 	for i, it := range items {
 		jobs[i] = it.job()
 	}
-	return jobs, nil
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return jobs, next, nil
 }
 
-// ListByOwner lists an administrator's jobs, newest first.
-func (s *JobStore) ListByOwner(ctx context.Context, owner string, limit int) ([]job.Job, error) {
-	return s.list(ctx, "owner-index", "owner", owner, limit)
+// ListByOwner lists a page of an administrator's jobs, newest first.
+func (s *JobStore) ListByOwner(ctx context.Context, owner string, limit int, cursor string) ([]job.Job, string, error) {
+	return s.list(ctx, "owner-index", "owner", owner, limit, cursor)
 }
 
-// ListByScope lists the jobs created in a prefecture, newest first.
-func (s *JobStore) ListByScope(ctx context.Context, prefecture string, limit int) ([]job.Job, error) {
-	return s.list(ctx, "scope-index", "scope", prefecture, limit)
+// ListByScope lists a page of the jobs created in a prefecture, newest first.
+func (s *JobStore) ListByScope(ctx context.Context, prefecture string, limit int, cursor string) ([]job.Job, string, error) {
+	return s.list(ctx, "scope-index", "scope", prefecture, limit, cursor)
 }
 
 type jobRowItem struct {
