@@ -7,12 +7,14 @@ import (
 	"mime/multipart"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/uploads"
@@ -49,6 +51,9 @@ type jobRequest struct {
 	Kind     string `json:"kind"`     // master-import: the master
 	UploadID string `json:"uploadId"` // from POST /admin/uploads
 	Issuance string `json:"issuance"` // notify: the issuance job whose accounts are mailed
+	// ResendUnconfirmed (notify) sends again the mails a crash left
+	// unconfirmed: they may have been sent already.
+	ResendUnconfirmed bool `json:"resendUnconfirmed"`
 }
 
 // createJob starts a job over a file uploaded before (JSON body) or sent
@@ -116,6 +121,9 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 		params["kind"] = req.Kind
 	case job.Notify:
 		params["issuance"] = req.Issuance
+		if req.ResendUnconfirmed {
+			params[issuance.ResendUnconfirmed] = "true"
+		}
 		key = ""
 	}
 	j, err := h.jobs.Create(r.Context(), p, job.Kind(req.Type), params, key, size)
@@ -184,8 +192,11 @@ func readError(err error) error {
 // jobView is a job as its viewers see it.
 type jobView struct {
 	job.Job
-	Problems []apperr.Problem  `json:"problems,omitempty"`
-	Files    map[string]string `json:"files,omitempty"`
+	Problems []apperr.Problem `json:"problems,omitempty"`
+	// Registered are the rows of an issuance job not issued because the
+	// person already has an account (at most job.MaxProblems).
+	Registered []apperr.Problem  `json:"registered,omitempty"`
+	Files      map[string]string `json:"files,omitempty"`
 }
 
 func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +217,12 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if j.Kind == job.Issuance && j.Counts["alreadyRegistered"] > 0 {
+		if v.Registered, err = issuance.Registered(r.Context(), h.jobs.Store(), id, job.MaxProblems); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
 	if j.Kind == job.MasterImport && j.Counts["rejected"] > 0 {
 		v.Files["rejections"] = "/admin/jobs/" + id + "/rejections.csv"
 	}
@@ -221,12 +238,26 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, apperr.InvalidField("prefectureCode", "prefectureCode は半角数字2桁で指定してください。", "prefectureCode must be 2 digits"))
 		return
 	}
-	jobs, err := h.jobs.List(r.Context(), principal(r), pref, 50)
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			httpapi.WriteError(w, r, apperr.InvalidField("limit", "limit は1から100の整数で指定してください。", "limit must be an integer from 1 to 100"))
+			return
+		}
+		limit = n
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) > 1024 {
+		httpapi.WriteError(w, r, apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor"))
+		return
+	}
+	jobs, next, err := h.jobs.List(r.Context(), principal(r), pref, limit, cursor)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"jobs": jobs, "nextCursor": next})
 }
 
 // jobFile downloads a result of a job: the rejected rows of a master import.

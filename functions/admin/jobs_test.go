@@ -204,3 +204,50 @@ func TestJobRequestsRefused(t *testing.T) {
 	}
 	waitJob(t, c, r.String("jobId"))
 }
+
+// GET /admin/jobs pages with an opaque cursor, newest first; a cursor of
+// another listing or a bad limit is a 400 naming it.
+func TestJobListIsPaged(t *testing.T) {
+	e := stackEnv(t)
+	loadMasters(t, e, national(t, e))
+	admin, pw := e.Account(t, auth.NewAccount{Role: authz.National})
+	c := e.LoginChanged(t, admin, pw)
+	var ids []string
+	for i := range 3 {
+		r := upload(t, c, "/admin/jobs?type=master-import&kind=institutions", institutionsCSV(1, 51000000+i), nil)
+		if r.Status != 202 {
+			t.Fatalf("create job = %d %s", r.Status, r.Body)
+		}
+		ids = append([]string{r.String("jobId")}, ids...) // newest first
+		time.Sleep(2 * time.Millisecond)
+	}
+	var got []string
+	cursor := ""
+	for page := 0; page < 3; page++ {
+		r := c.Do("GET", "/admin/jobs?limit=2&cursor="+cursor, nil)
+		if r.Status != 200 {
+			t.Fatalf("page %d = %d %s", page, r.Status, r.Body)
+		}
+		jobs, _ := r.JSON["jobs"].([]any)
+		for _, j := range jobs {
+			got = append(got, j.(map[string]any)["id"].(string))
+		}
+		if cursor = r.String("nextCursor"); cursor == "" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(ids, ",") {
+		t.Errorf("paged jobs %v, want %v", got, ids)
+	}
+	first := c.Do("GET", "/admin/jobs?limit=1", nil).String("nextCursor")
+	other := national(t, e)
+	for _, path := range []string{"/admin/jobs?cursor=" + first, "/admin/jobs?cursor=not-a-cursor", "/admin/jobs?limit=0", "/admin/jobs?limit=x"} {
+		field := "cursor"
+		if strings.Contains(path, "limit") {
+			field = "limit"
+		}
+		if r := other.Do("GET", path, nil); r.Status != 400 || r.ErrorField() != field {
+			t.Errorf("GET %s = %d %s, want 400 naming %s", path, r.Status, r.Body, field)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func main() {
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
 	e := env.New(getenv)
-	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
+	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE"), Audit: e.Need("AUDIT_TABLE")}
 	auditTable, mastersTable, systemTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE")
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
 	voiceOrigin := e.Get("VOICE_ORIGINATION_IDENTITY")

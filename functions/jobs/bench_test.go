@@ -40,6 +40,26 @@ type bench struct {
 	users   *dynamo.AuthStore
 	starts  *queue
 	runner  *job.Runner
+	mail    *mailbox
+}
+
+// mailbox is the notice mails' SES: it records each mail it accepts, and
+// crash, when set, runs after a mail is accepted.
+type mailbox struct {
+	mu    sync.Mutex
+	got   map[string]int
+	crash func(n int)
+}
+
+func (m *mailbox) Mail(_ context.Context, to, _, _ string) error {
+	m.mu.Lock()
+	m.got[to]++
+	n, crash := len(m.got), m.crash
+	m.mu.Unlock()
+	if crash != nil {
+		crash(n)
+	}
+	return nil
 }
 
 // queue collects the jobs a runner starts; drain runs them here.
@@ -116,7 +136,7 @@ func startBench(tb testing.TB) *bench {
 			env = f.Env
 		}
 	}
-	b := &bench{starts: &queue{}}
+	b := &bench{starts: &queue{}, mail: &mailbox{got: map[string]int{}}}
 	db := dynamodb.NewFromConfig(ep.Config(), func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(ep.DynamoDB)
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
@@ -128,7 +148,7 @@ func startBench(tb testing.TB) *bench {
 		})
 	})
 	log := dynamo.NewAuditLog(db, env["AUDIT_TABLE"])
-	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"]})
+	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"], Audit: env["AUDIT_TABLE"]})
 	movers := dynamo.NewAccountMover(db, b.users, dynamo.MoveTables{Users: env["USERS_TABLE"], Masters: env["MASTERS_TABLE"], Audit: env["AUDIT_TABLE"]}, nil)
 	store := dynamo.NewMasterStore(db, env["MASTERS_TABLE"])
 	b.masters = master.NewService(store, movers, log, nil)
@@ -138,12 +158,13 @@ func startBench(tb testing.TB) *bench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if b.bulk, err = issuance.NewService(accounts, b.users, store, nil, log, nil, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
+	if b.bulk, err = issuance.NewService(accounts, b.users, store, nil, log, b.mail, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
 		tb.Fatal(err)
 	}
 	b.runner = job.NewRunner(b.jobs, b.starts, map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(b.masters, b.jobs, b.files),
 		job.Issuance:     issuance.NewIssuanceJob(b.bulk, b.jobs, b.files),
+		job.Notify:       issuance.NewNotifyJob(b.bulk, b.jobs, b.jobs, 1000, nil),
 	}, job.Config{})
 	for _, kind := range []string{"prefectures", "health-centers", "institutions"} {
 		data, err := os.ReadFile(filepath.Join(root, "infra", "local", "demo", kind+".csv"))

@@ -70,7 +70,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	e := env.New(getenv)
 	auditTable, mastersTable, jobsTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("JOBS_TABLE")
 	usersTable, surveysTable := e.Need("USERS_TABLE"), e.Need("SURVEYS_TABLE")
-	tables := dynamo.AuthTables{Users: usersTable, Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
+	tables := dynamo.AuthTables{Users: usersTable, Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE"), Audit: e.Need("AUDIT_TABLE")}
 	bucket, self := e.Need("UPLOADS_BUCKET"), e.Need("AWS_LAMBDA_FUNCTION_NAME")
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
 	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
@@ -104,7 +104,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	handlers := map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(masters, jobs, files),
 		job.Issuance:     issuance.NewIssuanceJob(bulk, jobs, files),
-		job.Notify:       issuance.NewNotifyJob(bulk, jobs, rate),
+		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, rate, logger),
 		job.Export: survey.NewExportJob(survey.NewExports(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), nil), files,
 			func(j job.Job) string { return uploads.ExportKey(j.Owner, j.ID) }, 0),
 	}

@@ -44,7 +44,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	log := dynamo.NewAuditLog(db, tables["AUDIT_TABLE"])
-	users := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: tables["USERS_TABLE"], Sessions: tables["SESSIONS_TABLE"], AuthState: tables["AUTH_STATE_TABLE"]})
+	users := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: tables["USERS_TABLE"], Sessions: tables["SESSIONS_TABLE"], AuthState: tables["AUTH_STATE_TABLE"], Audit: tables["AUDIT_TABLE"]})
 	movers := dynamo.NewAccountMover(db, users, dynamo.MoveTables{Users: tables["USERS_TABLE"], Masters: tables["MASTERS_TABLE"], Audit: tables["AUDIT_TABLE"]}, nil)
 	return &operator{
 		db:      db,

@@ -53,7 +53,7 @@ func accountService(c common) (localAccounts, error) {
 	}
 	db := state.Endpoints.DynamoDBClient()
 	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fn.Env["USERS_TABLE"], Sessions: fn.Env["SESSIONS_TABLE"],
-		AuthState: fn.Env["AUTH_STATE_TABLE"]})
+		AuthState: fn.Env["AUTH_STATE_TABLE"], Audit: fn.Env["AUDIT_TABLE"]})
 	svc, err := auth.NewService(store, dynamo.NewAuditLog(db, fn.Env["AUDIT_TABLE"]), nil, []byte(fn.Env["AUTH_SECRET"]), auth.Config{})
 	if err != nil {
 		return localAccounts{}, err

@@ -157,10 +157,7 @@ func (s *Service) OpenAccount(ctx context.Context, actor string, a NewAccount, i
 	u := User{ID: a.ID, Name: a.Name, Role: a.Role, InstitutionCode: a.InstitutionCode, PrefectureCode: a.PrefectureCode,
 		HealthCenterCode: a.HealthCenterCode, Mail: a.Mail, Phone: a.Phone, PasswordHash: hash, MustChangePassword: true,
 		Method: a.Method, Destination: a.Destination, CanDownload: a.CanDownload, Status: StatusActive, CreatedAt: now, Version: 1}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		return User{}, err
-	}
-	if err := s.audit.Record(ctx, audit.Event{At: now, UserID: u.ID, Actor: actor, Action: audit.AccountCreated,
+	if err := s.store.CreateUser(ctx, u, audit.Event{At: now, UserID: u.ID, Actor: actor, Action: audit.AccountCreated,
 		Detail: map[string]string{"role": string(u.Role)}}); err != nil {
 		return User{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/session"
 )
@@ -137,7 +138,9 @@ type ResetToken struct {
 type Store interface {
 	session.Store
 	GetUser(ctx context.Context, id string) (User, error)
-	CreateUser(ctx context.Context, u User) error
+	// CreateUser stores a new account and appends e, its audit record, in
+	// one transaction: neither is stored without the other.
+	CreateUser(ctx context.Context, u User, e audit.Event) error
 	// DeleteUser removes the account and every session it has; a session
 	// added while it works makes it start again rather than survive.
 	DeleteUser(ctx context.Context, userID string) error

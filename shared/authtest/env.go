@@ -90,7 +90,7 @@ func startEnv(stateDir string, params map[string]string, apiAddr string) (*Env, 
 	}
 	fnEnv := st.FunctionEnv("AuthFunction")
 	db := st.Endpoints.DynamoDBClient()
-	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
+	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"], Audit: fnEnv["AUDIT_TABLE"]})
 	log := dynamo.NewAuditLog(db, fnEnv["AUDIT_TABLE"])
 	admins, err := auth.NewService(store, log, nil, []byte(fnEnv["AUTH_SECRET"]), auth.Config{})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/session"
@@ -25,6 +26,9 @@ type AuthTables struct {
 	Users     string // pk userId
 	Sessions  string // pk id; GSI user-index (userId)
 	AuthState string // pk pk: challenges, reset tokens, rate-limit windows; TTL expiresAt
+	// Audit is the audit table, where a new account's record is appended
+	// in the transaction that creates it; needed by CreateUser only.
+	Audit string
 }
 
 // AuthStore implements auth.Store.
@@ -119,31 +123,66 @@ func (s *AuthStore) GetUser(ctx context.Context, id string) (auth.User, error) {
 }
 
 // personKeys are the auth-state items that make one person one account
-// per institution (seed 001): by mail and by name. Accounts outside an
+// per institution (seed 001). A person is their mail at the institution:
+// two people of the same name there are two accounts. Only an account
+// without a mail is told apart by its name. Accounts outside an
 // institution have none.
 func personKeys(u auth.User) []string {
 	if u.InstitutionCode == "" {
 		return nil
 	}
-	keys := []string{"person#" + u.InstitutionCode + "#name#" + u.Name}
 	if u.Mail != "" {
-		keys = append(keys, "person#"+u.InstitutionCode+"#mail#"+strings.ToLower(u.Mail))
+		return []string{personMailKey(u)}
 	}
-	return keys
+	return []string{personNameKey(u)}
 }
 
-// CreateUser stores a new user; Conflict if the ID is taken or, for an
-// institution account, if the institution already has an account of the
-// same person. Both are checked in one transaction, so two uploads at once
-// cannot both open the same person.
-func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
+func personMailKey(u auth.User) string {
+	return "person#" + u.InstitutionCode + "#mail#" + strings.ToLower(u.Mail)
+}
+
+func personNameKey(u auth.User) string { return "person#" + u.InstitutionCode + "#name#" + u.Name }
+
+// heldPersonKeys are the person keys that name u: those personKeys gives,
+// and the name key of an account opened when every account held one too
+// (only if it is still u's — another account without a mail may hold it).
+func (s *AuthStore) heldPersonKeys(ctx context.Context, u auth.User) ([]string, error) {
+	keys := personKeys(u)
+	if u.InstitutionCode == "" || u.Mail == "" {
+		return keys, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.AuthState, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": str(personNameKey(u))}})
+	if err != nil {
+		return nil, wrap("get person key", err)
+	}
+	if v, ok := out.Item["userId"].(*types.AttributeValueMemberS); ok && v.Value == u.ID {
+		keys = append(keys, personNameKey(u))
+	}
+	return keys, nil
+}
+
+// CreateUser stores a new user and appends e, its audit record, in one
+// transaction (one write per account, and no account without its record);
+// Conflict if the ID is taken or, for an institution account, if the
+// institution already has an account of the same person. Both are checked
+// in the transaction, so two uploads at once cannot both open the same
+// person.
+func (s *AuthStore) CreateUser(ctx context.Context, u auth.User, e audit.Event) error {
+	if s.tables.Audit == "" {
+		return fmt.Errorf("create user: no audit table configured")
+	}
 	u.Version = 1
 	item, err := attributevalue.MarshalMap(toUserItem(u))
 	if err != nil {
 		return wrap("encode user", err)
 	}
+	record, err := auditPut(s.tables.Audit, audit.Complete(ctx, e))
+	if err != nil {
+		return err
+	}
 	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Users, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(userId)")}}}
+		ConditionExpression: aws.String("attribute_not_exists(userId)")}}, {Put: record}}
 	for _, k := range personKeys(u) {
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.AuthState,
 			Item:                map[string]types.AttributeValue{"pk": str(k), "userId": str(u.ID)},
@@ -158,6 +197,9 @@ func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 			}
 			if i == 0 {
 				return apperr.New(apperr.Conflict, "この利用者IDは既に使われています。", "user ID already exists")
+			}
+			if i == 1 {
+				continue // the audit record's random key: never taken in practice
 			}
 			return &apperr.Error{Code: apperr.Conflict, Field: "person",
 				Message: "この機関に同じ人のアカウントが既にあります（1人1アカウント）。", MessageEn: "the institution already has an account of this person"}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/job"
@@ -191,30 +192,49 @@ func (s *JobStore) Expired(ctx context.Context, now time.Time) ([]string, error)
 	return ids, nil
 }
 
-func (s *JobStore) list(ctx context.Context, index, attr, value string, limit int) ([]job.Job, error) {
-	items, err := queryAll[jobItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(index),
+// list reads one page of an index by its key attr = value; the cursor
+// is the page's LastEvaluatedKey, accepted back only for the same listing.
+func (s *JobStore) list(ctx context.Context, index, attr, value string, limit int, cursor string) ([]job.Job, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(index),
 		KeyConditionExpression:    aws.String("#a = :v"),
 		ExpressionAttributeNames:  map[string]string{"#a": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": str(value)},
-		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}, "jobs", limit)
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		v, ok := start[attr].(*types.AttributeValueMemberS)
+		if err != nil || len(start) != 4 || !ok || v.Value != value || start["pk"] == nil || start["sk"] == nil || start["createdAt"] == nil {
+			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, "", wrap("list jobs", err)
+	}
+	var items []jobItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", wrap("decode jobs", err)
 	}
 	jobs := make([]job.Job, len(items))
 	for i, it := range items {
 		jobs[i] = it.job()
 	}
-	return jobs, nil
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return jobs, next, nil
 }
 
-// ListByOwner lists an administrator's jobs, newest first.
-func (s *JobStore) ListByOwner(ctx context.Context, owner string, limit int) ([]job.Job, error) {
-	return s.list(ctx, "owner-index", "owner", owner, limit)
+// ListByOwner lists a page of an administrator's jobs, newest first.
+func (s *JobStore) ListByOwner(ctx context.Context, owner string, limit int, cursor string) ([]job.Job, string, error) {
+	return s.list(ctx, "owner-index", "owner", owner, limit, cursor)
 }
 
-// ListByScope lists the jobs created in a prefecture, newest first.
-func (s *JobStore) ListByScope(ctx context.Context, prefecture string, limit int) ([]job.Job, error) {
-	return s.list(ctx, "scope-index", "scope", prefecture, limit)
+// ListByScope lists a page of the jobs created in a prefecture, newest first.
+func (s *JobStore) ListByScope(ctx context.Context, prefecture string, limit int, cursor string) ([]job.Job, string, error) {
+	return s.list(ctx, "scope-index", "scope", prefecture, limit, cursor)
 }
 
 type jobRowItem struct {
@@ -304,6 +324,45 @@ func (s *JobStore) MarkRow(ctx context.Context, id, key string) error {
 	}
 	if err != nil {
 		return wrap("mark job row", err)
+	}
+	return nil
+}
+
+// MarkSending records on a row that attempt is about to do its follow-up
+// (send its notice mail), before it is done: a crash after the mail left
+// and before MarkRow leaves the mark behind. Conflict if the row is done,
+// or marked by another attempt and not force.
+func (s *JobStore) MarkSending(ctx context.Context, id, key, attempt string, force bool) error {
+	cond := "attribute_exists(pk) AND done = :f AND (attribute_not_exists(#fields.#sending) OR #fields.#sending = :a)"
+	if force {
+		cond = "attribute_exists(pk) AND done = :f"
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
+		Key:                       map[string]types.AttributeValue{"pk": str(jobPK(id)), "sk": str(key)},
+		UpdateExpression:          aws.String("SET #fields.#sending = :a"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#fields": "fields", "#sending": "sending"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(attempt), ":f": &types.AttributeValueMemberBOOL{Value: false}}})
+	if isConditionFailed(err) {
+		return conflict("job row")
+	}
+	if err != nil {
+		return wrap("mark job row sending", err)
+	}
+	return nil
+}
+
+// ClearSending removes attempt's mark from a row whose follow-up failed
+// without taking place (SES refused the mail), so a later job may try.
+func (s *JobStore) ClearSending(ctx context.Context, id, key, attempt string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table,
+		Key:                       map[string]types.AttributeValue{"pk": str(jobPK(id)), "sk": str(key)},
+		UpdateExpression:          aws.String("REMOVE #fields.#sending"),
+		ConditionExpression:       aws.String("#fields.#sending = :a"),
+		ExpressionAttributeNames:  map[string]string{"#fields": "fields", "#sending": "sending"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(attempt)}})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("clear job row sending", err)
 	}
 	return nil
 }

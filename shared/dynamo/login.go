@@ -492,8 +492,8 @@ func (s *AuthStore) DeleteUserSessions(ctx context.Context, userID string) error
 	return err
 }
 
-// DeleteUser removes an account, its one-person-per-institution keys and
-// its sessions. The delete is conditional on the account's session count
+// DeleteUser removes an account, the one-person-per-institution keys it
+// holds and its sessions. The delete is conditional on the account's session count
 // read with it, so a login that slips in between makes it read again
 // rather than leave that session alive on a deleted account.
 func (s *AuthStore) DeleteUser(ctx context.Context, userID string) error {
@@ -507,9 +507,16 @@ func (s *AuthStore) DeleteUser(ctx context.Context, userID string) error {
 		items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.tables.Users, Key: userKey(userID),
 			ConditionExpression:       aws.String("attribute_exists(userId) AND (attribute_not_exists(sessionSeq) OR sessionSeq = :seq)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":seq": num(u.SessionSeq)}}}}
-		for _, k := range personKeys(u) {
+		keys, err := s.heldPersonKeys(ctx, u)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			// Only the account's own key: another's is never dropped.
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.AuthState,
-				Key: map[string]types.AttributeValue{"pk": str(k)}}})
+				Key:                       map[string]types.AttributeValue{"pk": str(k)},
+				ConditionExpression:       aws.String("attribute_not_exists(pk) OR userId = :id"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(u.ID)}}})
 		}
 		for _, id := range inTx {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.tables.Sessions,

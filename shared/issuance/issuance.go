@@ -23,6 +23,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/password"
 	"github.com/gmis-oss/gmis/shared/plaintext"
@@ -396,8 +397,20 @@ func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte)
 	if len(rows) > MaxRows {
 		return nil, apperr.InvalidField("file", fmt.Sprintf("1回に登録できるのは%d行までです。", MaxRows), fmt.Sprintf("at most %d rows per upload", MaxRows))
 	}
-	accounts, _, err := s.checkRows(ctx, actor, rows)
-	return accounts, err
+	accounts, lines, registered, err := s.checkRows(ctx, actor, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(registered) > 0 {
+		var ps []apperr.Problem
+		for i, id := range registered {
+			ps = append(ps, registeredNote(lines[i], id))
+		}
+		return nil, &apperr.Error{Code: apperr.Invalid, Field: "file", Problems: ps,
+			Message:   "登録済みの方の行があります。除いて送信するか、一括発行の処理（POST /admin/jobs）で送信してください。",
+			MessageEn: "the form has rows of people already registered; remove them or send the form as an issuance job"}
+	}
+	return accounts, nil
 }
 
 // DataRows drops what comes before the form's data: its header row (利用者名
@@ -412,7 +425,9 @@ func DataRows(rows []csvio.Row) []csvio.Row {
 }
 
 // checkRows checks every row; with any problem it returns them all.
-func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []csvio.Row) ([]auth.NewAccount, []int, error) {
+// Otherwise it returns the accounts to open, their lines, and which of
+// them (by index) are people already registered, with their user IDs.
+func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []csvio.Row) ([]auth.NewAccount, []int, map[int]string, error) {
 	var (
 		problems []apperr.Problem
 		accounts []auth.NewAccount
@@ -422,7 +437,7 @@ func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []c
 	for _, row := range rows {
 		a, ps, err := s.checkRow(ctx, actor, row, lookup)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		problems = append(problems, ps...)
 		if len(ps) == 0 {
@@ -430,17 +445,17 @@ func (s *Service) checkRows(ctx context.Context, actor authz.Principal, rows []c
 			lines = append(lines, row.Line)
 		}
 	}
-	dup, err := s.duplicates(ctx, accounts, lines)
+	dup, registered, err := s.duplicates(ctx, accounts, lines)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	problems = append(problems, dup...)
 	if len(problems) > 0 {
-		return nil, nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
+		return nil, nil, nil, &apperr.Error{Code: apperr.Invalid, Field: "file",
 			Message:   fmt.Sprintf("申請様式に%d件の誤りがあります。修正してもう一度アップロードしてください。アカウントは作成していません。", len(problems)),
 			MessageEn: fmt.Sprintf("the form has %d errors; nothing was created", len(problems)), Problems: problems}
 	}
-	return accounts, lines, nil
+	return accounts, lines, registered, nil
 }
 
 func (s *Service) checkRow(ctx context.Context, actor authz.Principal, row csvio.Row, lookup *master.Lookup) (auth.NewAccount, []apperr.Problem, error) {
@@ -644,13 +659,18 @@ func kindName(k master.Kind) string {
 	return "医療機関マスタ（全数）"
 }
 
-// duplicates finds people twice in the file or already registered at the
-// same institution: one account per person per institution (seed 001).
-func (s *Service) duplicates(ctx context.Context, accounts []auth.NewAccount, lines []int) ([]apperr.Problem, error) {
+// duplicates finds people twice in the file, and people already
+// registered at the same institution: one account per person per
+// institution (seed 001), a person being their mail there — two people of
+// the same name are two people. A row of a registered person is no error
+// (a cumulative form is sent again with new rows added): registered maps
+// its index to the account's user ID, and it is not issued again.
+func (s *Service) duplicates(ctx context.Context, accounts []auth.NewAccount, lines []int) ([]apperr.Problem, map[int]string, error) {
 	var ps []apperr.Problem
 	seen := map[string]int{}
-	registered := map[string]bool{}
+	existing := map[string]string{}
 	loaded := map[string]bool{}
+	registered := map[int]string{}
 	for i, a := range accounts {
 		if !loaded[a.InstitutionCode] {
 			loaded[a.InstitutionCode] = true
@@ -658,11 +678,12 @@ func (s *Service) duplicates(ctx context.Context, accounts []auth.NewAccount, li
 			for {
 				users, next, err := s.users.ListUsers(ctx, "institution", a.InstitutionCode, 200, cursor)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				for _, u := range users {
-					registered[a.InstitutionCode+"\x00mail\x00"+strings.ToLower(u.Mail)] = true
-					registered[a.InstitutionCode+"\x00name\x00"+u.Name] = true
+					if u.Mail != "" {
+						existing[a.InstitutionCode+"\x00"+strings.ToLower(u.Mail)] = u.ID
+					}
 				}
 				if next == "" {
 					break
@@ -670,25 +691,38 @@ func (s *Service) duplicates(ctx context.Context, accounts []auth.NewAccount, li
 				cursor = next
 			}
 		}
-		keys := []struct{ key, col string }{
-			{a.InstitutionCode + "\x00mail\x00" + strings.ToLower(a.Mail), colMail},
-			{a.InstitutionCode + "\x00name\x00" + a.Name, colName},
+		key := a.InstitutionCode + "\x00" + strings.ToLower(a.Mail)
+		if first, dup := seen[key]; dup {
+			ps = append(ps, problem(lines[i], colMail, fmt.Sprintf("%d行目と同じ人（同じメールアドレス）の申請です（1人1アカウント）。", first), fmt.Sprintf("same person (same mail) as row %d", first)))
+			continue
 		}
-		for _, k := range keys {
-			if first, dup := seen[k.key]; dup {
-				ps = append(ps, problem(lines[i], k.col, fmt.Sprintf("%d行目と同じ人の申請です（1人1アカウント）。", first), fmt.Sprintf("same person as row %d", first)))
-				break
-			}
-			if registered[k.key] {
-				ps = append(ps, problem(lines[i], k.col, "この機関に同じ人のアカウントが既にあります（1人1アカウント）。", "already registered at this institution"))
-				break
-			}
-		}
-		for _, k := range keys {
-			if _, dup := seen[k.key]; !dup {
-				seen[k.key] = lines[i]
-			}
+		seen[key] = lines[i]
+		if id, ok := existing[key]; ok {
+			registered[i] = id
 		}
 	}
-	return ps, nil
+	return ps, registered, nil
+}
+
+// RegisteredPrefix starts the keys of an issuance job's notes on rows of
+// people already registered.
+const RegisteredPrefix = "reg#"
+
+// Registered lists the rows of an issuance job that were not issued
+// because the person is already registered, as notes naming the account.
+func Registered(ctx context.Context, store job.Store, id string, limit int) ([]apperr.Problem, error) {
+	rows, err := store.Rows(ctx, id, RegisteredPrefix, "", limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apperr.Problem, len(rows))
+	for i, r := range rows {
+		out[i] = registeredNote(r.Line, r.Fields["userId"])
+	}
+	return out, nil
+}
+
+func registeredNote(line int, userID string) apperr.Problem {
+	return problem(line, colMail, "この機関に同じメールアドレスの方のアカウントが既にあります（登録済み、利用者ID "+userID+"）。この行は発行していません。",
+		"already registered, user ID "+userID)
 }

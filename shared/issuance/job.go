@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"sync"
@@ -82,15 +83,23 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 	if len(rows) == 0 {
 		return &job.Failure{Message: "申請様式にデータ行がありません。", MessageEn: "the form has no rows"}
 	}
-	accounts, lines, err := h.s.checkRows(ctx, actor, rows)
+	accounts, lines, registered, err := h.s.checkRows(ctx, actor, rows)
 	if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
 		return job.NewFailure(e.Message, e.MessageEn, e.Problems)
 	}
 	if err != nil {
 		return err
 	}
-	out := make([]job.Row, len(accounts))
+	out := make([]job.Row, len(accounts), len(accounts)+len(registered))
 	for i, a := range accounts {
+		if id, ok := registered[i]; ok {
+			// Shown in the accounts CSV in its place, and as a note of the job.
+			key := fmt.Sprintf("%07d", lines[i])
+			out[i] = job.Row{Key: AccountPrefix + key, Line: lines[i],
+				Fields: map[string]string{"userId": id, "name": a.Name, "mail": a.Mail, "registered": "1"}}
+			out = append(out, job.Row{Key: RegisteredPrefix + key, Line: lines[i], Fields: map[string]string{"userId": id}})
+			continue
+		}
 		if a.ID, err = auth.NewUserID(); err != nil {
 			return err
 		}
@@ -114,7 +123,10 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 	if err := h.store.PutRows(ctx, j.ID, out); err != nil {
 		return err
 	}
-	j.RowsTotal, j.RowsDone, j.Cursor = len(out), 0, ""
+	j.RowsTotal, j.RowsDone, j.Cursor = len(accounts), 0, ""
+	if len(registered) > 0 {
+		j.Counts = map[string]int{"alreadyRegistered": len(registered)}
+	}
 	return nil
 }
 
@@ -139,7 +151,12 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			}
 		})
 	}
-	for i := range rows {
+	opened := 0
+	for i, r := range rows {
+		if r.Fields["registered"] != "" {
+			continue // already registered: counted when validated
+		}
+		opened++
 		next <- i
 	}
 	close(next)
@@ -149,7 +166,9 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, fmt.Errorf("row %d: %w", rows[i].Line, err)
 		}
 	}
-	j.Add("created", len(rows))
+	if opened > 0 {
+		j.Add("created", opened)
+	}
 	j.RowsDone += len(rows)
 	j.Cursor = rows[len(rows)-1].Key
 	return false, nil
@@ -196,6 +215,8 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 		for _, r := range rows {
 			pw := ""
 			switch {
+			case r.Fields["registered"] != "":
+				pw = "（登録済みのため発行していません）"
 			case r.Done:
 				pw = "（通知メール送信済み）"
 			case keep && r.Sealed != "":
@@ -223,18 +244,48 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 // (job.Notify, params "issuance": the issuance job): one mail per account
 // not yet notified, at most rate a second, each account marked notified
 // (and its password dropped) as soon as its mail is sent.
+//
+// A mail is never sent twice without a decision. Before SES is called
+// the row is marked "sending" by this attempt; once SES accepts the mail
+// the row is marked done. A crash between the two leaves the mark: the
+// mail may or may not have left, and SES cannot be asked which. A resumed
+// or later job does not guess — it counts such a row as "unconfirmed",
+// logs it and sends nothing. An administrator who has checked with the
+// recipient sends it again with a job whose params carry
+// "resendUnconfirmed": "true"; that resend is logged and audited. The
+// price is that a crash in that instant leaves one person unnotified until
+// someone decides, instead of perhaps notifying them twice with a
+// password.
 type NotifyJob struct {
-	s     *Service
-	store job.Store
-	rate  int
-	sleep func(time.Duration)
+	s      *Service
+	store  job.Store
+	marks  SendMarks
+	rate   int
+	sleep  func(time.Duration)
+	logger *slog.Logger
 }
+
+// SendMarks marks the rows whose notice mail is being sent.
+type SendMarks interface {
+	// MarkSending marks a row as being sent by attempt; Conflict if it is
+	// done, or marked by another attempt and not force.
+	MarkSending(ctx context.Context, id, key, attempt string, force bool) error
+	// ClearSending removes attempt's mark (the mail was not sent).
+	ClearSending(ctx context.Context, id, key, attempt string) error
+}
+
+// ResendUnconfirmed is the notify job's param that sends again the mails
+// whose sending was never confirmed (a crash while sending).
+const ResendUnconfirmed = "resendUnconfirmed"
 
 var _ job.Handler = (*NotifyJob)(nil)
 
 // NewNotifyJob returns the handler of notice-mail jobs; rate is mails per second.
-func NewNotifyJob(s *Service, store job.Store, rate int) *NotifyJob {
-	return &NotifyJob{s: s, store: store, rate: max(rate, 1), sleep: time.Sleep}
+func NewNotifyJob(s *Service, store job.Store, marks SendMarks, rate int, logger *slog.Logger) *NotifyJob {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &NotifyJob{s: s, store: store, marks: marks, rate: max(rate, 1), sleep: time.Sleep, logger: logger}
 }
 
 // NewNotifyCheck is the check before a notice-mail job is created: the
@@ -281,12 +332,37 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		return true, nil
 	}
 	gap := time.Second / time.Duration(h.rate)
+	// An attempt is this call: a retried invocation (same request ID)
+	// is another attempt, and finds the marks this one leaves.
+	attempt := j.ID + "/" + job.NewID()
 	for _, r := range rows {
 		j.RowsDone++
 		j.Cursor = r.Key
+		if r.Fields["registered"] != "" {
+			j.Add("alreadyRegistered", 1) // no new account, no mail
+			continue
+		}
 		if r.Done {
 			j.Add("alreadySent", 1)
 			continue
+		}
+		resend := r.Fields["sending"] != ""
+		if resend && j.Params[ResendUnconfirmed] != "true" {
+			h.logger.Warn("notice mail unconfirmed: not sent again", "job_id", j.ID, "issuance", issuance, "user_id", r.Fields["userId"], "attempt", r.Fields["sending"])
+			j.Add("unconfirmed", 1)
+			continue
+		}
+		if err := h.marks.MarkSending(ctx, issuance, r.Key, attempt, resend); err != nil {
+			if apperr.CodeOf(err) != apperr.Conflict {
+				return false, err
+			}
+			// Done or being sent by another job meanwhile.
+			h.logger.Warn("notice mail taken by another attempt: not sent", "job_id", j.ID, "issuance", issuance, "user_id", r.Fields["userId"])
+			j.Add("unconfirmed", 1)
+			continue
+		}
+		if resend {
+			h.logger.Warn("notice mail sent again after an unconfirmed attempt, as asked", "job_id", j.ID, "issuance", issuance, "user_id", r.Fields["userId"], "attempt", r.Fields["sending"])
 		}
 		initial, err := h.s.box.Open(r.Sealed)
 		if err != nil {
@@ -296,14 +372,21 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			r.Fields["name"], r.Fields["userId"], initial, h.s.loginURL)
 		if err := h.send(ctx, r.Fields["mail"], body, gap); err != nil {
 			j.Add("failed", 1)
+			if err := h.marks.ClearSending(ctx, issuance, r.Key, attempt); err != nil {
+				return false, err
+			}
 			continue
 		}
 		if err := h.store.MarkRow(ctx, issuance, r.Key); err != nil {
 			return false, err
 		}
 		j.Add("sent", 1)
+		detail := map[string]string{"job": issuance}
+		if resend {
+			detail["resentAfter"] = r.Fields["sending"]
+		}
 		if err := h.s.audit.Record(ctx, audit.Event{At: h.s.now(), UserID: r.Fields["userId"], Actor: j.Owner, Action: audit.InitialPasswordMailed,
-			Detail: map[string]string{"job": issuance}}); err != nil {
+			Detail: detail}); err != nil {
 			return false, err
 		}
 	}

@@ -133,9 +133,11 @@ type Store interface {
 	Save(ctx context.Context, j Job) error
 	// Expired lists unfinished jobs whose lease ended before now.
 	Expired(ctx context.Context, now time.Time) ([]string, error)
-	// ListByOwner and ListByScope list jobs newest first.
-	ListByOwner(ctx context.Context, owner string, limit int) ([]Job, error)
-	ListByScope(ctx context.Context, prefecture string, limit int) ([]Job, error)
+	// ListByOwner and ListByScope list a page of jobs newest first, and
+	// the opaque cursor of the next page ("" at the end); a cursor of
+	// another listing is Invalid (field "cursor").
+	ListByOwner(ctx context.Context, owner string, limit int, cursor string) ([]Job, string, error)
+	ListByScope(ctx context.Context, prefecture string, limit int, cursor string) ([]Job, string, error)
 	// PutRows stores rows (an existing key is overwritten with the same row).
 	PutRows(ctx context.Context, id string, rows []Row) error
 	// Rows lists rows whose key starts with prefix, after the key after.

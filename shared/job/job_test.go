@@ -294,7 +294,7 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	if res, err := e.service.Import(ctx, national, master.Institutions, []byte("医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n")); err != nil || res.Created != 1 {
 		t.Fatalf("seed institution: %+v %v", res, err)
 	}
-	users := dynamo.NewAuthStore(e.db, dynamo.AuthTables{Users: e.fnEnv["USERS_TABLE"], Sessions: e.fnEnv["SESSIONS_TABLE"], AuthState: e.fnEnv["AUTH_STATE_TABLE"]})
+	users := dynamo.NewAuthStore(e.db, dynamo.AuthTables{Users: e.fnEnv["USERS_TABLE"], Sessions: e.fnEnv["SESSIONS_TABLE"], AuthState: e.fnEnv["AUTH_STATE_TABLE"], Audit: e.fnEnv["AUDIT_TABLE"]})
 	secret := []byte("a-test-secret-of-at-least-32-characters")
 	accounts, err := auth.NewService(users, nopLog{}, nil, secret, auth.Config{})
 	if err != nil {

@@ -100,15 +100,17 @@ func (s *Service) Get(ctx context.Context, actor authz.Principal, id string) (Jo
 	return j, err
 }
 
-// List returns the caller's jobs, or with a prefecture, the jobs created
-// there that the caller may see, newest first.
-func (s *Service) List(ctx context.Context, actor authz.Principal, prefecture string, limit int) ([]Job, error) {
+// List returns a page of the caller's jobs, or with a prefecture, of the
+// jobs created there that the caller may see, newest first, and the
+// cursor of the next page ("" at the end). A page of a prefecture may
+// hold fewer than limit jobs: those the caller may not see are left out.
+func (s *Service) List(ctx context.Context, actor authz.Principal, prefecture string, limit int, cursor string) ([]Job, string, error) {
 	if prefecture == "" {
-		return s.store.ListByOwner(ctx, actor.UserID, limit)
+		return s.store.ListByOwner(ctx, actor.UserID, limit, cursor)
 	}
-	jobs, err := s.store.ListByScope(ctx, prefecture, limit)
+	jobs, next, err := s.store.ListByScope(ctx, prefecture, limit, cursor)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := jobs[:0]
 	for _, j := range jobs {
@@ -116,7 +118,7 @@ func (s *Service) List(ctx context.Context, actor authz.Principal, prefecture st
 			out = append(out, j)
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Store is the service's store, for the results of a job.
