@@ -138,3 +138,11 @@ func TestDesignTokensMatchThePinnedPackage(t *testing.T) {
 		t.Errorf("site/assets/vendor/tokens.css differs from design-tokens %s", pinned)
 	}
 }
+
+func TestConnectOriginsNameTheBucketAndS3(t *testing.T) {
+	env := map[string]string{"CONNECT_ORIGINS": "https://gmis-prod-uploads-1.s3.ap-northeast-1.amazonaws.com", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:45123"}
+	got := connectOrigins(func(k string) string { return env[k] })
+	if want := "https://gmis-prod-uploads-1.s3.ap-northeast-1.amazonaws.com http://127.0.0.1:45123"; got != want {
+		t.Errorf("connectOrigins = %q, want %q", got, want)
+	}
+}
