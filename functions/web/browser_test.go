@@ -322,6 +322,24 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Click("#daily button[type=submit]"))
 	saved(t, ctx)
+
+	// 週次調査: outlooks chosen, the optional counts left empty but one.
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/weekly"), chromedp.WaitVisible("#weekly"))
+	value(t, ctx, chromedp.Evaluate[any](`(() => {
+	  for (const el of document.querySelectorAll('#weekly select')) el.value = el.options[2].value;
+	  document.querySelector('[name="items.n95_mask.inStock"]').value = '１２０';
+	})()`))
+	checkPage(t, ctx, "weekly")
+	do(t, ctx, chromedp.Click("#weekly button[type=submit]"))
+	saved(t, ctx)
+	week := value(t, ctx, chromedp.Evaluate[string](`(async () => {
+	  const w = document.getElementById('week').value;
+	  const r = await (await fetch('/surveys/institutions/`+u.InstitutionCode+`/weekly/' + w)).json();
+	  return JSON.stringify(r.values.items.n95_mask) + ' ' + JSON.stringify(r.values.items.surgical_mask);
+	})()`, chromedp.EvalAwaitPromise))
+	if !strings.Contains(week, `"inStock":120`) || strings.Contains(week[strings.Index(week, " "):], "inStock") {
+		t.Errorf("the saved weekly survey: %s, want n95 in stock 120 and no count for masks", week)
+	}
 }
 
 // saved waits for the daily form to say it saved, and tells what it said

@@ -29,6 +29,7 @@ var Pages = map[string]string{
 	"/password/change": "password.html",
 	"/password-reset":  "reset.html",
 	"/daily":           "daily.html",
+	"/weekly":          "weekly.html",
 }
 
 // formGroup is a fieldset of a survey form.
@@ -38,19 +39,33 @@ type formGroup struct {
 }
 
 // groupLegends names the fieldsets of the daily survey by the first part
-// of their fields' paths, in form order.
+// of their fields' paths.
 var groupLegends = map[string]string{
 	"services": "診療の状況", "staffing": "職員の状況", "beds": "病床の状況",
 	"patients": "新型コロナウイルス感染症の入院患者", "tests": "検査と発熱外来", "flags": "基本情報",
 }
 
-func groups(fields []survey.FormField) []formGroup {
+// supplyLegends names the weekly survey's fieldsets: one per supply.
+func supplyLegends() map[string]string {
+	out := map[string]string{}
+	for _, c := range survey.Supplies {
+		out["items."+c.Code] = c.Label
+	}
+	return out
+}
+
+// groups puts fields in fieldsets, in form order: a field belongs to the
+// legend of its path's first part, or of its first two (items.<supply>).
+func groups(fields []survey.FormField, legends map[string]string) []formGroup {
 	var out []formGroup
 	for _, f := range fields {
-		head, _, _ := strings.Cut(f.Path, ".")
-		legend := groupLegends[head]
+		parts := strings.SplitN(f.Path, ".", 3)
+		legend := legends[parts[0]]
+		if legend == "" && len(parts) > 1 {
+			legend = legends[parts[0]+"."+parts[1]]
+		}
 		if legend == "" {
-			legend = head
+			legend = parts[0]
 		}
 		if len(out) == 0 || out[len(out)-1].Legend != legend {
 			out = append(out, formGroup{Legend: legend})
@@ -62,7 +77,8 @@ func groups(fields []survey.FormField) []formGroup {
 
 // pageData is what every page template gets.
 type pageData struct {
-	Daily []formGroup
+	Daily  []formGroup
+	Weekly []formGroup
 }
 
 // site is the application as served: pages rendered once at start-up, and
@@ -111,7 +127,7 @@ func newSite(connect string) (*site, error) {
 			}
 			return "/assets/" + s.version + "/" + name, nil
 		},
-	}).ParseFS(siteFS, "site/layout.html")
+	}).ParseFS(siteFS, "site/layout.html", "site/partials.html")
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +140,7 @@ func newSite(connect string) (*site, error) {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		var buf bytes.Buffer
-		if err := t.Execute(&buf, pageData{Daily: groups(survey.DailyForm())}); err != nil {
+		if err := t.Execute(&buf, pageData{Daily: groups(survey.DailyForm(), groupLegends), Weekly: groups(survey.WeeklyForm(), supplyLegends())}); err != nil {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		s.pages[route] = buf.Bytes()

@@ -292,7 +292,8 @@ func countOf(path, label string, v any) (int64, *apperr.Problem) {
 
 // FormField is one field of a survey as a form shows it: its path in the
 // body (also the field errors name), its label, its kind ("count",
-// "choice" or "flag") and, for a choice, the choices. The browser pages
+// "optional" (a count that may be left out), "choice" or "flag") and, for
+// a choice, the choices. The browser pages
 // draw their forms from it, so labels and choices are defined once.
 type FormField struct {
 	Path    string
@@ -304,11 +305,16 @@ type FormField struct {
 // DailyForm lists the daily survey's fields in form order.
 func DailyForm() []FormField { return formOf(dailySchema) }
 
+// WeeklyForm lists the weekly survey's fields in form order.
+func WeeklyForm() []FormField { return formOf(weeklySchema) }
+
 func formOf[T any](s schema[T]) []FormField {
 	out := make([]FormField, 0, len(s.fields))
 	for _, f := range s.fields {
 		kind := "count"
 		switch f.kind {
+		case kindOptCount:
+			kind = "optional"
 		case kindEnum:
 			kind = "choice"
 		case kindFlag:
