@@ -92,6 +92,9 @@ const (
 	// DownloadSurveys downloads the surveys of an area as CSV: only for
 	// accounts with the download flag (CanDownload).
 	DownloadSurveys Action = "download_surveys"
+	// FileSOS creates, edits, applies and deletes an institution's SOS
+	// requests (緊急配布要請): its own users and managers only.
+	FileSOS Action = "file_sos"
 )
 
 // Permits reports whether role r may do a anywhere at all. A caller whose
@@ -100,7 +103,7 @@ const (
 func Permits(r Role, a Action) bool {
 	switch r {
 	case National:
-		return a != WriteSurvey
+		return a != WriteSurvey && a != FileSOS
 	case PrefectureAdmin:
 		switch a {
 		case ReadInstitution, ViewAccounts, ManageAccounts, ManageMasters, ReviewSOS, ReadSurvey, ListNonResponders, DownloadSurveys:
@@ -113,12 +116,12 @@ func Permits(r Role, a Action) bool {
 		}
 	case InstitutionManager:
 		switch a {
-		case ReadInstitution, WriteInstitution, ViewAccounts, WriteSurvey, ReadSurvey, DownloadSurveys:
+		case FileSOS, ReadInstitution, WriteInstitution, ViewAccounts, WriteSurvey, ReadSurvey, DownloadSurveys:
 			return true
 		}
 	case InstitutionUser:
 		switch a {
-		case ReadInstitution, WriteInstitution, WriteSurvey, ReadSurvey, DownloadSurveys:
+		case FileSOS, ReadInstitution, WriteInstitution, WriteSurvey, ReadSurvey, DownloadSurveys:
 			return true
 		}
 	}

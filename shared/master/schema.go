@@ -52,8 +52,8 @@ const (
 var categoryAliases = map[string]string{
 	"hospital": CategoryHospital, "病院": CategoryHospital,
 	"clinic": CategoryClinic, "診療所": CategoryClinic, "一般診療所": CategoryClinic,
-	"test_center": CategoryTestCenter, "検査センター": CategoryTestCenter, "検査機関": CategoryTestCenter,
-	"aggregator": CategoryAggregator, "集約団体": CategoryAggregator, "集約機関": CategoryAggregator,
+	"test_center": CategoryTestCenter, "検査センター": CategoryTestCenter, "検査機関": CategoryTestCenter, "地域外来・検査センター": CategoryTestCenter,
+	"aggregator": CategoryAggregator, "集約団体": CategoryAggregator, "集約機関": CategoryAggregator, "とりまとめ団体": CategoryAggregator,
 	"veterinary": CategoryVeterinary, "動物診療施設": CategoryVeterinary,
 }
 

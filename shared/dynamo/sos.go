@@ -1,0 +1,207 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/sos"
+)
+
+// SOSStore keeps SOS requests in the sos table:
+//   - a request at pk "inst#<code>", sk "req#<id>" (ids sort by creation
+//     time); once applied it carries day "<prefecture>#<business day>" and
+//     applied "<appliedAt>#<id>" for the day-index;
+//   - a window at pk "window", sk "<business day>" (closedAt once closed);
+//     absent means open.
+type SOSStore struct {
+	db    TransactClient
+	table string
+}
+
+var _ sos.Store = (*SOSStore)(nil)
+
+// NewSOSStore returns an SOSStore.
+func NewSOSStore(db TransactClient, table string) *SOSStore { return &SOSStore{db: db, table: table} }
+
+func sosKey(code, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("inst#" + code), "sk": str("req#" + id)}
+}
+
+func sosItem(r sos.Request) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range sosKey(r.InstitutionCode, r.ID) {
+		item[k] = v
+	}
+	if r.BusinessDay != "" && r.AppliedAt != nil {
+		item["day"] = str(r.PrefectureCode + "#" + r.BusinessDay)
+		item["applied"] = str(r.AppliedAt.UTC().Format(time.RFC3339Nano) + "#" + r.ID)
+	}
+	return item, nil
+}
+
+func decodeRequest(item map[string]types.AttributeValue) (sos.Request, error) {
+	var r sos.Request
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return sos.Request{}, wrap("decode sos request", err)
+	}
+	return r, nil
+}
+
+// Get reads one request.
+func (s *SOSStore) Get(ctx context.Context, code, id string) (sos.Request, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: sosKey(code, id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return sos.Request{}, wrap("get sos request", err)
+	}
+	if out.Item == nil {
+		return sos.Request{}, apperr.New(apperr.NotFound, "要請が見つかりません。", "no such request")
+	}
+	return decodeRequest(out.Item)
+}
+
+// List reads a page of an institution's requests, newest first.
+func (s *SOSStore) List(ctx context.Context, code string, limit int, cursor string) ([]sos.Request, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :r)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("inst#" + code), ":r": str("req#")},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		pk, ok := start["pk"].(*types.AttributeValueMemberS)
+		if err != nil || !ok || pk.Value != "inst#"+code || len(start) != 2 {
+			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", wrap("list sos requests", err)
+	}
+	rs := make([]sos.Request, 0, len(out.Items))
+	for _, it := range out.Items {
+		r, err := decodeRequest(it)
+		if err != nil {
+			return nil, "", err
+		}
+		rs = append(rs, r)
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return rs, next, nil
+}
+
+func (s *SOSStore) put(r sos.Request, prev int64) (*types.Put, error) {
+	item, err := sosItem(r)
+	if err != nil {
+		return nil, wrap("encode sos request", err)
+	}
+	p := &types.Put{TableName: &s.table, Item: item}
+	if prev == 0 {
+		p.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		p.ConditionExpression = aws.String("Version = :v AND #st <> :acc")
+		p.ExpressionAttributeNames = map[string]string{"#st": "Status"}
+		p.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(prev), ":acc": str(string(sos.StatusAccepted))}
+	}
+	return p, nil
+}
+
+func changed() error {
+	return &apperr.Error{Code: apperr.Conflict, Field: "version",
+		Message: "この要請は他の方が更新しました。最新の内容を読み込んでから入力し直してください。", MessageEn: "the request was changed meanwhile: read it again"}
+}
+
+// Put writes r if the stored version is still prev.
+func (s *SOSStore) Put(ctx context.Context, r sos.Request, prev int64) error {
+	p, err := s.put(r, prev)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
+		ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues})
+	if isConditionFailed(err) {
+		return changed()
+	}
+	if err != nil {
+		return wrap("put sos request", err)
+	}
+	return nil
+}
+
+// Join writes r in one transaction with the check that its window is open.
+func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
+	p, err := s.put(r, prev)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: windowKey(r.BusinessDay),
+			ConditionExpression: aws.String("attribute_not_exists(closedAt)")}},
+		{Put: p},
+	}})
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		if len(tc.CancellationReasons) > 0 && aws.ToString(tc.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+			return sos.ErrWindowClosed
+		}
+		return changed()
+	}
+	if err != nil {
+		return wrap("join sos window", err)
+	}
+	return nil
+}
+
+// Delete removes a draft at version prev.
+func (s *SOSStore) Delete(ctx context.Context, code, id string, prev int64) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: sosKey(code, id),
+		ConditionExpression:       aws.String("Version = :v AND (#st = :d OR #st = :e)"),
+		ExpressionAttributeNames:  map[string]string{"#st": "Status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev), ":d": str(string(sos.StatusDraft)), ":e": str(string(sos.StatusError))}})
+	if isConditionFailed(err) {
+		return changed()
+	}
+	if err != nil {
+		return wrap("delete sos request", err)
+	}
+	return nil
+}
+
+// Day reads the requests of one prefecture's window, oldest first.
+func (s *SOSStore) Day(ctx context.Context, prefecture, day string) ([]sos.Request, error) {
+	var rs []sos.Request
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("day-index"),
+		KeyConditionExpression:    aws.String("#d = :d"),
+		ExpressionAttributeNames:  map[string]string{"#d": "day"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(prefecture + "#" + day)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("query sos day", err)
+		}
+		for _, it := range page.Items {
+			r, err := decodeRequest(it)
+			if err != nil {
+				return nil, err
+			}
+			rs = append(rs, r)
+		}
+	}
+	return rs, nil
+}
+
+func windowKey(day string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("window"), "sk": str(day)}
+}
