@@ -172,7 +172,7 @@ func demoCmd(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "%-20s %-12s %-14s %s\n", u.Role, u.ID, initial, strings.TrimSpace(u.Destination))
 	}
-	fmt.Fprintln(os.Stderr, "Demo passwords are initial ones: change them at first login. Codes are in moto's /moto-api/data.json.")
+	fmt.Fprintln(os.Stderr, "Demo passwords are initial ones: change them at first login. One-time codes are on the mailbox page make local printed at start.")
 	if existed {
 		fmt.Fprintln(os.Stderr, "Accounts that existed keep their passwords: forgotten, reset one (POST /auth/password-reset/request) or start over with make local ARGS=--fresh.")
 	}
