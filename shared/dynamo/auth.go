@@ -548,30 +548,17 @@ func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, c
 		ExpressionAttributeNames:  map[string]string{"#k": ix.key},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": str(code)},
 		Limit:                     aws.Int32(int32(limit))}
-	if cursor != "" {
-		start, err := decodeCursor(cursor)
-		// A cursor belongs to one listing: the index key and the user ID.
+	// A cursor belongs to one listing: the index key and the user ID.
+	items, next, err := queryPage[userItem](ctx, s.db, in, cursor, func(start map[string]types.AttributeValue) bool {
 		v, ok := start[ix.key].(*types.AttributeValueMemberS)
-		if err != nil || len(start) != 2 || start["userId"] == nil || !ok || v.Value != code {
-			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
-		}
-		in.ExclusiveStartKey = start
-	}
-	out, err := s.db.Query(ctx, in)
+		return len(start) == 2 && start["userId"] != nil && ok && v.Value == code
+	}, "users")
 	if err != nil {
-		return nil, "", wrap("list users", err)
-	}
-	var items []userItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, "", wrap("decode users", err)
+		return nil, "", err
 	}
 	users := make([]auth.User, len(items))
 	for i, it := range items {
 		users[i] = it.user()
-	}
-	next := ""
-	if out.LastEvaluatedKey != nil {
-		next = encodeCursor(out.LastEvaluatedKey)
 	}
 	return users, next, nil
 }

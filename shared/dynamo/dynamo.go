@@ -119,3 +119,30 @@ func queryAll[T any](ctx context.Context, db Client, in *dynamodb.QueryInput, wh
 	}
 	return all, nil
 }
+
+// queryPage runs one page of a Query from cursor (a previous page's
+// opaque cursor, "" for the first) and decodes its items as T. keyOK says
+// whether a decoded cursor's key belongs to this listing: a cursor of
+// another listing, or a forged one, is a 400 naming cursor.
+func queryPage[T any](ctx context.Context, db Client, in *dynamodb.QueryInput, cursor string, keyOK func(map[string]types.AttributeValue) bool, what string) ([]T, string, error) {
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		if err != nil || !keyOK(start) {
+			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := db.Query(ctx, in)
+	if err != nil {
+		return nil, "", wrap("list "+what, err)
+	}
+	var items []T
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", wrap("decode "+what, err)
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil {
+		next = encodeCursor(out.LastEvaluatedKey)
+	}
+	return items, next, nil
+}

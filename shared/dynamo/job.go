@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/job"
@@ -200,29 +199,16 @@ func (s *JobStore) list(ctx context.Context, index, attr, value string, limit in
 		ExpressionAttributeNames:  map[string]string{"#a": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": str(value)},
 		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit))}
-	if cursor != "" {
-		start, err := decodeCursor(cursor)
+	items, next, err := queryPage[jobItem](ctx, s.db, in, cursor, func(start map[string]types.AttributeValue) bool {
 		v, ok := start[attr].(*types.AttributeValueMemberS)
-		if err != nil || len(start) != 4 || !ok || v.Value != value || start["pk"] == nil || start["sk"] == nil || start["createdAt"] == nil {
-			return nil, "", apperr.InvalidField("cursor", "ページの指定が正しくありません。", "malformed cursor")
-		}
-		in.ExclusiveStartKey = start
-	}
-	out, err := s.db.Query(ctx, in)
+		return len(start) == 4 && ok && v.Value == value && start["pk"] != nil && start["sk"] != nil && start["createdAt"] != nil
+	}, "jobs")
 	if err != nil {
-		return nil, "", wrap("list jobs", err)
-	}
-	var items []jobItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, "", wrap("decode jobs", err)
+		return nil, "", err
 	}
 	jobs := make([]job.Job, len(items))
 	for i, it := range items {
 		jobs[i] = it.job()
-	}
-	next := ""
-	if out.LastEvaluatedKey != nil {
-		next = encodeCursor(out.LastEvaluatedKey)
 	}
 	return jobs, next, nil
 }
