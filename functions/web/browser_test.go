@@ -353,3 +353,38 @@ func saved(t *testing.T, ctx context.Context) {
 		t.Fatalf("not saved: %v\n%s", err, page)
 	}
 }
+
+func TestSecondFactorChangeInTheBrowser(t *testing.T) {
+	e := shared.Env(t)
+	ctx := browser(t)
+	u, initial := e.Account(t, auth.NewAccount{})
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/settings/factor"))
+	loginInBrowser(t, ctx, e, u, initial)
+	do(t, ctx,
+		chromedp.WaitVisible("#first-login"),
+		chromedp.SendKeys("#current", initial),
+		chromedp.SendKeys("#new", authtest.GoodPassword),
+		chromedp.SendKeys("#confirm", authtest.GoodPassword),
+		chromedp.Click("#password-form button[type=submit]"),
+		chromedp.WaitVisible("#me"),
+		chromedp.Navigate(e.Stack.APIURL+"/settings/factor"),
+		chromedp.WaitVisible("#factor-form"))
+	checkPage(t, ctx, "factor")
+	const mobile = "090-1234-5678"
+	sent := len(e.Moto.SMS("+819012345678"))
+	do(t, ctx,
+		chromedp.Click("#m-sms"),
+		chromedp.SendKeys("#destination", mobile),
+		chromedp.SendKeys("#currentPassword", authtest.GoodPassword),
+		chromedp.Click("#factor-form button[type=submit]"),
+		chromedp.WaitVisible("#code"))
+	code := authtest.LastCode(t, sent+1, func() []string { return e.Moto.SMS("+819012345678") })
+	do(t, ctx,
+		chromedp.SendKeys("#code", code),
+		chromedp.Click("#confirm-form button[type=submit]"),
+		chromedp.WaitVisible(".notice-success"))
+	got, err := e.Store.GetUser(context.Background(), u.ID)
+	if err != nil || got.Method != auth.MethodSMS || got.Destination != "+819012345678" {
+		t.Errorf("after the change: method %s to %s (%v), want sms to +819012345678", got.Method, got.Destination, err)
+	}
+}

@@ -30,6 +30,7 @@ var Pages = map[string]string{
 	"/password-reset":  "reset.html",
 	"/daily":           "daily.html",
 	"/weekly":          "weekly.html",
+	"/settings/factor": "factor.html",
 }
 
 // formGroup is a fieldset of a survey form.
