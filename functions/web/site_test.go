@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -144,5 +146,45 @@ func TestConnectOriginsNameTheBucketAndS3(t *testing.T) {
 	got := connectOrigins(func(k string) string { return env[k] })
 	if want := "https://gmis-prod-uploads-1.s3.ap-northeast-1.amazonaws.com http://127.0.0.1:45123"; got != want {
 		t.Errorf("connectOrigins = %q, want %q", got, want)
+	}
+}
+
+// The survey form must stay light for old PCs and phones on a weak
+// signal: its HTML, CSS and JavaScript (with every module it imports),
+// gzipped, under 60 KB.
+func TestSurveyPageWeight(t *testing.T) {
+	s, _ := testSite(t)
+	gz := func(b []byte) int {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return buf.Len()
+	}
+	for _, route := range []string{"/daily", "/weekly"} {
+		total := gz(s.pages[route])
+		seen := map[string]bool{}
+		var visit func(name string)
+		visit = func(name string) {
+			if seen[name] {
+				return
+			}
+			seen[name] = true
+			b, ok := s.assets[name]
+			if !ok {
+				t.Fatalf("%s: no asset %s", route, name)
+			}
+			total += gz(b)
+			for _, m := range regexp.MustCompile(`from '(\.[^']+)'`).FindAllSubmatch(b, -1) {
+				visit(path.Clean(path.Join(path.Dir(name), string(m[1]))))
+			}
+		}
+		for _, ref := range assetRef.FindAllSubmatch(s.pages[route], -1) {
+			visit(strings.TrimPrefix(string(ref[1]), "/assets/"+s.version+"/"))
+		}
+		t.Logf("%s: %d bytes gzipped in %d files", route, total, len(seen)+1)
+		if total > 60<<10 {
+			t.Errorf("%s weighs %d bytes gzipped, want under 60 KB", route, total)
+		}
 	}
 }
