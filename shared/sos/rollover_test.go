@@ -9,7 +9,9 @@ import (
 )
 
 func TestDueWindows(t *testing.T) {
-	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, calendar.JST) }
+	at := func(y int, m time.Month, d, h, min int) time.Time {
+		return time.Date(y, m, d, h, min, 0, 0, calendar.JST)
+	}
 	tests := []struct {
 		name      string
 		now       time.Time
