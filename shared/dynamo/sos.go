@@ -205,3 +205,110 @@ func (s *SOSStore) Day(ctx context.Context, prefecture, day string) ([]sos.Reque
 func windowKey(day string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": str("window"), "sk": str(day)}
 }
+
+var _ sos.RolloverStore = (*SOSStore)(nil)
+
+// Windows reads the window records of days from..to (inclusive): one Query.
+func (s *SOSStore) Windows(ctx context.Context, from, to string) ([]sos.WindowRecord, error) {
+	return queryAll[sos.WindowRecord](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("window"), ":from": str(from), ":to": str(to)}}, "sos windows", 0)
+}
+
+// Close sets the window's closedAt unless it is set already.
+func (s *SOSStore) Close(ctx context.Context, day string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: windowKey(day),
+		UpdateExpression:          aws.String("SET closedAt = :at"),
+		ConditionExpression:       aws.String("attribute_not_exists(closedAt)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano))}})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("close sos window", err)
+	}
+	return nil
+}
+
+// Done marks the window finished: summaries written and mailed.
+func (s *SOSStore) Done(ctx context.Context, day string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: windowKey(day),
+		UpdateExpression:          aws.String("SET doneAt = :at"),
+		ConditionExpression:       aws.String("attribute_exists(closedAt) AND attribute_not_exists(doneAt)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano))}})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("finish sos window", err)
+	}
+	return nil
+}
+
+func summaryKey(day, prefecture string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("summary#" + day), "sk": str(prefecture)}
+}
+
+// PutSummary writes sum unless its prefecture and day have one, and
+// returns the stored summary.
+func (s *SOSStore) PutSummary(ctx context.Context, sum sos.Summary) (sos.Summary, error) {
+	item, err := attributevalue.MarshalMap(sum)
+	if err != nil {
+		return sos.Summary{}, wrap("encode sos summary", err)
+	}
+	for k, v := range summaryKey(sum.Day, sum.PrefectureCode) {
+		item[k] = v
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"), ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		var stored sos.Summary
+		if err := attributevalue.UnmarshalMap(ccf.Item, &stored); err != nil {
+			return sos.Summary{}, wrap("decode sos summary", err)
+		}
+		return stored, nil
+	}
+	if err != nil {
+		return sos.Summary{}, wrap("put sos summary", err)
+	}
+	return sum, nil
+}
+
+// ClaimMail records the intent to send a summary's mail, unless it was
+// sent or another claim younger than lease holds.
+func (s *SOSStore) ClaimMail(ctx context.Context, day, prefecture string, at time.Time, lease time.Duration) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: summaryKey(day, prefecture),
+		UpdateExpression:    aws.String("SET mailClaimedAt = :at"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(mailedAt) AND (attribute_not_exists(mailClaimedAt) OR mailClaimedAt < :stale)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano)),
+			":stale": str(at.Add(-lease).UTC().Format(time.RFC3339Nano))}})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("claim sos mail", err)
+	}
+	return true, nil
+}
+
+// Mailed records that a summary's mail went to n addresses.
+func (s *SOSStore) Mailed(ctx context.Context, day, prefecture string, at time.Time, n int) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: summaryKey(day, prefecture),
+		UpdateExpression:          aws.String("SET mailedAt = :at, mailedTo = :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano)), ":n": num(int64(n))}})
+	if err != nil {
+		return wrap("mark sos mail sent", err)
+	}
+	return nil
+}
+
+// Summary reads one prefecture's summary of a closed window.
+func (s *SOSStore) Summary(ctx context.Context, day, prefecture string) (sos.Summary, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: summaryKey(day, prefecture), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return sos.Summary{}, wrap("get sos summary", err)
+	}
+	if out.Item == nil {
+		return sos.Summary{}, notFound("sos summary")
+	}
+	var sum sos.Summary
+	if err := attributevalue.UnmarshalMap(out.Item, &sum); err != nil {
+		return sos.Summary{}, wrap("decode sos summary", err)
+	}
+	return sum, nil
+}

@@ -222,9 +222,11 @@ func TestParseRealTemplate(t *testing.T) {
 		}
 	})
 
-	t.Run("the jobs sweeper is the only schedule", func(t *testing.T) {
+	t.Run("the jobs sweeper and the SOS rollover are the schedules", func(t *testing.T) {
 		want := []Schedule{{Function: "JobsFunction", EventName: "Sweep", Kind: "ScheduleV2", Expression: "rate(5 minutes)",
-			Timezone: "UTC", Input: `{"sweep":true}`, Enabled: true}}
+			Timezone: "UTC", Input: `{"sweep":true}`, Enabled: true},
+			{Function: "SosRolloverFunction", EventName: "Close", Kind: "ScheduleV2", Expression: "cron(0 13 ? * MON-FRI *)",
+				Timezone: "Asia/Tokyo", Input: `{"scheduledTime":"<aws.scheduler.scheduled-time>"}`, Enabled: true}}
 		assertDeepEqual(t, "schedules", tpl.Schedules, want)
 	})
 
