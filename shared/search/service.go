@@ -1,0 +1,303 @@
+package search
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/survey"
+)
+
+// Store reads the read model.
+type Store interface {
+	// Prefecture reads every entry of a prefecture (Query of the
+	// read model's prefecture index, never a Scan).
+	Prefecture(ctx context.Context, prefecture string) ([]Entry, error)
+	// Entry reads one institution's entry; NotFound when absent.
+	Entry(ctx context.Context, code string) (Entry, error)
+}
+
+// History reads an institution's daily surveys of a range of days.
+type History interface {
+	Range(ctx context.Context, code, from, to string) ([]survey.Record[survey.Daily], error)
+}
+
+// DefaultStaleDays is how old (in days) the latest daily survey may be
+// before an institution is shown as stale.
+const DefaultStaleDays = 2
+
+// Config configures a Service.
+type Config struct {
+	StaleDays int              // a daily survey of more days ago is stale; 0: DefaultStaleDays
+	CursorKey []byte           // signs the cursors
+	Now       func() time.Time // nil: time.Now
+}
+
+// Service answers searches.
+type Service struct {
+	store   Store
+	history History
+	cfg     Config
+}
+
+// NewService returns a Service.
+func NewService(store Store, history History, cfg Config) *Service {
+	if cfg.StaleDays <= 0 {
+		cfg.StaleDays = DefaultStaleDays
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, history: history, cfg: cfg}
+}
+
+// Status is what every user may see of an institution's latest daily
+// survey: its accepting status (受入状況) and when it was reported.
+type Status struct {
+	Date             string          `json:"date"`
+	ReportedAt       time.Time       `json:"reportedAt"`
+	CovidAvailable   int64           `json:"covidAvailable"`
+	Services         survey.Services `json:"services"`
+	PCRAvailable     bool            `json:"pcrAvailable"`
+	DesignatedClinic bool            `json:"designatedClinic"`
+}
+
+// Result is one institution in an answer.
+type Result struct {
+	Institution
+	// Status is nil when the institution never answered a daily survey.
+	Status    *Status `json:"status"`
+	Stale     bool    `json:"stale"`
+	Accepting bool    `json:"accepting"`
+	// Survey is the whole latest daily survey: only for the institution
+	// itself and administrators whose jurisdiction holds it.
+	Survey     *survey.Daily `json:"survey,omitempty"`
+	DistanceKm *float64      `json:"distanceKm,omitempty"`
+	NoLocation bool          `json:"noLocation,omitempty"`
+}
+
+// Page is one page of results.
+type Page struct {
+	Prefecture string   `json:"prefecture"`
+	Sort       string   `json:"sort"`
+	Total      int      `json:"total"`
+	Results    []Result `json:"results"`
+	NextCursor string   `json:"nextCursor"`
+}
+
+// stale reports whether a survey of day is too old on today.
+func (s *Service) stale(day, today string) bool {
+	return day < survey.AddDays(today, -s.cfg.StaleDays)
+}
+
+// result is what p may see of e.
+func (s *Service) result(p authz.Principal, e Entry, today string) Result {
+	r := Result{Institution: e.Institution, Stale: true}
+	if d := e.Daily; d != nil {
+		r.Status = &Status{Date: d.Period, ReportedAt: d.UpdatedAt, CovidAvailable: d.Values.Beds.CovidAvailable, Services: d.Values.Services,
+			PCRAvailable: d.Values.Flags.PCRAvailable, DesignatedClinic: d.Values.Flags.DesignatedClinic}
+		r.Stale = s.stale(d.Period, today)
+		r.Accepting = !r.Stale && d.Values.Beds.CovidAvailable >= 1
+		if Visible(p, e.Institution) {
+			v := d.Values
+			r.Survey = &v
+		}
+	}
+	return r
+}
+
+// Visible reports whether p may see an institution's whole surveys (the
+// patients, staffing and tests), not only its accepting status: its own
+// users and the administrators whose jurisdiction holds it.
+func Visible(p authz.Principal, in Institution) bool {
+	return authz.Allowed(p, authz.ReadSurvey, authz.Scope{InstitutionCode: in.Code, PrefectureCode: in.PrefectureCode, HealthCenterCode: in.HealthCenterCode})
+}
+
+func (q Query) match(r Result, e Entry) bool {
+	if q.Municipality != "" && e.MunicipalityCode != q.Municipality || q.HealthCenter != "" && e.HealthCenterCode != q.HealthCenter {
+		return false
+	}
+	if q.Text != "" && !strings.Contains(e.NameKey, q.Text) && !strings.Contains(e.KanaKey, q.Text) {
+		return false
+	}
+	if q.Accepting && !r.Accepting {
+		return false
+	}
+	if q.Inpatient || q.Emergency || q.PCR || q.Designated {
+		// A stale report counts for nothing.
+		if r.Status == nil || r.Stale {
+			return false
+		}
+		v := e.Daily.Values
+		if q.Inpatient && v.Services.Inpatient == survey.StatusStopped || q.Emergency && v.Services.Emergency == survey.StatusStopped ||
+			q.PCR && !v.Flags.PCRAvailable || q.Designated && !v.Flags.DesignatedClinic {
+			return false
+		}
+	}
+	if q.WithinKm > 0 && (r.DistanceKm == nil || *r.DistanceKm > q.WithinKm) {
+		return false
+	}
+	return true
+}
+
+// key is r's place in the order of q: results are sorted by it, and a
+// cursor carries the last key of its page, so that a page starts after it
+// however the results before it changed.
+func (q Query) key(r Result, e Entry) string {
+	stale := "0"
+	if r.Stale {
+		stale = "1"
+	}
+	name := e.KanaKey
+	if name == "" {
+		name = e.NameKey
+	}
+	switch q.Sort {
+	case SortName:
+		return stale + "\x00" + name + "\x00" + e.Code
+	case SortDistance:
+		if r.DistanceKm == nil {
+			return "2\x00" + stale + "\x00" + name + "\x00" + e.Code
+		}
+		return stale + "\x00" + fmt.Sprintf("%012.3f", *r.DistanceKm) + "\x00" + e.Code
+	}
+	var beds int64
+	if r.Status != nil {
+		beds = r.Status.CovidAvailable
+	}
+	return stale + "\x00" + Rank(beds, e.Code)
+}
+
+// Search answers q for p.
+func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page, error) {
+	if err := authz.AuthorizeRole(p, authz.SearchHospitals); err != nil {
+		return Page{}, err
+	}
+	if q.Prefecture == "" {
+		q.Prefecture = p.PrefectureCode
+	}
+	if q.Prefecture == "" {
+		return Page{}, apperr.InvalidField("prefecture", "都道府県を指定してください。", "prefecture is required")
+	}
+	after := ""
+	if q.Cursor != "" {
+		var err error
+		if after, err = s.openCursor(q); err != nil {
+			return Page{}, err
+		}
+	}
+	entries, err := s.store.Prefecture(ctx, q.Prefecture)
+	if err != nil {
+		return Page{}, err
+	}
+	today := survey.Today(s.cfg.Now())
+	type ranked struct {
+		key string
+		r   Result
+	}
+	all := make([]ranked, 0, len(entries))
+	for _, e := range entries {
+		r := s.result(p, e, today)
+		if q.Near != nil {
+			if e.Latitude != nil && e.Longitude != nil {
+				d := DistanceKm(q.Near.Lat, q.Near.Lon, *e.Latitude, *e.Longitude)
+				r.DistanceKm = &d
+			} else {
+				r.NoLocation = true
+			}
+		}
+		if q.match(r, e) {
+			all = append(all, ranked{q.key(r, e), r})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].key < all[j].key })
+	start := sort.Search(len(all), func(i int) bool { return all[i].key > after })
+	if after == "" {
+		start = 0
+	}
+	end := min(start+q.Limit, len(all))
+	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Total: len(all), Results: make([]Result, 0, end-start)}
+	for _, x := range all[start:end] {
+		page.Results = append(page.Results, x.r)
+	}
+	if end < len(all) {
+		page.NextCursor = s.sealCursor(q, all[end-1].key)
+	}
+	return page, nil
+}
+
+// Day is one day of an institution's accepting status.
+type Day struct {
+	Date           string `json:"date"`
+	Reported       bool   `json:"reported"`
+	Accepting      bool   `json:"accepting"`
+	CovidAvailable int64  `json:"covidAvailable"`
+}
+
+// Detail is one institution: master fields, latest daily survey and the
+// accepting status of the last 7 days.
+type Detail struct {
+	Result
+	Days []Day `json:"days"`
+}
+
+// Detail answers GET /search/hospitals/{code}.
+func (s *Service) Detail(ctx context.Context, p authz.Principal, code string) (Detail, error) {
+	if err := authz.AuthorizeRole(p, authz.SearchHospitals); err != nil {
+		return Detail{}, err
+	}
+	e, err := s.store.Entry(ctx, code)
+	if err != nil {
+		return Detail{}, err
+	}
+	today := survey.Today(s.cfg.Now())
+	from := survey.AddDays(today, -6)
+	recs, err := s.history.Range(ctx, code, from, today)
+	if err != nil {
+		return Detail{}, err
+	}
+	byDay := map[string]survey.Daily{}
+	for _, r := range recs {
+		byDay[r.Period] = r.Values
+	}
+	d := Detail{Result: s.result(p, e, today)}
+	for day := today; day >= from; day = survey.AddDays(day, -1) {
+		v, ok := byDay[day]
+		d.Days = append(d.Days, Day{Date: day, Reported: ok, Accepting: ok && v.Beds.CovidAvailable >= 1, CovidAvailable: v.Beds.CovidAvailable})
+	}
+	return d, nil
+}
+
+// sealCursor signs the last key of a page together with the query it
+// belongs to.
+func (s *Service) sealCursor(q Query, key string) string {
+	body := base64.RawURLEncoding.EncodeToString([]byte(key))
+	return body + "." + s.mac(q, body)
+}
+
+func (s *Service) mac(q Query, body string) string {
+	m := hmac.New(sha256.New, s.cfg.CursorKey)
+	m.Write([]byte(q.fingerprint() + "\x1e" + body))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// openCursor checks q.Cursor and returns the key it carries.
+func (s *Service) openCursor(q Query) (string, error) {
+	bad := apperr.InvalidField("cursor", "ページの指定（cursor）が正しくありません。検索し直してください。", "malformed or tampered cursor, or one of another search")
+	body, sig, ok := strings.Cut(q.Cursor, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(s.mac(q, body))) {
+		return "", bad
+	}
+	key, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return "", bad
+	}
+	return string(key), nil
+}
