@@ -161,7 +161,9 @@ func (q Query) key(r Result, e Entry) string {
 	}
 	switch q.Sort {
 	case SortName:
-		return stale + "\x00" + name + "\x00" + e.Code
+		// Kana order alone: a report arriving between two pages moves
+		// nothing, so paging by name sees each institution exactly once.
+		return name + "\x00" + e.Code
 	case SortDistance:
 		if r.DistanceKm == nil {
 			return "2\x00" + stale + "\x00" + name + "\x00" + e.Code
