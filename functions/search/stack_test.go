@@ -344,6 +344,27 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 			t.Errorf("%s seen %d times", code, n)
 		}
 	}
+	// By beds (the read model's order), pages of 4: every one once, the
+	// ones that reported first.
+	seen, cursor = map[string]int{}, ""
+	var order []string
+	for range 10 {
+		q := "limit=4"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := query(c, q)
+		for _, code := range codes(results(t, r)) {
+			seen[code]++
+			order = append(order, code)
+		}
+		if cursor, _ = r.JSON["nextCursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if len(seen) != len(insts) || len(order) != len(insts) || strings.Join(order[:3], ",") != insts[24].code+","+insts[12].code+","+insts[0].code {
+		t.Errorf("by beds, pages of 4 = %v", order)
+	}
 	r := query(c, "sort=name&limit=7")
 	next := r.JSON["nextCursor"].(string)
 	tampered := []byte(next)

@@ -180,3 +180,62 @@ func dailyRank(values any, code string) (string, bool) {
 	}
 	return search.Rank(d.Beds.CovidAvailable, code), true
 }
+
+// SearchItem is an institution's status item as the master and daily
+// survey writes leave it, for bulk loads (benchmarks, migrations) that
+// write with BatchWriteItem.
+func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string]types.AttributeValue, error) {
+	u, err := searchUpdate("", r)
+	if err != nil {
+		return nil, err
+	}
+	item := map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status"), "institutionCode": str(r.Code),
+		"inst": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"], "searchRank": str(search.Rank(0, r.Code)),
+		"prefectureCode": str(r.Fields["prefectureCode"]), "healthCenterCode": str(r.Fields["healthCenterCode"])}
+	if daily != nil {
+		l, err := attributevalue.Marshal(latestItem[survey.Daily]{Period: daily.Period, Version: daily.Version, Values: daily.Values,
+			UpdatedAt: timeString(daily.UpdatedAt), UpdatedBy: daily.UpdatedBy})
+		if err != nil {
+			return nil, wrap("encode survey status", err)
+		}
+		item["latestDaily"], item["latestDailyPeriod"] = l, str(daily.Period)
+		item["searchRank"] = str(search.Rank(daily.Values.Beds.CovidAvailable, r.Code))
+	}
+	return item, nil
+}
+
+// Ranked queries the search-index in searchRank order, after the rank
+// after, keeping the entries whose latest daily survey is of since or
+// later (or, with stale, the others), until fn returns false.
+func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(search.Entry) bool) error {
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
+		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
+		FilterExpression:          aws.String("latestDaily.#period >= :since"),
+		ExpressionAttributeNames:  map[string]string{"#period": "period"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(prefecture), ":since": str(since)},
+		Limit:                     aws.Int32(int32(pageSize))}
+	if stale {
+		in.FilterExpression = aws.String("attribute_not_exists(latestDaily) OR latestDaily.#period < :since")
+	}
+	if after != "" {
+		in.KeyConditionExpression = aws.String("searchPrefecture = :p AND searchRank > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrap("search "+prefecture, err)
+		}
+		var items []searchItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return wrap("decode search entries", err)
+		}
+		for _, it := range items {
+			if it.Inst != nil && !fn(it.entry()) {
+				return nil
+			}
+		}
+	}
+	return nil
+}

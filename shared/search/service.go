@@ -22,6 +22,11 @@ type Store interface {
 	Prefecture(ctx context.Context, prefecture string) ([]Entry, error)
 	// Entry reads one institution's entry; NotFound when absent.
 	Entry(ctx context.Context, code string) (Entry, error)
+	// Ranked reads a prefecture's entries in Rank order after the rank
+	// after ("" from the first), those whose latest daily survey is of
+	// since or later (stale false) or the others (stale true), about
+	// pageSize a call, until fn returns false.
+	Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(Entry) bool) error
 }
 
 // History reads an institution's daily surveys of a range of days.
@@ -85,9 +90,11 @@ type Result struct {
 
 // Page is one page of results.
 type Page struct {
-	Prefecture string   `json:"prefecture"`
-	Sort       string   `json:"sort"`
-	Total      int      `json:"total"`
+	Prefecture string `json:"prefecture"`
+	Sort       string `json:"sort"`
+	// Total counts every match; absent when a page by beds was read
+	// without reading the whole prefecture.
+	Total      *int     `json:"total,omitempty"`
 	Results    []Result `json:"results"`
 	NextCursor string   `json:"nextCursor"`
 }
@@ -195,6 +202,9 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 			return Page{}, err
 		}
 	}
+	if q.Sort == SortBeds && q.Text == "" && q.Near == nil {
+		return s.byRank(ctx, p, q, after)
+	}
 	entries, err := s.store.Prefecture(ctx, q.Prefecture)
 	if err != nil {
 		return Page{}, err
@@ -225,12 +235,66 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 		start = 0
 	}
 	end := min(start+q.Limit, len(all))
-	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Total: len(all), Results: make([]Result, 0, end-start)}
+	total := len(all)
+	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Total: &total, Results: make([]Result, 0, end-start)}
 	for _, x := range all[start:end] {
 		page.Results = append(page.Results, x.r)
 	}
 	if end < len(all) {
 		page.NextCursor = s.sealCursor(q, all[end-1].key)
+	}
+	return page, nil
+}
+
+// byRank answers a search by beds from the read model's own order: the
+// current entries from the one after the cursor, then the stale ones, a
+// page or two of the index for a first page, however large the
+// prefecture. Its keys are those of Query.key, so a cursor of either way
+// of reading serves the other.
+func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after string) (Page, error) {
+	today := survey.Today(s.cfg.Now())
+	since := survey.AddDays(today, -s.cfg.StaleDays)
+	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Results: make([]Result, 0, q.Limit)}
+	var lastKey string
+	more := false
+	for _, stale := range []bool{false, true} {
+		group, from := "0\x00", ""
+		if stale {
+			group = "1\x00"
+		}
+		switch {
+		case after == "":
+		case after < group:
+		case strings.HasPrefix(after, group):
+			from = after[len(group):]
+		default:
+			continue // the cursor is past this group
+		}
+		if stale && (q.Accepting || q.Inpatient || q.Emergency || q.PCR || q.Designated) {
+			break // a stale report matches no status filter
+		}
+		err := s.store.Ranked(ctx, q.Prefecture, since, stale, from, min(max(2*q.Limit, 50), 500), func(e Entry) bool {
+			r := s.result(p, e, today)
+			if !q.match(r, e) {
+				return true
+			}
+			if len(page.Results) == q.Limit {
+				more = true
+				return false
+			}
+			page.Results = append(page.Results, r)
+			lastKey = q.key(r, e)
+			return true
+		})
+		if err != nil {
+			return Page{}, err
+		}
+		if more {
+			break
+		}
+	}
+	if more {
+		page.NextCursor = s.sealCursor(q, lastKey)
 	}
 	return page, nil
 }
