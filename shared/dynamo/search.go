@@ -2,6 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -23,81 +26,143 @@ const SearchIndex = "search-index"
 // the search shows (attribute inst, written by MasterStore.WithSearch)
 // beside the latest surveys (written by SurveyStore.Put).
 type SearchStore struct {
-	db    Client
+	db    BatchClient
 	table string
 }
 
 var _ search.Store = (*SearchStore)(nil)
 
 // NewSearchStore returns a SearchStore over the surveys table.
-func NewSearchStore(db Client, surveysTable string) *SearchStore {
+func NewSearchStore(db BatchClient, surveysTable string) *SearchStore {
 	return &SearchStore{db: db, table: surveysTable}
 }
 
-// searchFields is the status item's inst attribute.
-type searchFields struct {
-	Name             string   `dynamodbav:"name"`
-	Kana             string   `dynamodbav:"kana,omitempty"`
-	NameKey          string   `dynamodbav:"nameKey"`
-	KanaKey          string   `dynamodbav:"kanaKey,omitempty"`
-	Address          string   `dynamodbav:"address,omitempty"`
-	Phone            string   `dynamodbav:"phone,omitempty"`
-	Category         string   `dynamodbav:"category"`
-	PrefectureCode   string   `dynamodbav:"prefectureCode"`
-	MunicipalityCode string   `dynamodbav:"municipalityCode,omitempty"`
-	HealthCenterCode string   `dynamodbav:"healthCenterCode"`
-	Latitude         *float64 `dynamodbav:"lat,omitempty"`
-	Longitude        *float64 `dynamodbav:"lon,omitempty"`
+// searchCard is the status item's card attribute: the master fields the
+// search shows, as one compact JSON string (a prefecture is read whole by
+// some searches, so its items are kept small).
+type searchCard struct {
+	Name             string   `json:"n"`
+	Kana             string   `json:"k,omitempty"`
+	NameKey          string   `json:"nk"`
+	KanaKey          string   `json:"kk,omitempty"`
+	Address          string   `json:"a,omitempty"`
+	Phone            string   `json:"ph,omitempty"`
+	Category         string   `json:"c"`
+	PrefectureCode   string   `json:"p"`
+	MunicipalityCode string   `json:"m,omitempty"`
+	HealthCenterCode string   `json:"h"`
+	Latitude         *float64 `json:"la,omitempty"`
+	Longitude        *float64 `json:"lo,omitempty"`
 }
 
-type searchItem struct {
-	InstitutionCode string                    `dynamodbav:"institutionCode"`
-	Inst            *searchFields             `dynamodbav:"inst"`
-	Daily           *latestItem[survey.Daily] `dynamodbav:"latestDaily"`
+// searchAcc is the status item's acc attribute: the accepting status of
+// the latest daily survey, written with it.
+type searchAcc struct {
+	Date             string          `json:"d"`
+	ReportedAt       string          `json:"t"`
+	CovidAvailable   int64           `json:"b"`
+	Services         survey.Services `json:"s"`
+	PCRAvailable     bool            `json:"p,omitempty"`
+	DesignatedClinic bool            `json:"dc,omitempty"`
 }
 
-func (it searchItem) entry() search.Entry {
-	f := it.Inst
-	e := search.Entry{Institution: search.Institution{Code: it.InstitutionCode, Name: f.Name, Kana: f.Kana, Address: f.Address, Phone: f.Phone,
+// accOf is the acc attribute of a daily survey.
+func accOf(d survey.Record[survey.Daily]) string {
+	st := search.StatusOf(d)
+	b, _ := json.Marshal(searchAcc{Date: st.Date, ReportedAt: timeString(st.ReportedAt), CovidAvailable: st.CovidAvailable, Services: st.Services,
+		PCRAvailable: st.PCRAvailable, DesignatedClinic: st.DesignatedClinic})
+	return string(b)
+}
+
+// entryOf decodes a status item (or its search-index projection); ok is
+// false for an item without master fields.
+func entryOf(item map[string]types.AttributeValue) (search.Entry, bool, error) {
+	code, _ := item["institutionCode"].(*types.AttributeValueMemberS)
+	card, _ := item["card"].(*types.AttributeValueMemberS)
+	if code == nil || card == nil {
+		return search.Entry{}, false, nil
+	}
+	var f searchCard
+	if err := json.Unmarshal([]byte(card.Value), &f); err != nil {
+		return search.Entry{}, false, wrap("decode search card "+code.Value, err)
+	}
+	e := search.Entry{Institution: search.Institution{Code: code.Value, Name: f.Name, Kana: f.Kana, Address: f.Address, Phone: f.Phone,
 		Category: f.Category, PrefectureCode: f.PrefectureCode, MunicipalityCode: f.MunicipalityCode, HealthCenterCode: f.HealthCenterCode,
 		Latitude: f.Latitude, Longitude: f.Longitude}, NameKey: f.NameKey, KanaKey: f.KanaKey}
-	e.Daily = it.Daily.record(survey.DailyKind.Name, it.InstitutionCode)
-	return e
+	if acc, ok := item["acc"].(*types.AttributeValueMemberS); ok {
+		var a searchAcc
+		if err := json.Unmarshal([]byte(acc.Value), &a); err != nil {
+			return search.Entry{}, false, wrap("decode search status "+code.Value, err)
+		}
+		e.Status = &search.Status{Date: a.Date, ReportedAt: parseTime(a.ReportedAt), CovidAvailable: a.CovidAvailable, Services: a.Services,
+			PCRAvailable: a.PCRAvailable, DesignatedClinic: a.DesignatedClinic}
+	}
+	return e, true, nil
 }
 
 // Prefecture queries the search-index for every institution of a
 // prefecture, page by page.
 func (s *SearchStore) Prefecture(ctx context.Context, prefecture string) ([]search.Entry, error) {
-	items, err := queryAll[searchItem](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
-		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(prefecture)}}, "search "+prefecture, 0)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]search.Entry, 0, len(items))
-	for _, it := range items {
-		if it.Inst != nil {
-			out = append(out, it.entry())
-		}
-	}
-	return out, nil
+	var out []search.Entry
+	err := s.Ranked(ctx, prefecture, "", true, "", 0, func(e search.Entry) bool {
+		out = append(out, e)
+		return true
+	})
+	return out, err
 }
 
 // Entry reads one institution's status item.
 func (s *SearchStore) Entry(ctx context.Context, code string) (search.Entry, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
-		Key: map[string]types.AttributeValue{"pk": str(surveyPK(code)), "sk": str("status")}})
+		Key:                  map[string]types.AttributeValue{"pk": str(surveyPK(code)), "sk": str("status")},
+		ProjectionExpression: aws.String("institutionCode, card, acc")})
 	if err != nil {
 		return search.Entry{}, wrap("get search entry", err)
 	}
-	var it searchItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return search.Entry{}, wrap("decode search entry", err)
+	e, ok, err := entryOf(out.Item)
+	if err != nil {
+		return search.Entry{}, err
 	}
-	if it.Inst == nil {
+	if !ok {
 		return search.Entry{}, notFound("institution " + code)
 	}
-	return it.entry(), nil
+	return e, nil
+}
+
+// Surveys reads the latest daily surveys of codes from their status
+// items (BatchGetItem, 100 keys a call).
+func (s *SearchStore) Surveys(ctx context.Context, codes []string) (map[string]survey.Daily, error) {
+	out := make(map[string]survey.Daily, len(codes))
+	for start := 0; start < len(codes); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, c := range codes[start:min(start+100, len(codes))] {
+			keys = append(keys, map[string]types.AttributeValue{"pk": str(surveyPK(c)), "sk": str("status")})
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ProjectionExpression: aws.String("institutionCode, latestDaily")}}
+		for tries := 0; len(req) > 0; tries++ {
+			if tries > 8 {
+				return nil, wrap("batch get surveys", errors.New("unprocessed keys remain"))
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, wrap("batch get surveys", err)
+			}
+			var items []statusItem
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[s.table], &items); err != nil {
+				return nil, wrap("decode surveys", err)
+			}
+			for _, it := range items {
+				if it.Daily != nil {
+					out[it.InstitutionCode] = it.Daily.Values
+				}
+			}
+			req = res.UnprocessedKeys
+			if len(req) > 0 {
+				time.Sleep(time.Duration(20*(tries+1)) * time.Millisecond)
+			}
+		}
+	}
+	return out, nil
 }
 
 // searchUpdate is the write of an institution's master fields into its
@@ -107,16 +172,16 @@ func (s *SearchStore) Entry(ctx context.Context, code string) (search.Entry, err
 func searchUpdate(table string, r master.Record) (*types.Update, error) {
 	e := search.FromMaster(r)
 	in := e.Institution
-	f, err := attributevalue.Marshal(searchFields{Name: in.Name, Kana: in.Kana, NameKey: e.NameKey, KanaKey: e.KanaKey, Address: in.Address,
+	card, err := json.Marshal(searchCard{Name: in.Name, Kana: in.Kana, NameKey: e.NameKey, KanaKey: e.KanaKey, Address: in.Address,
 		Phone: in.Phone, Category: in.Category, PrefectureCode: in.PrefectureCode, MunicipalityCode: in.MunicipalityCode,
 		HealthCenterCode: in.HealthCenterCode, Latitude: in.Latitude, Longitude: in.Longitude})
 	if err != nil {
-		return nil, wrap("encode search entry", err)
+		return nil, wrap("encode search card", err)
 	}
 	return &types.Update{TableName: aws.String(table),
 		Key:              map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status")},
-		UpdateExpression: aws.String("SET inst = :f, searchPrefecture = :p, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": f, ":p": str(in.PrefectureCode), ":r": str(search.Rank(0, r.Code)),
+		UpdateExpression: aws.String("SET card = :f, searchPrefecture = :p, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(in.PrefectureCode), ":r": str(search.Rank(0, r.Code)),
 			":c": str(r.Code)}}, nil
 }
 
@@ -172,13 +237,14 @@ func RebuildSearch(ctx context.Context, db TransactClient, mastersTable, surveys
 	return n, nil
 }
 
-// dailyRank is the searchRank a survey write sets: by available beds.
-func dailyRank(values any, code string) (string, bool) {
-	d, ok := values.(survey.Daily)
+// dailySearch is what a daily survey write sets in the read model: the
+// rank by available beds and the accepting status.
+func dailySearch(rec any) (rank, acc string, ok bool) {
+	d, ok := rec.(survey.Record[survey.Daily])
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return search.Rank(d.Beds.CovidAvailable, code), true
+	return search.Rank(d.Values.Beds.CovidAvailable, d.InstitutionCode), accOf(d), true
 }
 
 // SearchItem is an institution's status item as the master and daily
@@ -190,7 +256,7 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 		return nil, err
 	}
 	item := map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status"), "institutionCode": str(r.Code),
-		"inst": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"], "searchRank": str(search.Rank(0, r.Code)),
+		"card": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"], "searchRank": str(search.Rank(0, r.Code)),
 		"prefectureCode": str(r.Fields["prefectureCode"]), "healthCenterCode": str(r.Fields["healthCenterCode"])}
 	if daily != nil {
 		l, err := attributevalue.Marshal(latestItem[survey.Daily]{Period: daily.Period, Version: daily.Version, Values: daily.Values,
@@ -199,23 +265,32 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 			return nil, wrap("encode survey status", err)
 		}
 		item["latestDaily"], item["latestDailyPeriod"] = l, str(daily.Period)
-		item["searchRank"] = str(search.Rank(daily.Values.Beds.CovidAvailable, r.Code))
+		d := *daily
+		d.InstitutionCode = r.Code
+		item["searchRank"], item["acc"] = str(search.Rank(d.Values.Beds.CovidAvailable, r.Code)), str(accOf(d))
 	}
 	return item, nil
 }
 
 // Ranked queries the search-index in searchRank order, after the rank
 // after, keeping the entries whose latest daily survey is of since or
-// later (or, with stale, the others), until fn returns false.
+// later (or, with stale, the others; since "" and stale: every entry),
+// until fn returns false. pageSize 0 reads 1 MB pages.
 func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(search.Entry) bool) error {
 	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
 		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
-		FilterExpression:          aws.String("latestDaily.#period >= :since"),
-		ExpressionAttributeNames:  map[string]string{"#period": "period"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(prefecture), ":since": str(since)},
-		Limit:                     aws.Int32(int32(pageSize))}
-	if stale {
-		in.FilterExpression = aws.String("attribute_not_exists(latestDaily) OR latestDaily.#period < :since")
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(prefecture)}}
+	switch {
+	case since == "":
+	case stale:
+		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since")
+		in.ExpressionAttributeValues[":since"] = str(since)
+	default:
+		in.FilterExpression = aws.String("latestDailyPeriod >= :since")
+		in.ExpressionAttributeValues[":since"] = str(since)
+	}
+	if pageSize > 0 {
+		in.Limit = aws.Int32(int32(pageSize))
 	}
 	if after != "" {
 		in.KeyConditionExpression = aws.String("searchPrefecture = :p AND searchRank > :after")
@@ -227,12 +302,12 @@ func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stal
 		if err != nil {
 			return wrap("search "+prefecture, err)
 		}
-		var items []searchItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return wrap("decode search entries", err)
-		}
-		for _, it := range items {
-			if it.Inst != nil && !fn(it.entry()) {
+		for _, item := range page.Items {
+			e, ok, err := entryOf(item)
+			if err != nil {
+				return err
+			}
+			if ok && !fn(e) {
 				return nil
 			}
 		}

@@ -182,10 +182,11 @@ func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where au
 		ConditionExpression:       aws.String("attribute_not_exists(#p) OR #p <= :p"),
 		ExpressionAttributeNames:  map[string]string{"#l": s.statusAttr(), "#p": s.statusAttr() + "Period"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":l": latest, ":p": str(rec.Period), ":c": str(rec.InstitutionCode), ":pref": str(where.PrefectureCode), ":hc": str(where.HealthCenterCode)}}
-	if rank, ok := dailyRank(rec.Values, rec.InstitutionCode); ok {
-		// The search-index orders a prefecture by the latest daily beds.
-		*status.UpdateExpression += ", searchRank = :rank"
-		status.ExpressionAttributeValues[":rank"] = str(rank)
+	if rank, acc, ok := dailySearch(rec); ok {
+		// The search's read model: the index orders a prefecture by the
+		// latest daily beds, and shows its accepting status.
+		*status.UpdateExpression += ", searchRank = :rank, acc = :acc"
+		status.ExpressionAttributeValues[":rank"], status.ExpressionAttributeValues[":acc"] = str(rank), str(acc)
 	}
 	items := []types.TransactWriteItem{
 		{Put: put},

@@ -24,12 +24,19 @@ type Institution struct {
 }
 
 // Entry is one institution in the read model: its master fields, their
-// folded forms and its latest daily survey (nil when it never answered).
+// folded forms and the accepting status of its latest daily survey (nil
+// when it never answered).
 type Entry struct {
 	Institution
 	NameKey string
 	KanaKey string
-	Daily   *survey.Record[survey.Daily]
+	Status  *Status
+}
+
+// StatusOf is the accepting status of a daily survey.
+func StatusOf(d survey.Record[survey.Daily]) *Status {
+	return &Status{Date: d.Period, ReportedAt: d.UpdatedAt, CovidAvailable: d.Values.Beds.CovidAvailable, Services: d.Values.Services,
+		PCRAvailable: d.Values.Flags.PCRAvailable, DesignatedClinic: d.Values.Flags.DesignatedClinic}
 }
 
 // FromMaster is the read-model entry of an institution's master record,

@@ -27,6 +27,9 @@ type Store interface {
 	// since or later (stale false) or the others (stale true), about
 	// pageSize a call, until fn returns false.
 	Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(Entry) bool) error
+	// Surveys reads the latest daily surveys of codes (those that have
+	// one), in one call for a page.
+	Surveys(ctx context.Context, codes []string) (map[string]survey.Daily, error)
 }
 
 // History reads an institution's daily surveys of a range of days.
@@ -104,20 +107,40 @@ func (s *Service) stale(day, today string) bool {
 	return day < survey.AddDays(today, -s.cfg.StaleDays)
 }
 
-// result is what p may see of e.
-func (s *Service) result(p authz.Principal, e Entry, today string) Result {
+// result is what everyone may see of e: its whole survey is added to a
+// page by withSurveys.
+func (s *Service) result(e Entry, today string) Result {
 	r := Result{Institution: e.Institution, Stale: true}
-	if d := e.Daily; d != nil {
-		r.Status = &Status{Date: d.Period, ReportedAt: d.UpdatedAt, CovidAvailable: d.Values.Beds.CovidAvailable, Services: d.Values.Services,
-			PCRAvailable: d.Values.Flags.PCRAvailable, DesignatedClinic: d.Values.Flags.DesignatedClinic}
-		r.Stale = s.stale(d.Period, today)
-		r.Accepting = !r.Stale && d.Values.Beds.CovidAvailable >= 1
-		if Visible(p, e.Institution) {
-			v := d.Values
-			r.Survey = &v
-		}
+	if st := e.Status; st != nil {
+		r.Status = st
+		r.Stale = s.stale(st.Date, today)
+		r.Accepting = !r.Stale && st.CovidAvailable >= 1
 	}
 	return r
+}
+
+// withSurveys adds to the results p may see whole their latest daily
+// survey (one read for the page).
+func (s *Service) withSurveys(ctx context.Context, p authz.Principal, rs []Result) error {
+	var codes []string
+	for _, r := range rs {
+		if r.Status != nil && Visible(p, r.Institution) {
+			codes = append(codes, r.Code)
+		}
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	surveys, err := s.store.Surveys(ctx, codes)
+	if err != nil {
+		return err
+	}
+	for i := range rs {
+		if v, ok := surveys[rs[i].Code]; ok && Visible(p, rs[i].Institution) {
+			rs[i].Survey = &v
+		}
+	}
+	return nil
 }
 
 // Visible reports whether p may see an institution's whole surveys (the
@@ -142,9 +165,9 @@ func (q Query) match(r Result, e Entry) bool {
 		if r.Status == nil || r.Stale {
 			return false
 		}
-		v := e.Daily.Values
+		v := r.Status
 		if q.Inpatient && v.Services.Inpatient == survey.StatusStopped || q.Emergency && v.Services.Emergency == survey.StatusStopped ||
-			q.PCR && !v.Flags.PCRAvailable || q.Designated && !v.Flags.DesignatedClinic {
+			q.PCR && !v.PCRAvailable || q.Designated && !v.DesignatedClinic {
 			return false
 		}
 	}
@@ -216,7 +239,7 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 	}
 	all := make([]ranked, 0, len(entries))
 	for _, e := range entries {
-		r := s.result(p, e, today)
+		r := s.result(e, today)
 		if q.Near != nil {
 			if e.Latitude != nil && e.Longitude != nil {
 				d := DistanceKm(q.Near.Lat, q.Near.Lon, *e.Latitude, *e.Longitude)
@@ -243,7 +266,7 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 	if end < len(all) {
 		page.NextCursor = s.sealCursor(q, all[end-1].key)
 	}
-	return page, nil
+	return page, s.withSurveys(ctx, p, page.Results)
 }
 
 // byRank answers a search by beds from the read model's own order: the
@@ -274,7 +297,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after 
 			break // a stale report matches no status filter
 		}
 		err := s.store.Ranked(ctx, q.Prefecture, since, stale, from, min(max(2*q.Limit, 50), 500), func(e Entry) bool {
-			r := s.result(p, e, today)
+			r := s.result(e, today)
 			if !q.match(r, e) {
 				return true
 			}
@@ -296,7 +319,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after 
 	if more {
 		page.NextCursor = s.sealCursor(q, lastKey)
 	}
-	return page, nil
+	return page, s.withSurveys(ctx, p, page.Results)
 }
 
 // Day is one day of an institution's accepting status.
@@ -333,7 +356,12 @@ func (s *Service) Detail(ctx context.Context, p authz.Principal, code string) (D
 	for _, r := range recs {
 		byDay[r.Period] = r.Values
 	}
-	d := Detail{Result: s.result(p, e, today)}
+	d := Detail{Result: s.result(e, today)}
+	one := []Result{d.Result}
+	if err := s.withSurveys(ctx, p, one); err != nil {
+		return Detail{}, err
+	}
+	d.Result = one[0]
 	for day := today; day >= from; day = survey.AddDays(day, -1) {
 		v, ok := byDay[day]
 		d.Days = append(d.Days, Day{Date: day, Reported: ok, Accepting: ok && v.Beds.CovidAvailable >= 1, CovidAvailable: v.Beds.CovidAvailable})
