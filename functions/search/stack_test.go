@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +22,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
@@ -430,5 +433,41 @@ func TestMasterEditAndRebuild(t *testing.T) {
 	}
 	if rs := results(t, query(pref, "q="+url.QueryEscape("しんめい"))); len(rs) != 1 {
 		t.Errorf("after rebuild-search = %v", rs)
+	}
+}
+
+// TestImportedInstitutionsAreFound imports a master CSV with coordinates
+// through the admin function: the institutions are in the next search,
+// and a row with coordinates outside Japan is rejected naming the column.
+func TestImportedInstitutionsAreFound(t *testing.T) {
+	e := shared.Env(t)
+	addInstitutions(t, e, inst{code: "3700000001", pref: "37", hc: "3701", name: "香川既存病院"})
+	pref := admin(t, e, authz.PrefectureAdmin, "37", "")
+	csv := "医療機関コード,名称,カナ,区分,都道府県コード,保健所コード,緯度,経度\r\n" +
+		"3700000002,香川港病院,カガワミナトビョウイン,病院,37,3701,34.35,134.05\r\n" +
+		"3700000003,香川海外病院,カガワカイガイビョウイン,病院,37,3701,48.85,2.35\r\n"
+	req, err := http.NewRequest("POST", pref.Base+"/admin/masters/institutions/import", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Origin", pref.Origin)
+	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: pref.Cookie})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Created, Rejected int
+		Rejections        []struct{ Field string }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || res.Created != 1 || res.Rejected != 1 || res.Rejections[0].Field != "latitude" {
+		t.Fatalf("import = %d %+v", resp.StatusCode, res)
+	}
+	rs := results(t, query(pref, "q="+url.QueryEscape("ﾐﾅﾄ")))
+	if len(rs) != 1 || rs[0]["code"] != "3700000002" || rs[0]["latitude"] != 34.35 {
+		t.Errorf("the imported institution = %v", rs)
 	}
 }
