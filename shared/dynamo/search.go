@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,9 +19,20 @@ import (
 )
 
 // SearchIndex is the surveys table's index of status items by prefecture
-// (searchPrefecture), sorted by searchRank: available COVID beds, most
-// first (search.Rank).
+// (searchPrefecture "<prefecture>#<shard>"), sorted by searchRank:
+// available COVID beds, most first (search.Rank).
 const SearchIndex = "search-index"
+
+// searchShards is how many index partitions a prefecture is spread over,
+// so that a search reading a whole prefecture reads them at once.
+const searchShards = 4
+
+// searchPartition is the index partition of an institution.
+func searchPartition(prefecture, code string) string {
+	h := fnv.New32a()
+	h.Write([]byte(code))
+	return prefecture + "#" + strconv.Itoa(int(h.Sum32()%searchShards))
+}
 
 // SearchStore reads the search's read model: the institutions' status
 // items (sk "status" in the surveys table), which carry the master fields
@@ -181,7 +194,7 @@ func searchUpdate(table string, r master.Record) (*types.Update, error) {
 	return &types.Update{TableName: aws.String(table),
 		Key:              map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status")},
 		UpdateExpression: aws.String("SET card = :f, searchPrefecture = :p, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(in.PrefectureCode), ":r": str(search.Rank(0, r.Code)),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(searchPartition(in.PrefectureCode, r.Code)), ":r": str(search.Rank(0, r.Code)),
 			":c": str(r.Code)}}, nil
 }
 
@@ -275,11 +288,61 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 // Ranked queries the search-index in searchRank order, after the rank
 // after, keeping the entries whose latest daily survey is of since or
 // later (or, with stale, the others; since "" and stale: every entry),
-// until fn returns false. pageSize 0 reads 1 MB pages.
+// until fn returns false. pageSize 0 reads 1 MB pages. The prefecture's
+// partitions are read at once and merged in rank order.
 func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(search.Entry) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	shards := make([]*shardReader, searchShards)
+	for i := range shards {
+		shards[i] = s.shardReader(ctx, prefecture+"#"+strconv.Itoa(i), since, stale, after, pageSize)
+	}
+	for {
+		var next *shardReader
+		for _, sh := range shards {
+			head, ok, err := sh.peek()
+			if err != nil {
+				return err
+			}
+			if ok && (next == nil || head.rank < next.buf[0].rank) {
+				next = sh
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		e := next.buf[0].entry
+		next.buf = next.buf[1:]
+		if !fn(e) {
+			return nil
+		}
+	}
+}
+
+type rankedEntry struct {
+	rank  string
+	entry search.Entry
+}
+
+// shardReader reads one index partition page by page: a whole read
+// fetches the next page in the background while the last one is merged;
+// a read of small pages (a page of results by beds) only when asked.
+type shardReader struct {
+	buf   []rankedEntry
+	pages chan shardPage
+	want  chan struct{} // nil: read ahead
+	done  bool
+}
+
+type shardPage struct {
+	entries []rankedEntry
+	err     error
+}
+
+func (s *SearchStore) shardReader(ctx context.Context, partition, since string, stale bool, after string, pageSize int) *shardReader {
 	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
 		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(prefecture)}}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition)}}
 	switch {
 	case since == "":
 	case stale:
@@ -296,21 +359,71 @@ func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stal
 		in.KeyConditionExpression = aws.String("searchPrefecture = :p AND searchRank > :after")
 		in.ExpressionAttributeValues[":after"] = str(after)
 	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return wrap("search "+prefecture, err)
-		}
-		for _, item := range page.Items {
-			e, ok, err := entryOf(item)
-			if err != nil {
-				return err
-			}
-			if ok && !fn(e) {
-				return nil
-			}
-		}
+	r := &shardReader{pages: make(chan shardPage, 1)}
+	if pageSize > 0 {
+		r.want = make(chan struct{}, 1)
 	}
-	return nil
+	go func() {
+		defer close(r.pages)
+		p := dynamodb.NewQueryPaginator(s.db, in)
+		for p.HasMorePages() {
+			if r.want != nil {
+				select {
+				case <-r.want:
+				case <-ctx.Done():
+					return
+				}
+			}
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.pages <- shardPage{err: wrap("search "+partition, err)}
+				}
+				return
+			}
+			entries := make([]rankedEntry, 0, len(page.Items))
+			for _, item := range page.Items {
+				e, ok, err := entryOf(item)
+				if err != nil {
+					r.pages <- shardPage{err: err}
+					return
+				}
+				rank, _ := item["searchRank"].(*types.AttributeValueMemberS)
+				if ok && rank != nil {
+					entries = append(entries, rankedEntry{rank.Value, e})
+				}
+			}
+			select {
+			case r.pages <- shardPage{entries: entries}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// peek is the partition's next entry, reading a page if need be.
+func (r *shardReader) peek() (rankedEntry, bool, error) {
+	for len(r.buf) == 0 && !r.done {
+		if r.want != nil {
+			select {
+			case r.want <- struct{}{}:
+			default:
+			}
+		}
+		pg, ok := <-r.pages
+		if !ok {
+			r.done = true
+			break
+		}
+		if pg.err != nil {
+			return rankedEntry{}, false, pg.err
+		}
+		r.buf = pg.entries
+	}
+	if len(r.buf) == 0 {
+		return rankedEntry{}, false, nil
+	}
+	return r.buf[0], true, nil
 }
