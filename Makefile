@@ -15,7 +15,7 @@ MODULE  := github.com/gmis-oss/gmis
 LDFLAGS := -s -w -X $(MODULE)/shared/buildinfo.Version=$(VERSION)
 
 # Each function's logical ID in template.yaml and its folder under functions/.
-FUNCTIONS := HealthFunction:health AuthFunction:auth AdminFunction:admin MaintenanceFunction:maintenance SurveysFunction:surveys WebFunction:web JobsFunction:jobs SosFunction:sos SosRolloverFunction:sosrollover
+FUNCTIONS := HealthFunction:health AuthFunction:auth AdminFunction:admin MaintenanceFunction:maintenance SurveysFunction:surveys SearchFunction:search WebFunction:web JobsFunction:jobs SosFunction:sos SosRolloverFunction:sosrollover
 
 define build_function
 build-$(1):

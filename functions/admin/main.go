@@ -46,6 +46,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	e := env.New(getenv)
 	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE"), Audit: e.Need("AUDIT_TABLE")}
 	auditTable, mastersTable, systemTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE")
+	surveysTable := e.Need("SURVEYS_TABLE") // the search's read model, kept with each institution write
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
 	voiceOrigin := e.Get("VOICE_ORIGINATION_IDENTITY")
 	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
@@ -71,7 +72,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	masters := dynamo.NewMasterStore(db, mastersTable)
+	masters := dynamo.NewMasterStore(db, mastersTable).WithSearch(surveysTable)
 	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: tables.Users, Masters: mastersTable, Audit: auditTable}, nil)
 	bulk, err := issuance.NewService(accounts, store, masters, dynamo.NewBatchStore(db, systemTable), log, mailer, secret, appURL+"/", nil)
 	if err != nil {

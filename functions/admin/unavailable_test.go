@@ -36,7 +36,7 @@ func TestUnreachableDynamoDBIs503(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
 	vars := map[string]string{"USERS_TABLE": "u", "SESSIONS_TABLE": "s", "AUTH_STATE_TABLE": "a", "AUDIT_TABLE": "au",
-		"MASTERS_TABLE": "m", "SYSTEM_TABLE": "sys", "JOBS_TABLE": "j", "UPLOADS_BUCKET": "b", "JOBS_FUNCTION": "f", "AUTH_SECRET": strings.Repeat("k", 32), "MAIL_FROM": "no-reply@gmis.example.jp",
+		"MASTERS_TABLE": "m", "SURVEYS_TABLE": "sv", "SYSTEM_TABLE": "sys", "JOBS_TABLE": "j", "UPLOADS_BUCKET": "b", "JOBS_FUNCTION": "f", "AUTH_SECRET": strings.Repeat("k", 32), "MAIL_FROM": "no-reply@gmis.example.jp",
 		"APP_BASE_URL": "http://127.0.0.1:3000", "MAINTENANCE_CACHE_SECONDS": "1"}
 	h, err := build(context.Background(), func(k string) string { return vars[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {

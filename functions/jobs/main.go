@@ -88,7 +88,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	log := dynamo.NewAuditLog(db, auditTable)
 	store := dynamo.NewAuthStore(db, tables)
 	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: usersTable, Masters: mastersTable, Audit: auditTable}, nil)
-	masters := master.NewService(dynamo.NewMasterStore(db, mastersTable), movers, log, nil)
+	masters := master.NewService(dynamo.NewMasterStore(db, mastersTable).WithSearch(surveysTable), movers, log, nil)
 	jobs := dynamo.NewJobStore(db, jobsTable)
 	files := uploads.New(s3.NewFromConfig(cfg), bucket)
 	// The voice origin only tells issuance whether method 3 may be chosen.

@@ -35,6 +35,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	for _, name := range []string{"USERS_TABLE", "SESSIONS_TABLE", "AUTH_STATE_TABLE", "AUDIT_TABLE", "MASTERS_TABLE", "SYSTEM_TABLE"} {
 		tables[name] = e.Need(name)
 	}
+	surveysTable := e.Need("SURVEYS_TABLE") // the search's read model, kept with each institution write
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
@@ -49,7 +50,8 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	return &operator{
 		db:      db,
 		tables:  tables,
-		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]), movers, log, nil),
+		surveys: surveysTable,
+		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]).WithSearch(surveysTable), movers, log, nil),
 		windows: dynamo.NewWindowStore(db, tables["SYSTEM_TABLE"], nil),
 		users:   users,
 		audit:   log,

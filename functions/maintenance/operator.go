@@ -30,6 +30,7 @@ type windowStore interface {
 type operator struct {
 	db      dynamo.TransactClient
 	tables  map[string]string // environment name → table name
+	surveys string            // the surveys table, whose status items are the search's read model
 	masters *master.Service
 	windows windowStore
 	users   interface {
@@ -53,6 +54,8 @@ type command struct {
 	Start   string `json:"start,omitempty"` // RFC 3339, or YYYY/MM/DD HH:MM in JST
 	End     string `json:"end,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Prefecture is the prefecture code of rebuild-search.
+	Prefecture string `json:"prefecture,omitempty"`
 }
 
 // reply is the JSON an operator gets back.
@@ -61,7 +64,7 @@ type reply struct {
 	Result  any    `json:"result"`
 }
 
-var commands = []string{"import-master", "finish-moves", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts"}
+var commands = []string{"import-master", "finish-moves", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts", "rebuild-search"}
 
 // handle runs one command. A bad command is an error that names what is
 // wrong; `aws lambda invoke` shows it as the FunctionError payload.
@@ -165,6 +168,15 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 			counts[t] = n
 		}
 		return map[string]any{"tables": counts}, nil
+	case "rebuild-search":
+		// Recovery: the institutions' master fields written into their
+		// status items again from the masters (the surveys' part of the
+		// items is written only by survey writes).
+		if c.Prefecture == "" {
+			return nil, usage("prefecture is required: the prefecture code (01-47) whose institutions to write again")
+		}
+		n, err := dynamo.RebuildSearch(ctx, o.db, o.tables["MASTERS_TABLE"], o.surveys, c.Prefecture)
+		return map[string]any{"prefecture": c.Prefecture, "written": n}, err
 	case "":
 		return nil, usage("command is required: one of %s", strings.Join(commands, ", "))
 	}

@@ -95,12 +95,20 @@ const (
 	// FileSOS creates, edits, applies and deletes an institution's SOS
 	// requests (緊急配布要請): its own users and managers only.
 	FileSOS Action = "file_sos"
+	// SearchHospitals searches hospitals and sees their master fields and
+	// accepting status (受入可能医療機関検索): every logged-in user, of any
+	// institution or area. The other survey figures stay behind ReadSurvey.
+	SearchHospitals Action = "search_hospitals"
 )
 
 // Permits reports whether role r may do a anywhere at all. A caller whose
 // role never may is refused before anything is looked up, so that the
 // answer cannot depend on what exists.
 func Permits(r Role, a Action) bool {
+	if a == SearchHospitals {
+		_, known := rank[r]
+		return known
+	}
 	switch r {
 	case National:
 		return a != WriteSurvey && a != FileSOS
@@ -141,6 +149,9 @@ func flagged(p Principal, a Action) bool {
 func Allowed(p Principal, a Action, s Scope) bool {
 	if !Permits(p.Role, a) || !flagged(p, a) {
 		return false
+	}
+	if a == SearchHospitals {
+		return true
 	}
 	switch p.Role {
 	case National:

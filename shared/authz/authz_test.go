@@ -168,3 +168,19 @@ func TestUnknownLooksLikeForeignBelowNational(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchHospitalsEveryRoleAnywhere(t *testing.T) {
+	elsewhere := Scope{InstitutionCode: "2710000001", PrefectureCode: "27", HealthCenterCode: "2701"}
+	for _, r := range Roles {
+		p := Principal{UserID: "U", Role: r, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"}
+		if !Allowed(p, SearchHospitals, elsewhere) {
+			t.Errorf("%s may not search hospitals of another prefecture", r)
+		}
+		if Allowed(p, ReadSurvey, elsewhere) && r != National {
+			t.Errorf("%s reads another prefecture's surveys", r)
+		}
+	}
+	if Allowed(Principal{UserID: "x", Role: "janitor"}, SearchHospitals, elsewhere) {
+		t.Error("an unknown role may search")
+	}
+}

@@ -20,8 +20,9 @@ import (
 // counters at pk "counter#<name>", and pending institution moves at pk
 // "move", sk "<code>" (move.go).
 type MasterStore struct {
-	db    TransactClient
-	table string
+	db      TransactClient
+	table   string
+	surveys string // the surveys table whose status items it keeps current (search.go); "" for none
 }
 
 // TransactClient is Client plus transactions.
@@ -140,6 +141,21 @@ func (s *MasterStore) CreateRecord(ctx context.Context, r master.Record) error {
 	if err != nil {
 		return wrap("encode master record", err)
 	}
+	if sw, err := s.searchWrite(r); err != nil || sw != nil {
+		if err != nil {
+			return err
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}}, *sw}})
+		var canceled *types.TransactionCanceledException
+		if err != nil && asErr(err, &canceled) {
+			return conflict(string(r.Kind) + " " + r.Code)
+		}
+		if err != nil {
+			return wrap("create master record", err)
+		}
+		return nil
+	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
@@ -177,6 +193,13 @@ func (s *MasterStore) UpdateRecord(ctx context.Context, prev, next master.Record
 			return err
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	sw, err := s.searchWrite(next)
+	if err != nil {
+		return err
+	}
+	if sw != nil {
+		items = append(items, *sw)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var canceled *types.TransactionCanceledException

@@ -177,14 +177,21 @@ func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where au
 		put.ConditionExpression = aws.String("version = :prev")
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(rec.Version - 1)}
 	}
+	status := &types.Update{TableName: &s.table, Key: s.key(rec.InstitutionCode, "status"),
+		UpdateExpression:          aws.String("SET #l = :l, #p = :p, institutionCode = :c, prefectureCode = :pref, healthCenterCode = :hc"),
+		ConditionExpression:       aws.String("attribute_not_exists(#p) OR #p <= :p"),
+		ExpressionAttributeNames:  map[string]string{"#l": s.statusAttr(), "#p": s.statusAttr() + "Period"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":l": latest, ":p": str(rec.Period), ":c": str(rec.InstitutionCode), ":pref": str(where.PrefectureCode), ":hc": str(where.HealthCenterCode)}}
+	if rank, acc, ok := dailySearch(rec); ok {
+		// The search's read model: the index orders a prefecture by the
+		// latest daily beds, and shows its accepting status.
+		*status.UpdateExpression += ", searchRank = :rank, acc = :acc"
+		status.ExpressionAttributeValues[":rank"], status.ExpressionAttributeValues[":acc"] = str(rank), str(acc)
+	}
 	items := []types.TransactWriteItem{
 		{Put: put},
 		{Put: &types.Put{TableName: &s.table, Item: histItem, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		{Update: &types.Update{TableName: &s.table, Key: s.key(rec.InstitutionCode, "status"),
-			UpdateExpression:          aws.String("SET #l = :l, #p = :p, institutionCode = :c, prefectureCode = :pref, healthCenterCode = :hc"),
-			ConditionExpression:       aws.String("attribute_not_exists(#p) OR #p <= :p"),
-			ExpressionAttributeNames:  map[string]string{"#l": s.statusAttr(), "#p": s.statusAttr() + "Period"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":l": latest, ":p": str(rec.Period), ":c": str(rec.InstitutionCode), ":pref": str(where.PrefectureCode), ":hc": str(where.HealthCenterCode)}}},
+		{Update: status},
 	}
 	for attempt := 0; ; attempt++ {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})

@@ -162,6 +162,19 @@ func category(allowed ...string) func(string) (string, string, string) {
 	}
 }
 
+// coordinate checks a latitude or longitude within Japan's bounding box
+// (20–46°N, 122–154°E), in decimal degrees.
+func coordinate(lo, hi float64, ja, en string) func(string) (string, string, string) {
+	return func(v string) (string, string, string) {
+		f, err := strconv.ParseFloat(strings.TrimSpace(csvio.NormalizeText(v)), 64)
+		if err != nil || f < lo || f > hi {
+			return "", ja + "は10進の度で" + strconv.FormatFloat(lo, 'f', -1, 64) + "〜" + strconv.FormatFloat(hi, 'f', -1, 64) + "の範囲（日本国内）で入力してください。",
+				en + " must be decimal degrees within Japan (" + strconv.FormatFloat(lo, 'f', -1, 64) + " to " + strconv.FormatFloat(hi, 'f', -1, 64) + ")"
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), "", ""
+	}
+}
+
 // schemas are the columns of each master's CSV. Headers may be Japanese or
 // English; the order of columns is free.
 var schemas = map[Kind][]column{
@@ -189,6 +202,8 @@ var schemas = map[Kind][]column{
 		{key: "prefectureCode", headers: []string{"都道府県コード", "prefectureCode"}, required: true, check: prefectureCode},
 		{key: "municipalityCode", headers: []string{"市区町村コード", "municipalityCode"}, check: digits(5, 6)},
 		{key: "healthCenterCode", headers: []string{"保健所コード", "healthCenterCode"}, required: true, check: digits(4, 6)},
+		{key: "latitude", headers: []string{"緯度", "latitude"}, check: coordinate(20, 46, "緯度", "latitude")},
+		{key: "longitude", headers: []string{"経度", "longitude"}, check: coordinate(122, 154, "経度", "longitude")},
 	},
 	Sentinels: {
 		{key: "code", headers: []string{"医療機関コード", "code"}, required: true, check: digits(10, 10)},

@@ -1,0 +1,473 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
+	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/session"
+	"github.com/gmis-oss/gmis/shared/survey"
+)
+
+// shared is one local stack of the project's template for this package's
+// tests. Each test uses its own prefecture, so that they do not see each
+// other's institutions.
+var shared = authtest.NewShared(map[string]string{"MaintenanceCacheSeconds": "1"})
+
+func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
+
+// inst is an institution of a test.
+type inst struct {
+	code, pref, hc, muni, name, kana, lat, lon string
+}
+
+var mastersMu sync.Mutex
+
+// masterStore writes masters as the admin and jobs functions do: with the
+// search's read model.
+func masterStore(e *authtest.Env) *dynamo.MasterStore {
+	env := e.Stack.FunctionEnv("SearchFunction")
+	return dynamo.NewMasterStore(e.Stack.Endpoints.DynamoDBClient(), e.Stack.FunctionEnv("SurveysFunction")["MASTERS_TABLE"]).WithSearch(env["SURVEYS_TABLE"])
+}
+
+// addInstitutions puts institutions (and their prefecture and health
+// centre) into the master.
+func addInstitutions(t testing.TB, e *authtest.Env, insts ...inst) {
+	t.Helper()
+	mastersMu.Lock()
+	defer mastersMu.Unlock()
+	store := masterStore(e)
+	put := func(r master.Record) {
+		r.Version, r.UpdatedAt, r.UpdatedBy = 1, time.Now(), "test"
+		if err := store.CreateRecord(context.Background(), r); err != nil && apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatal(err)
+		}
+	}
+	for _, in := range insts {
+		put(master.Record{Kind: master.Prefectures, Code: in.pref, Fields: map[string]string{"name": "県" + in.pref}})
+		put(master.Record{Kind: master.HealthCenters, Code: in.hc, Fields: map[string]string{"name": "保健所" + in.hc, "prefectureCode": in.pref}})
+		f := map[string]string{"name": in.name, "category": master.CategoryHospital, "prefectureCode": in.pref, "healthCenterCode": in.hc,
+			"phone": "0355550000", "address": "住所" + in.code}
+		for k, v := range map[string]string{"kana": in.kana, "municipalityCode": in.muni, "latitude": in.lat, "longitude": in.lon} {
+			if v != "" {
+				f[k] = v
+			}
+		}
+		if in.name == "" {
+			f["name"] = "テスト病院" + in.code
+		}
+		put(master.Record{Kind: master.Institutions, Code: in.code, Fields: f})
+	}
+}
+
+func staff(t testing.TB, e *authtest.Env, in inst) *authtest.Client {
+	t.Helper()
+	u, pw := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: in.code, PrefectureCode: in.pref, HealthCenterCode: in.hc})
+	return e.LoginChanged(t, u, pw)
+}
+
+func admin(t testing.TB, e *authtest.Env, role authz.Role, pref, hc string) *authtest.Client {
+	t.Helper()
+	u, pw := e.Account(t, auth.NewAccount{Role: role, PrefectureCode: pref, HealthCenterCode: hc})
+	return e.LoginChanged(t, u, pw)
+}
+
+func today() string { return survey.Today(time.Now()) }
+
+// report writes a daily survey with the given available COVID beds.
+func report(t testing.TB, c *authtest.Client, code, day string, version int64, available int) {
+	t.Helper()
+	b := map[string]any{
+		"services": map[string]any{"outpatient": "normal", "inpatient": "normal", "emergency": "limited", "surgery": "normal"},
+		"staffing": "normal",
+		"beds":     map[string]any{"permitted": 300, "covidSecured": 20, "covidOccupied": 5, "covidAvailable": available, "icu": 8, "icuOccupied": 2},
+		"patients": map[string]any{"confirmed": 5, "suspected": 1, "severe": 2, "ventilator": 1, "ecmo": 0, "newAdmissions": 1},
+		"tests":    map[string]any{"tested": 20, "pcr": 12, "antigenQuantitative": 3, "antigenQualitative": 5, "feverOutpatients": 30},
+		"flags":    map[string]any{"designatedClinic": true, "pcrAvailable": true},
+	}
+	if version > 0 {
+		b["version"] = version
+	}
+	if r := c.Do("PUT", "/surveys/institutions/"+code+"/daily/"+day, b); r.Status != 200 {
+		t.Fatalf("daily survey of %s %s = %d %s", code, day, r.Status, r.Body)
+	}
+}
+
+// results are the results of a search answer.
+func results(t testing.TB, r authtest.Response) []map[string]any {
+	t.Helper()
+	if r.Status != 200 {
+		t.Fatalf("search = %d %s", r.Status, r.Body)
+	}
+	var out []map[string]any
+	for _, x := range r.JSON["results"].([]any) {
+		out = append(out, x.(map[string]any))
+	}
+	return out
+}
+
+func codes(rs []map[string]any) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r["code"].(string))
+	}
+	return out
+}
+
+func find(rs []map[string]any, code string) map[string]any {
+	for _, r := range rs {
+		if r["code"] == code {
+			return r
+		}
+	}
+	return nil
+}
+
+func status(r map[string]any) map[string]any {
+	s, _ := r["status"].(map[string]any)
+	return s
+}
+
+func query(c *authtest.Client, q string) authtest.Response {
+	return c.Do("GET", "/search/hospitals?"+q, nil)
+}
+
+func TestAcceptingStaleAndDefaults(t *testing.T) {
+	e := shared.Env(t)
+	a := inst{code: "3100000001", pref: "31", hc: "3101", name: "鳥取中央病院"}
+	b := inst{code: "3100000002", pref: "31", hc: "3101", name: "鳥取西病院"}
+	never := inst{code: "3100000003", pref: "31", hc: "3101", name: "鳥取東病院"}
+	addInstitutions(t, e, a, b, never)
+	ca, cb := staff(t, e, a), staff(t, e, b)
+	report(t, ca, a.code, today(), 0, 3)
+	report(t, cb, b.code, survey.AddDays(today(), -3), 0, 9)
+
+	// The caller's own prefecture is the default.
+	r := query(ca, "")
+	rs := results(t, r)
+	if got := strings.Join(codes(rs), ","); got != a.code+","+b.code+","+never.code {
+		t.Fatalf("order = %s, want the current one, then the stale one with more beds, then the one that never reported", got)
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "private, max-age=30" {
+		t.Errorf("Cache-Control = %q", cc)
+	}
+	if x := rs[0]; x["accepting"] != true || x["stale"] != false || status(x)["covidAvailable"] != float64(3) || status(x)["reportedAt"] == "" {
+		t.Errorf("a fresh report of 3 beds = %v", x)
+	}
+	if x := rs[1]; x["accepting"] != false || x["stale"] != true || status(x)["covidAvailable"] != float64(9) {
+		t.Errorf("a 3-day-old report = %v, want stale and not accepting", x)
+	}
+	if x := rs[2]; x["status"] != nil || x["stale"] != true || x["accepting"] != false {
+		t.Errorf("never reported = %v", x)
+	}
+	if got := codes(results(t, query(ca, "accepting=true"))); len(got) != 1 || got[0] != a.code {
+		t.Errorf("accepting=true = %v, want only %s", got, a.code)
+	}
+	report(t, ca, a.code, today(), 1, 0)
+	if got := codes(results(t, query(ca, "accepting=true"))); len(got) != 0 {
+		t.Errorf("after reporting 0 beds, accepting=true = %v", got)
+	}
+	if got := codes(results(t, query(ca, "pcr=true&inpatient=true&designatedClinic=true&emergency=true"))); len(got) != 1 || got[0] != a.code {
+		t.Errorf("status filters = %v, want only the current report", got)
+	}
+
+	// National administrators have no prefecture: they must name one.
+	nat := admin(t, e, authz.National, "", "")
+	if r := query(nat, ""); r.Status != 400 || r.ErrorField() != "prefecture" || !strings.Contains(string(r.Body), "都道府県") {
+		t.Errorf("national without prefecture = %d %s", r.Status, r.Body)
+	}
+	if got := codes(results(t, query(nat, "prefecture=31"))); len(got) != 3 {
+		t.Errorf("national, prefecture 31 = %v", got)
+	}
+	for q, field := range map[string]string{"limit=101": "limit", "limit=0": "limit", "prefecture=48": "prefecture", "sort=nearest": "sort",
+		"sort=distance": "near", "near=north": "near", "withinKm=5": "near", "accepting=yes": "accepting", "municipality=x": "municipality"} {
+		if r := query(ca, q); r.Status != 400 || r.ErrorField() != field {
+			t.Errorf("%s = %d %s, want 400 naming %s", q, r.Status, r.Body, field)
+		}
+	}
+	if r := e.Client(t).Do("GET", "/search/hospitals?prefecture=31", nil); r.Status != 401 {
+		t.Errorf("without a session = %d", r.Status)
+	}
+}
+
+func TestTextAndArea(t *testing.T) {
+	e := shared.Env(t)
+	tokyo := inst{code: "3200000001", pref: "32", hc: "3201", muni: "32201", name: "東京記念病院", kana: "トウキョウキネンビョウイン"}
+	bay := inst{code: "3200000002", pref: "32", hc: "3202", muni: "32202", name: "東京湾岸病院", kana: "トウキョウワンガンビョウイン"}
+	other := inst{code: "3200000003", pref: "32", hc: "3202", muni: "32202", name: "中央センター病院", kana: "チュウオウセンタービョウイン"}
+	addInstitutions(t, e, tokyo, bay, other)
+	c := staff(t, e, other)
+	for _, q := range []string{"とうきょう", "トウキョウ", "ﾄｳｷｮｳ", "東京", "とう きょう"} {
+		got := codes(results(t, query(c, "q="+url.QueryEscape(q))))
+		if want := []string{tokyo.code, bay.code}; !sameSet(got, want) {
+			t.Errorf("q=%s found %v, want %v", q, got, want)
+		}
+	}
+	for _, q := range []string{"ｾﾝﾀｰ", "せんた", "センタ", "ちゅうおう　せんたー"} {
+		if got := codes(results(t, query(c, "q="+url.QueryEscape(q)))); len(got) != 1 || got[0] != other.code {
+			t.Errorf("q=%s found %v, want %s", q, got, other.code)
+		}
+	}
+	if got := codes(results(t, query(c, "municipality=32202"))); !sameSet(got, []string{bay.code, other.code}) {
+		t.Errorf("municipality = %v", got)
+	}
+	if got := codes(results(t, query(c, "healthCenter=3201"))); !sameSet(got, []string{tokyo.code}) {
+		t.Errorf("health centre = %v", got)
+	}
+	if got := codes(results(t, query(c, "sort=name"))); strings.Join(got, ",") != other.code+","+tokyo.code+","+bay.code {
+		t.Errorf("sorted by kana = %v, want チュウオウ, トウキョウキ, トウキョウワ", got)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, x := range a {
+		seen[x] = true
+	}
+	for _, x := range b {
+		if !seen[x] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestVisibility(t *testing.T) {
+	e := shared.Env(t)
+	a := inst{code: "3300000001", pref: "33", hc: "3301", name: "岡山A病院"}
+	b := inst{code: "3300000002", pref: "33", hc: "3302", name: "岡山B病院"}
+	addInstitutions(t, e, a, b)
+	ca, cb := staff(t, e, a), staff(t, e, b)
+	report(t, ca, a.code, today(), 0, 4)
+	report(t, cb, b.code, today(), 0, 2)
+
+	rs := results(t, query(cb, ""))
+	if x := find(rs, a.code); x == nil || status(x)["covidAvailable"] != float64(4) || x["survey"] != nil {
+		t.Errorf("B sees A as %v: want its accepting status without its survey", x)
+	}
+	if x := find(rs, b.code); x == nil || x["survey"] == nil {
+		t.Errorf("B sees itself as %v: want its survey", x)
+	}
+	d := cb.Do("GET", "/search/hospitals/"+a.code, nil)
+	if d.Status != 200 || d.JSON["survey"] != nil || d.JSON["name"] != a.name || status(d.JSON)["covidAvailable"] != float64(4) || strings.Contains(string(d.Body), "patients") {
+		t.Errorf("B reads A's detail = %d %s", d.Status, d.Body)
+	}
+	days, _ := d.JSON["days"].([]any)
+	if len(days) != 7 || days[0].(map[string]any)["date"] != today() || days[0].(map[string]any)["accepting"] != true || days[1].(map[string]any)["reported"] != false {
+		t.Errorf("days = %v", days)
+	}
+	if d := ca.Do("GET", "/search/hospitals/"+a.code, nil); d.Status != 200 || d.JSON["survey"] == nil {
+		t.Errorf("A reads its own detail = %d %s", d.Status, d.Body)
+	}
+	pref := admin(t, e, authz.PrefectureAdmin, "33", "")
+	if x := find(results(t, query(pref, "")), a.code); x == nil || x["survey"] == nil {
+		t.Errorf("the prefecture's administrator sees A as %v", x)
+	}
+	hc := admin(t, e, authz.HealthCenterAdmin, "33", "3302")
+	rs = results(t, query(hc, ""))
+	if x := find(rs, a.code); x == nil || x["survey"] != nil {
+		t.Errorf("another health centre's administrator sees A as %v", x)
+	}
+	if x := find(rs, b.code); x == nil || x["survey"] == nil {
+		t.Errorf("B's health centre's administrator sees B as %v", x)
+	}
+	elsewhere := admin(t, e, authz.PrefectureAdmin, "34", "")
+	if x := find(results(t, query(elsewhere, "prefecture=33")), a.code); x == nil || x["survey"] != nil {
+		t.Errorf("another prefecture's administrator sees A as %v", x)
+	}
+	if d := cb.Do("GET", "/search/hospitals/3300009999", nil); d.Status != 404 {
+		t.Errorf("unknown code = %d %s", d.Status, d.Body)
+	}
+	if d := cb.Do("GET", "/search/hospitals/12", nil); d.Status != 400 || d.ErrorField() != "code" {
+		t.Errorf("malformed code = %d %s", d.Status, d.Body)
+	}
+}
+
+func TestPagingWhileSurveysAreWritten(t *testing.T) {
+	e := shared.Env(t)
+	var insts []inst
+	kana := []string{"ア", "イ", "ウ", "エ", "オ", "カ", "キ", "ク", "ケ", "コ", "サ", "シ", "ス", "セ", "ソ", "タ", "チ", "ツ", "テ", "ト", "ナ", "ニ", "ヌ", "ネ", "ノ"}
+	for i, k := range kana {
+		insts = append(insts, inst{code: fmt.Sprintf("34000000%02d", i+1), pref: "34", hc: "3401", name: "広島病院" + k, kana: "ヒロシマビョウイン" + k})
+	}
+	addInstitutions(t, e, insts...)
+	c := staff(t, e, insts[0])
+	writers := []*authtest.Client{c, staff(t, e, insts[12]), staff(t, e, insts[24])}
+	seen := map[string]int{}
+	cursor, pages := "", 0
+	for {
+		q := "sort=name&limit=7"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := query(c, q)
+		for _, code := range codes(results(t, r)) {
+			seen[code]++
+		}
+		if pages < len(writers) {
+			// A survey between pages changes beds, not the order by name.
+			w := writers[pages]
+			code := []string{insts[0].code, insts[12].code, insts[24].code}[pages]
+			report(t, w, code, today(), 0, pages+1)
+		}
+		pages++
+		cursor, _ = r.JSON["nextCursor"].(string)
+		if cursor == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("the cursor never ends")
+		}
+	}
+	if len(seen) != len(insts) || pages != 4 {
+		t.Errorf("%d pages saw %d institutions, want 4 pages and %d", pages, len(seen), len(insts))
+	}
+	for code, n := range seen {
+		if n != 1 {
+			t.Errorf("%s seen %d times", code, n)
+		}
+	}
+	// By beds (the read model's order), pages of 4: every one once, the
+	// ones that reported first.
+	seen, cursor = map[string]int{}, ""
+	var order []string
+	for range 10 {
+		q := "limit=4"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := query(c, q)
+		for _, code := range codes(results(t, r)) {
+			seen[code]++
+			order = append(order, code)
+		}
+		if cursor, _ = r.JSON["nextCursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if len(seen) != len(insts) || len(order) != len(insts) || strings.Join(order[:3], ",") != insts[24].code+","+insts[12].code+","+insts[0].code {
+		t.Errorf("by beds, pages of 4 = %v", order)
+	}
+	r := query(c, "sort=name&limit=7")
+	next := r.JSON["nextCursor"].(string)
+	tampered := []byte(next)
+	tampered[2] ^= 1
+	for _, q := range []string{"sort=name&limit=7&cursor=" + url.QueryEscape(string(tampered)), "sort=beds&limit=7&cursor=" + url.QueryEscape(next), "cursor=junk"} {
+		if r := query(c, q); r.Status != 400 || r.ErrorField() != "cursor" {
+			t.Errorf("%s = %d %s, want 400 naming cursor", q, r.Status, r.Body)
+		}
+	}
+	if r := query(c, "sort=name&limit=100&cursor="+url.QueryEscape(next)); r.Status != 200 {
+		t.Errorf("another limit with the same cursor = %d %s", r.Status, r.Body)
+	}
+}
+
+func TestDistance(t *testing.T) {
+	e := shared.Env(t)
+	station := inst{code: "3500000001", pref: "35", hc: "3501", name: "駅前病院", lat: "35.6812", lon: "139.7671"}
+	west := inst{code: "3500000002", pref: "35", hc: "3501", name: "西口病院", lat: "35.6896", lon: "139.7006"}
+	nowhere := inst{code: "3500000003", pref: "35", hc: "3501", name: "座標なし病院"}
+	addInstitutions(t, e, station, west, nowhere)
+	c := staff(t, e, station)
+	rs := results(t, query(c, "near=35.69,139.70"))
+	if got := strings.Join(codes(rs), ","); got != west.code+","+station.code+","+nowhere.code {
+		t.Errorf("by distance = %s", got)
+	}
+	if d, _ := rs[0]["distanceKm"].(float64); d <= 0 || d > 1 {
+		t.Errorf("distance of the nearest = %v", rs[0]["distanceKm"])
+	}
+	if rs[2]["noLocation"] != true {
+		t.Errorf("without coordinates = %v", rs[2])
+	}
+	if got := codes(results(t, query(c, "near=35.69,139.70&withinKm=3"))); strings.Join(got, ",") != west.code {
+		t.Errorf("within 3 km = %v", got)
+	}
+}
+
+func TestMasterEditAndRebuild(t *testing.T) {
+	e := shared.Env(t)
+	a := inst{code: "3600000001", pref: "36", hc: "3601", name: "徳島旧名病院", kana: "トクシマキュウメイビョウイン"}
+	addInstitutions(t, e, a)
+	pref := admin(t, e, authz.PrefectureAdmin, "36", "")
+	r := pref.Do("PUT", "/admin/institutions/"+a.code, map[string]any{"version": 1, "fields": map[string]string{"name": "徳島新名病院", "kana": "トクシマシンメイビョウイン",
+		"category": "hospital", "prefectureCode": "36", "healthCenterCode": "3601", "latitude": "34.07", "longitude": "134.55"}})
+	if r.Status != 200 {
+		t.Fatalf("edit = %d %s", r.Status, r.Body)
+	}
+	rs := results(t, query(pref, "q="+url.QueryEscape("しんめい")))
+	if len(rs) != 1 || rs[0]["name"] != "徳島新名病院" || rs[0]["latitude"] != 34.07 {
+		t.Errorf("after the edit = %v", rs)
+	}
+	if r := pref.Do("PUT", "/admin/institutions/"+a.code, map[string]any{"version": 2, "fields": map[string]string{"name": "徳島新名病院",
+		"category": "hospital", "prefectureCode": "36", "healthCenterCode": "3601", "latitude": "60", "longitude": "134.55"}}); r.Status != 400 || r.ErrorField() != "latitude" {
+		t.Errorf("latitude outside Japan = %d %s", r.Status, r.Body)
+	}
+	// Recovery: the maintenance function writes a prefecture's entries
+	// again from the masters.
+	client := lambda.New(lambda.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(e.Stack.InvokeURL),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("MaintenanceFunction"),
+		Payload: []byte(`{"command": "rebuild-search", "prefecture": "36"}`)})
+	if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `"written":1`) {
+		t.Errorf("rebuild-search = %v %s", err, out.Payload)
+	}
+	if rs := results(t, query(pref, "q="+url.QueryEscape("しんめい"))); len(rs) != 1 {
+		t.Errorf("after rebuild-search = %v", rs)
+	}
+}
+
+// TestImportedInstitutionsAreFound imports a master CSV with coordinates
+// through the admin function: the institutions are in the next search,
+// and a row with coordinates outside Japan is rejected naming the column.
+func TestImportedInstitutionsAreFound(t *testing.T) {
+	e := shared.Env(t)
+	addInstitutions(t, e, inst{code: "3700000001", pref: "37", hc: "3701", name: "香川既存病院"})
+	pref := admin(t, e, authz.PrefectureAdmin, "37", "")
+	csv := "医療機関コード,名称,カナ,区分,都道府県コード,保健所コード,緯度,経度\r\n" +
+		"3700000002,香川港病院,カガワミナトビョウイン,病院,37,3701,34.35,134.05\r\n" +
+		"3700000003,香川海外病院,カガワカイガイビョウイン,病院,37,3701,48.85,2.35\r\n"
+	req, err := http.NewRequest("POST", pref.Base+"/admin/masters/institutions/import", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Origin", pref.Origin)
+	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: pref.Cookie})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Created, Rejected int
+		Rejections        []struct{ Field string }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || res.Created != 1 || res.Rejected != 1 || res.Rejections[0].Field != "latitude" {
+		t.Fatalf("import = %d %+v", resp.StatusCode, res)
+	}
+	rs := results(t, query(pref, "q="+url.QueryEscape("ﾐﾅﾄ")))
+	if len(rs) != 1 || rs[0]["code"] != "3700000002" || rs[0]["latitude"] != 34.35 {
+		t.Errorf("the imported institution = %v", rs)
+	}
+}

@@ -1,0 +1,429 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/search"
+	"github.com/gmis-oss/gmis/shared/survey"
+)
+
+// SearchIndex is the surveys table's index of status items by prefecture
+// (searchPrefecture "<prefecture>#<shard>"), sorted by searchRank:
+// available COVID beds, most first (search.Rank).
+const SearchIndex = "search-index"
+
+// searchShards is how many index partitions a prefecture is spread over,
+// so that a search reading a whole prefecture reads them at once.
+const searchShards = 4
+
+// searchPartition is the index partition of an institution.
+func searchPartition(prefecture, code string) string {
+	h := fnv.New32a()
+	h.Write([]byte(code))
+	return prefecture + "#" + strconv.Itoa(int(h.Sum32()%searchShards))
+}
+
+// SearchStore reads the search's read model: the institutions' status
+// items (sk "status" in the surveys table), which carry the master fields
+// the search shows (attribute inst, written by MasterStore.WithSearch)
+// beside the latest surveys (written by SurveyStore.Put).
+type SearchStore struct {
+	db    BatchClient
+	table string
+}
+
+var _ search.Store = (*SearchStore)(nil)
+
+// NewSearchStore returns a SearchStore over the surveys table.
+func NewSearchStore(db BatchClient, surveysTable string) *SearchStore {
+	return &SearchStore{db: db, table: surveysTable}
+}
+
+// searchCard is the status item's card attribute: the master fields the
+// search shows, as one compact JSON string (a prefecture is read whole by
+// some searches, so its items are kept small).
+type searchCard struct {
+	Name             string   `json:"n"`
+	Kana             string   `json:"k,omitempty"`
+	NameKey          string   `json:"nk"`
+	KanaKey          string   `json:"kk,omitempty"`
+	Address          string   `json:"a,omitempty"`
+	Phone            string   `json:"ph,omitempty"`
+	Category         string   `json:"c"`
+	PrefectureCode   string   `json:"p"`
+	MunicipalityCode string   `json:"m,omitempty"`
+	HealthCenterCode string   `json:"h"`
+	Latitude         *float64 `json:"la,omitempty"`
+	Longitude        *float64 `json:"lo,omitempty"`
+}
+
+// searchAcc is the status item's acc attribute: the accepting status of
+// the latest daily survey, written with it.
+type searchAcc struct {
+	Date             string          `json:"d"`
+	ReportedAt       string          `json:"t"`
+	CovidAvailable   int64           `json:"b"`
+	Services         survey.Services `json:"s"`
+	PCRAvailable     bool            `json:"p,omitempty"`
+	DesignatedClinic bool            `json:"dc,omitempty"`
+}
+
+// accOf is the acc attribute of a daily survey.
+func accOf(d survey.Record[survey.Daily]) string {
+	st := search.StatusOf(d)
+	b, _ := json.Marshal(searchAcc{Date: st.Date, ReportedAt: timeString(st.ReportedAt), CovidAvailable: st.CovidAvailable, Services: st.Services,
+		PCRAvailable: st.PCRAvailable, DesignatedClinic: st.DesignatedClinic})
+	return string(b)
+}
+
+// entryOf decodes a status item (or its search-index projection); ok is
+// false for an item without master fields.
+func entryOf(item map[string]types.AttributeValue) (search.Entry, bool, error) {
+	code, _ := item["institutionCode"].(*types.AttributeValueMemberS)
+	card, _ := item["card"].(*types.AttributeValueMemberS)
+	if code == nil || card == nil {
+		return search.Entry{}, false, nil
+	}
+	var f searchCard
+	if err := json.Unmarshal([]byte(card.Value), &f); err != nil {
+		return search.Entry{}, false, wrap("decode search card "+code.Value, err)
+	}
+	e := search.Entry{Institution: search.Institution{Code: code.Value, Name: f.Name, Kana: f.Kana, Address: f.Address, Phone: f.Phone,
+		Category: f.Category, PrefectureCode: f.PrefectureCode, MunicipalityCode: f.MunicipalityCode, HealthCenterCode: f.HealthCenterCode,
+		Latitude: f.Latitude, Longitude: f.Longitude}, NameKey: f.NameKey, KanaKey: f.KanaKey}
+	if acc, ok := item["acc"].(*types.AttributeValueMemberS); ok {
+		var a searchAcc
+		if err := json.Unmarshal([]byte(acc.Value), &a); err != nil {
+			return search.Entry{}, false, wrap("decode search status "+code.Value, err)
+		}
+		e.Status = &search.Status{Date: a.Date, ReportedAt: parseTime(a.ReportedAt), CovidAvailable: a.CovidAvailable, Services: a.Services,
+			PCRAvailable: a.PCRAvailable, DesignatedClinic: a.DesignatedClinic}
+	}
+	return e, true, nil
+}
+
+// Prefecture queries the search-index for every institution of a
+// prefecture, page by page.
+func (s *SearchStore) Prefecture(ctx context.Context, prefecture string) ([]search.Entry, error) {
+	var out []search.Entry
+	err := s.Ranked(ctx, prefecture, "", true, "", 0, func(e search.Entry) bool {
+		out = append(out, e)
+		return true
+	})
+	return out, err
+}
+
+// Entry reads one institution's status item.
+func (s *SearchStore) Entry(ctx context.Context, code string) (search.Entry, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table,
+		Key:                  map[string]types.AttributeValue{"pk": str(surveyPK(code)), "sk": str("status")},
+		ProjectionExpression: aws.String("institutionCode, card, acc")})
+	if err != nil {
+		return search.Entry{}, wrap("get search entry", err)
+	}
+	e, ok, err := entryOf(out.Item)
+	if err != nil {
+		return search.Entry{}, err
+	}
+	if !ok {
+		return search.Entry{}, notFound("institution " + code)
+	}
+	return e, nil
+}
+
+// Surveys reads the latest daily surveys of codes from their status
+// items (BatchGetItem, 100 keys a call).
+func (s *SearchStore) Surveys(ctx context.Context, codes []string) (map[string]survey.Daily, error) {
+	out := make(map[string]survey.Daily, len(codes))
+	for start := 0; start < len(codes); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, c := range codes[start:min(start+100, len(codes))] {
+			keys = append(keys, map[string]types.AttributeValue{"pk": str(surveyPK(c)), "sk": str("status")})
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ProjectionExpression: aws.String("institutionCode, latestDaily")}}
+		for tries := 0; len(req) > 0; tries++ {
+			if tries > 8 {
+				return nil, wrap("batch get surveys", errors.New("unprocessed keys remain"))
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, wrap("batch get surveys", err)
+			}
+			var items []statusItem
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[s.table], &items); err != nil {
+				return nil, wrap("decode surveys", err)
+			}
+			for _, it := range items {
+				if it.Daily != nil {
+					out[it.InstitutionCode] = it.Daily.Values
+				}
+			}
+			req = res.UnprocessedKeys
+			if len(req) > 0 {
+				time.Sleep(time.Duration(20*(tries+1)) * time.Millisecond)
+			}
+		}
+	}
+	return out, nil
+}
+
+// searchUpdate is the write of an institution's master fields into its
+// status item: the same item the survey writes keep, so that one Query
+// of the search-index answers a search. An institution not yet surveyed
+// ranks with 0 beds.
+func searchUpdate(table string, r master.Record) (*types.Update, error) {
+	e := search.FromMaster(r)
+	in := e.Institution
+	card, err := json.Marshal(searchCard{Name: in.Name, Kana: in.Kana, NameKey: e.NameKey, KanaKey: e.KanaKey, Address: in.Address,
+		Phone: in.Phone, Category: in.Category, PrefectureCode: in.PrefectureCode, MunicipalityCode: in.MunicipalityCode,
+		HealthCenterCode: in.HealthCenterCode, Latitude: in.Latitude, Longitude: in.Longitude})
+	if err != nil {
+		return nil, wrap("encode search card", err)
+	}
+	return &types.Update{TableName: aws.String(table),
+		Key:              map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status")},
+		UpdateExpression: aws.String("SET card = :f, searchPrefecture = :p, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(searchPartition(in.PrefectureCode, r.Code)), ":r": str(search.Rank(0, r.Code)),
+			":c": str(r.Code)}}, nil
+}
+
+// WithSearch makes s keep the search's read model current: each write of
+// an institution also writes its master fields into its status item in
+// surveysTable, in the same transaction.
+func (s *MasterStore) WithSearch(surveysTable string) *MasterStore {
+	s.surveys = surveysTable
+	return s
+}
+
+// searchWrite is the read-model write that goes with r, if any.
+func (s *MasterStore) searchWrite(r master.Record) (*types.TransactWriteItem, error) {
+	if s.surveys == "" || r.Kind != master.Institutions {
+		return nil, nil
+	}
+	u, err := searchUpdate(s.surveys, r)
+	if err != nil {
+		return nil, err
+	}
+	return &types.TransactWriteItem{Update: u}, nil
+}
+
+// RebuildSearch writes the master fields of every institution of a
+// prefecture (the masters' jurisdiction-index) into their status items
+// again, for recovery, and reports how many it wrote.
+func RebuildSearch(ctx context.Context, db TransactClient, mastersTable, surveysTable, prefecture string) (int, error) {
+	n := 0
+	p := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{TableName: &mastersTable, IndexName: aws.String("jurisdiction-index"),
+		KeyConditionExpression:    aws.String("jurisdiction = :j"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(string(master.Institutions) + "#" + prefecture)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, wrap("query institutions", err)
+		}
+		var items []masterItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return n, wrap("decode institutions", err)
+		}
+		for _, it := range items {
+			u, err := searchUpdate(surveysTable, it.record())
+			if err != nil {
+				return n, err
+			}
+			if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+				ExpressionAttributeValues: u.ExpressionAttributeValues}); err != nil {
+				return n, wrap("rebuild search entry "+it.Code, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// dailySearch is what a daily survey write sets in the read model: the
+// rank by available beds and the accepting status.
+func dailySearch(rec any) (rank, acc string, ok bool) {
+	d, ok := rec.(survey.Record[survey.Daily])
+	if !ok {
+		return "", "", false
+	}
+	return search.Rank(d.Values.Beds.CovidAvailable, d.InstitutionCode), accOf(d), true
+}
+
+// SearchItem is an institution's status item as the master and daily
+// survey writes leave it, for bulk loads (benchmarks, migrations) that
+// write with BatchWriteItem.
+func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string]types.AttributeValue, error) {
+	u, err := searchUpdate("", r)
+	if err != nil {
+		return nil, err
+	}
+	item := map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status"), "institutionCode": str(r.Code),
+		"card": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"], "searchRank": str(search.Rank(0, r.Code)),
+		"prefectureCode": str(r.Fields["prefectureCode"]), "healthCenterCode": str(r.Fields["healthCenterCode"])}
+	if daily != nil {
+		l, err := attributevalue.Marshal(latestItem[survey.Daily]{Period: daily.Period, Version: daily.Version, Values: daily.Values,
+			UpdatedAt: timeString(daily.UpdatedAt), UpdatedBy: daily.UpdatedBy})
+		if err != nil {
+			return nil, wrap("encode survey status", err)
+		}
+		item["latestDaily"], item["latestDailyPeriod"] = l, str(daily.Period)
+		d := *daily
+		d.InstitutionCode = r.Code
+		item["searchRank"], item["acc"] = str(search.Rank(d.Values.Beds.CovidAvailable, r.Code)), str(accOf(d))
+	}
+	return item, nil
+}
+
+// Ranked queries the search-index in searchRank order, after the rank
+// after, keeping the entries whose latest daily survey is of since or
+// later (or, with stale, the others; since "" and stale: every entry),
+// until fn returns false. pageSize 0 reads 1 MB pages. The prefecture's
+// partitions are read at once and merged in rank order.
+func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(search.Entry) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	shards := make([]*shardReader, searchShards)
+	for i := range shards {
+		shards[i] = s.shardReader(ctx, prefecture+"#"+strconv.Itoa(i), since, stale, after, pageSize)
+	}
+	for {
+		var next *shardReader
+		for _, sh := range shards {
+			head, ok, err := sh.peek()
+			if err != nil {
+				return err
+			}
+			if ok && (next == nil || head.rank < next.buf[0].rank) {
+				next = sh
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		e := next.buf[0].entry
+		next.buf = next.buf[1:]
+		if !fn(e) {
+			return nil
+		}
+	}
+}
+
+type rankedEntry struct {
+	rank  string
+	entry search.Entry
+}
+
+// shardReader reads one index partition page by page: a whole read
+// fetches the next page in the background while the last one is merged;
+// a read of small pages (a page of results by beds) only when asked.
+type shardReader struct {
+	buf   []rankedEntry
+	pages chan shardPage
+	want  chan struct{} // nil: read ahead
+	done  bool
+}
+
+type shardPage struct {
+	entries []rankedEntry
+	err     error
+}
+
+func (s *SearchStore) shardReader(ctx context.Context, partition, since string, stale bool, after string, pageSize int) *shardReader {
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
+		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition)}}
+	switch {
+	case since == "":
+	case stale:
+		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since")
+		in.ExpressionAttributeValues[":since"] = str(since)
+	default:
+		in.FilterExpression = aws.String("latestDailyPeriod >= :since")
+		in.ExpressionAttributeValues[":since"] = str(since)
+	}
+	if pageSize > 0 {
+		in.Limit = aws.Int32(int32(pageSize))
+	}
+	if after != "" {
+		in.KeyConditionExpression = aws.String("searchPrefecture = :p AND searchRank > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
+	}
+	r := &shardReader{pages: make(chan shardPage, 1)}
+	if pageSize > 0 {
+		r.want = make(chan struct{}, 1)
+	}
+	go func() {
+		defer close(r.pages)
+		p := dynamodb.NewQueryPaginator(s.db, in)
+		for p.HasMorePages() {
+			if r.want != nil {
+				select {
+				case <-r.want:
+				case <-ctx.Done():
+					return
+				}
+			}
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.pages <- shardPage{err: wrap("search "+partition, err)}
+				}
+				return
+			}
+			entries := make([]rankedEntry, 0, len(page.Items))
+			for _, item := range page.Items {
+				e, ok, err := entryOf(item)
+				if err != nil {
+					r.pages <- shardPage{err: err}
+					return
+				}
+				rank, _ := item["searchRank"].(*types.AttributeValueMemberS)
+				if ok && rank != nil {
+					entries = append(entries, rankedEntry{rank.Value, e})
+				}
+			}
+			select {
+			case r.pages <- shardPage{entries: entries}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// peek is the partition's next entry, reading a page if need be.
+func (r *shardReader) peek() (rankedEntry, bool, error) {
+	for len(r.buf) == 0 && !r.done {
+		if r.want != nil {
+			select {
+			case r.want <- struct{}{}:
+			default:
+			}
+		}
+		pg, ok := <-r.pages
+		if !ok {
+			r.done = true
+			break
+		}
+		if pg.err != nil {
+			return rankedEntry{}, false, pg.err
+		}
+		r.buf = pg.entries
+	}
+	if len(r.buf) == 0 {
+		return rankedEntry{}, false, nil
+	}
+	return r.buf[0], true, nil
+}
