@@ -471,3 +471,34 @@ func TestImportedInstitutionsAreFound(t *testing.T) {
 		t.Errorf("the imported institution = %v", rs)
 	}
 }
+
+func TestMaintenanceWindowClosesSearch(t *testing.T) {
+	e := shared.Env(t)
+	a := inst{code: "1310000901", pref: "13", hc: "1301"}
+	addInstitutions(t, e, a)
+	c := staff(t, e, a)
+	nat := admin(t, e, authz.National, "", "")
+	now := time.Now()
+	r := nat.Do("POST", "/admin/maintenance-windows", map[string]any{"start": now.Add(-time.Minute), "end": now.Add(10 * time.Minute), "message": "検索システムの更新中です。"})
+	if r.Status != 201 {
+		t.Fatalf("create window = %d %s", r.Status, r.Body)
+	}
+	id := r.String("id")
+	end := func() {
+		if r := nat.Do("POST", "/admin/maintenance-windows/"+id+"/end", nil); r.Status != 204 {
+			t.Errorf("end window = %d %s", r.Status, r.Body)
+		}
+		time.Sleep(1100 * time.Millisecond) // the functions' cache of windows
+	}
+	time.Sleep(1100 * time.Millisecond)
+	for _, path := range []string{"/search/hospitals?prefecture=13", "/search/hospitals/" + a.code} {
+		r := c.Do("GET", path, nil)
+		if r.Status != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "検索システムの更新中です。") {
+			t.Errorf("GET %s during maintenance = %d %s (Retry-After %q), want 503 with the message", path, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	end()
+	if r := query(c, "prefecture=13"); r.Status != 200 {
+		t.Errorf("search after the window = %d %s", r.Status, r.Body)
+	}
+}
