@@ -175,8 +175,8 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 		if c.Prefecture == "" {
 			return nil, usage("prefecture is required: the prefecture code (01-47) whose institutions to write again")
 		}
-		n, err := dynamo.RebuildSearch(ctx, o.db, o.tables["MASTERS_TABLE"], o.surveys, c.Prefecture)
-		return map[string]any{"prefecture": c.Prefecture, "written": n}, err
+		rep, err := dynamo.RebuildSearch(ctx, o.db, o.tables["MASTERS_TABLE"], o.surveys, c.Prefecture)
+		return map[string]any{"prefecture": c.Prefecture, "written": rep.Written, "changed": rep.Changed, "changedCodes": rep.ChangedCodes}, err
 	case "":
 		return nil, usage("command is required: one of %s", strings.Join(commands, ", "))
 	}

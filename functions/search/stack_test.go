@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"net/url"
 	"os"
@@ -426,10 +428,28 @@ func TestMasterEditAndRebuild(t *testing.T) {
 	// again from the masters.
 	client := lambda.New(lambda.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(e.Stack.InvokeURL),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("MaintenanceFunction"),
-		Payload: []byte(`{"command": "rebuild-search", "prefecture": "36"}`)})
-	if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `"written":1`) {
-		t.Errorf("rebuild-search = %v %s", err, out.Payload)
+	rebuild := func() string {
+		t.Helper()
+		out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("MaintenanceFunction"),
+			Payload: []byte(`{"command": "rebuild-search", "prefecture": "36"}`)})
+		if err != nil || out.FunctionError != nil {
+			t.Fatalf("rebuild-search = %v %s", err, out.Payload)
+		}
+		return string(out.Payload)
+	}
+	if got := rebuild(); !strings.Contains(got, `"written":1`) || !strings.Contains(got, `"changed":0`) {
+		t.Errorf("rebuild-search of an intact prefecture = %s, want 1 written and 0 changed", got)
+	}
+	// An entry that went astray is reported as changed.
+	surveys := e.Stack.FunctionEnv("SearchFunction")["SURVEYS_TABLE"]
+	if _, err := e.Stack.Endpoints.DynamoDBClient().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(surveys),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "inst#" + a.code}, "sk": &types.AttributeValueMemberS{Value: "status"}},
+		UpdateExpression:          aws.String("SET searchPrefecture = :x"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":x": &types.AttributeValueMemberS{Value: "99#0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rebuild(); !strings.Contains(got, `"changed":1`) || !strings.Contains(got, a.code) {
+		t.Errorf("rebuild-search after an entry went astray = %s, want it changed and named", got)
 	}
 	if rs := results(t, query(pref, "q="+url.QueryEscape("しんめい"))); len(rs) != 1 {
 		t.Errorf("after rebuild-search = %v", rs)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/fnv"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -218,36 +219,76 @@ func (s *MasterStore) searchWrite(r master.Record) (*types.TransactWriteItem, er
 	return &types.TransactWriteItem{Update: u}, nil
 }
 
-// RebuildSearch writes the master fields of every institution of a
-// prefecture (the masters' jurisdiction-index) into their status items
-// again, for recovery, and reports how many it wrote.
-func RebuildSearch(ctx context.Context, db TransactClient, mastersTable, surveysTable, prefecture string) (int, error) {
-	n := 0
+// RebuildReport says what RebuildSearch did: how many institutions it
+// wrote, and which of them had read model fields that differed from the
+// master (at most 1,000 codes are listed; Changed counts them all).
+type RebuildReport struct {
+	Written      int      `json:"written"`
+	Changed      int      `json:"changed"`
+	ChangedCodes []string `json:"changedCodes"`
+}
+
+// RebuildSearch writes the master fields of a prefecture's institutions
+// into their status items again (recovery), and reports which items it
+// changed: each item is read before it is written, and what the write set
+// is compared with what was there.
+func RebuildSearch(ctx context.Context, db TransactClient, mastersTable, surveysTable, prefecture string) (RebuildReport, error) {
+	rep := RebuildReport{ChangedCodes: []string{}}
 	p := dynamodb.NewQueryPaginator(db, &dynamodb.QueryInput{TableName: &mastersTable, IndexName: aws.String("jurisdiction-index"),
 		KeyConditionExpression:    aws.String("jurisdiction = :j"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(string(master.Institutions) + "#" + prefecture)}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return n, wrap("query institutions", err)
+			return rep, wrap("query institutions", err)
 		}
 		var items []masterItem
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return n, wrap("decode institutions", err)
+			return rep, wrap("decode institutions", err)
 		}
 		for _, it := range items {
 			u, err := searchUpdate(surveysTable, it.record())
 			if err != nil {
-				return n, err
+				return rep, err
 			}
-			if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-				ExpressionAttributeValues: u.ExpressionAttributeValues}); err != nil {
-				return n, wrap("rebuild search entry "+it.Code, err)
+			before, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: u.TableName, Key: u.Key, ConsistentRead: aws.Bool(true)})
+			if err != nil {
+				return rep, wrap("read search entry "+it.Code, err)
 			}
-			n++
+			out, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+				ExpressionAttributeValues: u.ExpressionAttributeValues, ReturnValues: types.ReturnValueUpdatedNew})
+			if err != nil {
+				return rep, wrap("rebuild search entry "+it.Code, err)
+			}
+			rep.Written++
+			if differs(before.Item, out.Attributes) {
+				rep.Changed++
+				if len(rep.ChangedCodes) < 1000 {
+					rep.ChangedCodes = append(rep.ChangedCodes, it.Code)
+				}
+			}
 		}
 	}
-	return n, nil
+	return rep, nil
+}
+
+// differs says whether any attribute in after had another value (or
+// none) in before.
+func differs(before, after map[string]types.AttributeValue) bool {
+	for k, v := range after {
+		var was, is any
+		if err := attributevalue.Unmarshal(v, &is); err != nil {
+			return true
+		}
+		old, ok := before[k]
+		if !ok {
+			return true
+		}
+		if err := attributevalue.Unmarshal(old, &was); err != nil || !reflect.DeepEqual(was, is) {
+			return true
+		}
+	}
+	return false
 }
 
 // dailySearch is what a daily survey write sets in the read model: the
