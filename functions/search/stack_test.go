@@ -522,3 +522,44 @@ func TestMaintenanceWindowClosesSearch(t *testing.T) {
 		t.Errorf("search after the window = %d %s", r.Status, r.Body)
 	}
 }
+
+// TestImportJobKeepsSearchCurrent imports institutions through a master
+// import job (the jobs function): they are in the next search.
+func TestImportJobKeepsSearchCurrent(t *testing.T) {
+	e := shared.Env(t)
+	addInstitutions(t, e, inst{code: "3800000001", pref: "38", hc: "3801", name: "愛媛既存病院"})
+	pref := admin(t, e, authz.PrefectureAdmin, "38", "")
+	csv := "医療機関コード,名称,カナ,区分,都道府県コード,保健所コード\r\n" +
+		"3800000002,愛媛灯台病院,エヒメトウダイビョウイン,病院,38,3801\r\n"
+	req, err := http.NewRequest("POST", pref.Base+"/admin/jobs?type=master-import&kind=institutions", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Origin", pref.Origin)
+	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: pref.Cookie})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct{ JobID string }
+	_ = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || started.JobID == "" {
+		t.Fatalf("start the import job = %d %+v", resp.StatusCode, started)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := pref.Do("GET", "/admin/jobs/"+started.JobID, nil)
+		if st := r.String("state"); st == "done" {
+			break
+		} else if st == "failed" || time.Now().After(deadline) {
+			t.Fatalf("the import job: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rs := results(t, query(pref, "q="+url.QueryEscape("とうだい")))
+	if len(rs) != 1 || rs[0]["code"] != "3800000002" {
+		t.Errorf("the institution the job imported = %v", rs)
+	}
+}
