@@ -229,6 +229,9 @@ func TestPasswordResetPages(t *testing.T) {
 func loginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.User, pw string) {
 	t.Helper()
 	sent := len(e.Moto.Mails(u.Mail))
+	// The page that sent the user here navigates on its own: wait until the
+	// login page is the one loaded, or a node found now may be gone.
+	waitForPage(t, ctx, "/login")
 	do(t, ctx,
 		chromedp.WaitVisible("#userId"),
 		chromedp.SendKeys("#userId", u.ID),
@@ -237,6 +240,24 @@ func loginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.U
 		chromedp.WaitVisible("#code"))
 	code := authtest.LastCode(t, sent+1, func() []string { return e.Moto.Mails(u.Mail) })
 	do(t, ctx, chromedp.SendKeys("#code", code), chromedp.Click("#code-form button[type=submit]"))
+}
+
+// waitForPage waits until the page at path is the one loaded. A page that
+// navigates on its own destroys what was being evaluated in it, so each
+// look is tried again until the deadline.
+func waitForPage(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + ' ' + document.readyState`))
+		if err == nil && got == path+" complete" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: at %q (%v)", path, got, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // fillDaily sets every field of the daily survey form, counts to n.
