@@ -92,7 +92,12 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	jobs := dynamo.NewJobStore(db, jobsTable)
 	files := uploads.New(s3.NewFromConfig(cfg), bucket)
 	// The voice origin only tells issuance whether method 3 may be chosen.
-	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom, VoiceOrigin: voiceOrigin})
+	// The SDK's own retries are off for mail: a request that timed out may
+	// have been sent, and a notice mail holds a password. The notify job
+	// retries throttling itself and leaves any other unclear failure marked
+	// as unconfirmed rather than send twice.
+	sesClient := ses.NewFromConfig(cfg, func(o *ses.Options) { o.RetryMaxAttempts = 1 })
+	mailer := notify.New(sesClient, nil, nil, notify.Config{MailFrom: mailFrom, VoiceOrigin: voiceOrigin})
 	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{})
 	if err != nil {
 		return nil, err

@@ -371,6 +371,14 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
 			r.Fields["name"], r.Fields["userId"], initial, h.s.loginURL)
 		if err := h.send(ctx, r.Fields["mail"], body, gap); err != nil {
+			if !refused(err) {
+				// No answer, or an unclear one: the mail may have left. The
+				// mark stays, so no later job sends it again unasked.
+				h.logger.Warn("notice mail unconfirmed: no clear answer from SES", "job_id", j.ID, "issuance", issuance,
+					"user_id", r.Fields["userId"], "error", err.Error())
+				j.Add("unconfirmed", 1)
+				continue
+			}
 			j.Add("failed", 1)
 			if err := h.marks.ClearSending(ctx, issuance, r.Key, attempt); err != nil {
 				return false, err
@@ -404,6 +412,18 @@ func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration
 		}
 		wait = gap << (attempt + 1)
 	}
+}
+
+// refused reports an answer from SES that says the mail was not sent
+// (a 4xx error it names), as opposed to a timeout or a server error,
+// after which the mail may or may not have left.
+func refused(err error) bool {
+	var ae interface{ ErrorCode() string }
+	if !errors.As(err, &ae) {
+		return false
+	}
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
 }
 
 // throttled reports SES's "Throttling" (maximum sending rate exceeded).
