@@ -10,10 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
-
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/dynamo"
@@ -24,18 +20,6 @@ import (
 
 type callsKey struct{}
 
-// countCalls is an SDK middleware counting every DynamoDB call made for a
-// request into the counter its context carries.
-func countCalls(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			if n, ok := ctx.Value(callsKey{}).(*atomic.Int64); ok {
-				n.Add(1)
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-}
-
 // BenchmarkLoginLoad is a ward logging in at shift change: 200 logins of 50
 // accounts from one address by 16 concurrent clients, each with the right
 // password and the code read from moto. It reports the 409s and 429s (both
@@ -44,9 +28,9 @@ func BenchmarkLoginLoad(b *testing.B) {
 	e := shared.Env(b)
 	ep := e.Stack.Endpoints
 	fnEnv := e.Stack.FunctionEnv("AuthFunction")
-	db := dynamodb.NewFromConfig(ep.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(ep.DynamoDB)
-		o.APIOptions = append(o.APIOptions, countCalls)
+	db := ep.CountingDynamoDBClient(func(ctx context.Context) *atomic.Int64 {
+		n, _ := ctx.Value(callsKey{}).(*atomic.Int64)
+		return n
 	})
 	store := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
 	log := dynamo.NewAuditLog(db, fnEnv["AUDIT_TABLE"])

@@ -13,10 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
-
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/template"
 	"github.com/gmis-oss/gmis/shared/audit"
@@ -137,16 +133,7 @@ func startBench(tb testing.TB) *bench {
 		}
 	}
 	b := &bench{starts: &queue{}, mail: &mailbox{got: map[string]int{}}}
-	db := dynamodb.NewFromConfig(ep.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(ep.DynamoDB)
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					b.calls.Add(1)
-					return next.HandleInitialize(ctx, in)
-				}), middleware.Before)
-		})
-	})
+	db := ep.CountingDynamoDBClient(func(context.Context) *atomic.Int64 { return &b.calls })
 	log := dynamo.NewAuditLog(db, env["AUDIT_TABLE"])
 	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"], Audit: env["AUDIT_TABLE"]})
 	movers := dynamo.NewAccountMover(db, b.users, dynamo.MoveTables{Users: env["USERS_TABLE"], Masters: env["MASTERS_TABLE"], Audit: env["AUDIT_TABLE"]}, nil)

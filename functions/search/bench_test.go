@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/dynamo"
@@ -29,18 +27,6 @@ import (
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
-// countCalls is an SDK middleware counting every DynamoDB call of the
-// client it is added to.
-func countCalls(n *atomic.Int64) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				n.Add(1)
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	}
-}
-
 // benchHandler is the search function's handler in this process: its
 // read model is read through a client that counts its calls; sessions and
 // maintenance windows through one that does not.
@@ -48,10 +34,7 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 	ep := e.Stack.Endpoints
 	fnEnv := e.Stack.FunctionEnv("SearchFunction")
 	plain := ep.DynamoDBClient()
-	counted := dynamodb.NewFromConfig(ep.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(ep.DynamoDB)
-		o.APIOptions = append(o.APIOptions, countCalls(calls))
-	})
+	counted := ep.CountingDynamoDBClient(func(context.Context) *atomic.Int64 { return calls })
 	table := fnEnv["SURVEYS_TABLE"]
 	auth := dynamo.NewAuthStore(plain, dynamo.AuthTables{Users: fnEnv["USERS_TABLE"], Sessions: fnEnv["SESSIONS_TABLE"], AuthState: fnEnv["AUTH_STATE_TABLE"]})
 	return &handler{
