@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/shared/auth"
-	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
@@ -59,35 +58,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger,
 	svc := sos.NewService(sos.Deps{Store: dynamo.NewSOSStore(db, sosTable), Surveys: dynamo.NewSurveyStatusStore(db, surveysTable),
 		Insts: dynamo.NewMasterStore(db, mastersTable), Audit: auditLog,
 		Mail:     notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}),
-		Accounts: accounts{store}, Now: now})
+		Accounts: store, Now: now})
 	return &handler{svc: svc, gate: maintenance.NewGate(dynamo.NewWindowStore(db, systemTable, nil), cacheFor, nil), audit: auditLog,
 		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: now}, nil
-}
-
-// accounts finds the mail addresses of active accounts through the users
-// table's indexes.
-type accounts struct{ store *dynamo.AuthStore }
-
-// Mails returns the addresses of the active accounts of an institution or
-// prefecture ("institution", "prefecture") with one of roles.
-func (a accounts) Mails(ctx context.Context, by, code string, roles ...authz.Role) ([]string, error) {
-	var out []string
-	cursor := ""
-	for {
-		users, next, err := a.store.ListUsers(ctx, by, code, 100, cursor)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			for _, r := range roles {
-				if u.Role == r && u.Status == auth.StatusActive && u.Mail != "" {
-					out = append(out, u.Mail)
-				}
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		cursor = next
-	}
 }

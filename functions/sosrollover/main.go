@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
-	"github.com/gmis-oss/gmis/shared/auth"
-	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/notify"
@@ -47,33 +45,5 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	users := dynamo.NewAuthStore(db, dynamo.AuthTables{Users: usersTable})
 	return sos.NewRollover(dynamo.NewSOSStore(db, sosTable),
 		notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}),
-		reviewers{users}, baseURL, logger), nil
-}
-
-// reviewers finds the mail addresses of a prefecture's active accounts
-// through the users table's prefecture-index.
-type reviewers struct{ store *dynamo.AuthStore }
-
-// Mails returns the addresses of the active accounts listed by by ("prefecture")
-// under code with one of roles.
-func (a reviewers) Mails(ctx context.Context, by, code string, roles ...authz.Role) ([]string, error) {
-	var out []string
-	cursor := ""
-	for {
-		users, next, err := a.store.ListUsers(ctx, by, code, 100, cursor)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			for _, r := range roles {
-				if u.Role == r && u.Status == auth.StatusActive && u.Mail != "" {
-					out = append(out, u.Mail)
-				}
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		cursor = next
-	}
+		users, baseURL, logger), nil
 }

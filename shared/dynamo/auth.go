@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -561,6 +562,29 @@ func (s *AuthStore) ListUsers(ctx context.Context, by, code string, limit int, c
 		users[i] = it.user()
 	}
 	return users, next, nil
+}
+
+// Mails returns the addresses of the active accounts listed by by
+// ("institution", "prefecture", "healthCenter") under code that have one
+// of roles: whom to tell about something in that place.
+func (s *AuthStore) Mails(ctx context.Context, by, code string, roles ...authz.Role) ([]string, error) {
+	var out []string
+	cursor := ""
+	for {
+		users, next, err := s.ListUsers(ctx, by, code, 100, cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if slices.Contains(roles, u.Role) && u.Status == auth.StatusActive && u.Mail != "" {
+				out = append(out, u.Mail)
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
 }
 
 // encodeCursor turns a LastEvaluatedKey of string attributes into an
