@@ -242,6 +242,24 @@ func loginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.U
 	do(t, ctx, chromedp.SendKeys("#code", code), chromedp.Click("#code-form button[type=submit]"))
 }
 
+// firstLoginInBrowser opens page as a new user would: the login pages,
+// the forced change to authtest.GoodPassword, then page again, until sel
+// shows.
+func firstLoginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.User, initial, page, sel string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+page))
+	loginInBrowser(t, ctx, e, u, initial)
+	do(t, ctx,
+		chromedp.WaitVisible("#first-login"),
+		chromedp.SendKeys("#current", initial),
+		chromedp.SendKeys("#new", authtest.GoodPassword),
+		chromedp.SendKeys("#confirm", authtest.GoodPassword),
+		chromedp.Click("#password-form button[type=submit]"),
+		chromedp.WaitVisible("#me"),
+		chromedp.Navigate(e.Stack.APIURL+page),
+		chromedp.WaitVisible(sel))
+}
+
 // waitForPage waits until the page at path is the one loaded. A page that
 // navigates on its own destroys what was being evaluated in it, so each
 // look is tried again until the deadline.
@@ -274,17 +292,7 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 	e := shared.Env(t)
 	ctx := browser(t)
 	u, initial := e.Account(t, auth.NewAccount{})
-	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily"))
-	loginInBrowser(t, ctx, e, u, initial)
-	do(t, ctx,
-		chromedp.WaitVisible("#first-login"),
-		chromedp.SendKeys("#current", initial),
-		chromedp.SendKeys("#new", authtest.GoodPassword),
-		chromedp.SendKeys("#confirm", authtest.GoodPassword),
-		chromedp.Click("#password-form button[type=submit]"),
-		chromedp.WaitVisible("#me"),
-		chromedp.Navigate(e.Stack.APIURL+"/daily"),
-		chromedp.WaitVisible("#daily"))
+	firstLoginInBrowser(t, ctx, e, u, initial, "/daily", "#daily")
 	if st := value(t, ctx, chromedp.Text("#state")); !strings.Contains(st, "未回答") {
 		t.Errorf("a day without a survey says %q", st)
 	}
@@ -379,17 +387,7 @@ func TestSecondFactorChangeInTheBrowser(t *testing.T) {
 	e := shared.Env(t)
 	ctx := browser(t)
 	u, initial := e.Account(t, auth.NewAccount{})
-	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/settings/factor"))
-	loginInBrowser(t, ctx, e, u, initial)
-	do(t, ctx,
-		chromedp.WaitVisible("#first-login"),
-		chromedp.SendKeys("#current", initial),
-		chromedp.SendKeys("#new", authtest.GoodPassword),
-		chromedp.SendKeys("#confirm", authtest.GoodPassword),
-		chromedp.Click("#password-form button[type=submit]"),
-		chromedp.WaitVisible("#me"),
-		chromedp.Navigate(e.Stack.APIURL+"/settings/factor"),
-		chromedp.WaitVisible("#factor-form"))
+	firstLoginInBrowser(t, ctx, e, u, initial, "/settings/factor", "#factor-form")
 	checkPage(t, ctx, "factor")
 	const mobile = "090-1234-5678"
 	sent := len(e.Moto.SMS("+819012345678"))
