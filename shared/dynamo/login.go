@@ -486,12 +486,6 @@ func (s *AuthStore) forgetSessions(ctx context.Context, userID string, ids []str
 	return nil
 }
 
-// DeleteUserSessions ends every session of an account.
-func (s *AuthStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.EndUserSessions(ctx, userID)
-	return err
-}
-
 // DeleteUser removes an account, the one-person-per-institution keys it
 // holds and its sessions. The delete is conditional on the account's session count
 // read with it, so a login that slips in between makes it read again
