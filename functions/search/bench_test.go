@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,32 +77,7 @@ func load(b *testing.B, db *dynamodb.Client, table, pref string, first, n int) {
 		}
 		items = append(items, it)
 	}
-	var wg sync.WaitGroup
-	chunks := make(chan []map[string]types.AttributeValue)
-	for range 8 {
-		wg.Go(func() {
-			for chunk := range chunks {
-				reqs := make([]types.WriteRequest, len(chunk))
-				for i, it := range chunk {
-					reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
-				}
-				pending := map[string][]types.WriteRequest{table: reqs}
-				for len(pending) > 0 {
-					out, err := db.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: pending})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					pending = out.UnprocessedItems
-				}
-			}
-		})
-	}
-	for start := 0; start < len(items); start += 25 {
-		chunks <- items[start:min(start+25, len(items))]
-	}
-	close(chunks)
-	wg.Wait()
+	authtest.BatchWrite(b, db, table, items)
 }
 
 // measure runs a search n times through the handler and returns the p50,

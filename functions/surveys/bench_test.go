@@ -53,36 +53,6 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 	}, counted
 }
 
-// batchWrite writes items with BatchWriteItem, 25 at a time, from 8 goroutines.
-func batchWrite(b *testing.B, db *dynamodb.Client, table string, items []map[string]types.AttributeValue) {
-	var wg sync.WaitGroup
-	chunks := make(chan []map[string]types.AttributeValue)
-	for range 8 {
-		wg.Go(func() {
-			for chunk := range chunks {
-				reqs := make([]types.WriteRequest, len(chunk))
-				for i, it := range chunk {
-					reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
-				}
-				pending := map[string][]types.WriteRequest{table: reqs}
-				for len(pending) > 0 {
-					out, err := db.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: pending})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					pending = out.UnprocessedItems
-				}
-			}
-		})
-	}
-	for start := 0; start < len(items); start += 25 {
-		chunks <- items[start:min(start+25, len(items))]
-	}
-	close(chunks)
-	wg.Wait()
-}
-
 // BenchmarkSurveys is one prefecture at full size: 13,000 Tokyo
 // institutions, all of which answered the last 7 days and 5,000 of which
 // answered today. It reports the DynamoDB calls of one survey write, the
@@ -124,8 +94,8 @@ func BenchmarkSurveys(b *testing.B) {
 		}
 	}
 	start := time.Now()
-	batchWrite(b, db, fnEnv["MASTERS_TABLE"], masterItems)
-	batchWrite(b, db, fnEnv["SURVEYS_TABLE"], surveyItems)
+	authtest.BatchWrite(b, db, fnEnv["MASTERS_TABLE"], masterItems)
+	authtest.BatchWrite(b, db, fnEnv["SURVEYS_TABLE"], surveyItems)
 	b.Logf("loaded %d institutions and %d surveys in %s", len(masterItems), len(surveyItems), time.Since(start).Round(time.Second))
 	masterItems, surveyItems = nil, nil
 
