@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
@@ -136,6 +137,39 @@ func (s *Service) ReviewDetail(ctx context.Context, p authz.Principal, code, id 
 		Surveys: LatestSurveysView{Daily: st.Daily, Weekly: st.Weekly}}, nil
 }
 
+// names finds the names of accounts ids, a few at a time; an account
+// without a name (or deleted) is shown by its ID.
+func (s *Service) names(ctx context.Context, ids []string) map[string]string {
+	out := map[string]string{}
+	var todo []string
+	for _, id := range ids {
+		if _, ok := out[id]; !ok && id != "" {
+			out[id] = id
+			todo = append(todo, id)
+		}
+	}
+	if s.directory == nil {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, id := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if name, err := s.directory.UserName(ctx, id); err == nil && name != "" {
+				mu.Lock()
+				out[id] = name
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 func institutionView(rec master.Record) InstitutionView {
 	return InstitutionView{Code: rec.Code, Name: rec.Fields["name"], Category: rec.Fields["category"],
 		PrefectureCode: rec.Fields["prefectureCode"], Phone: rec.Fields["phone"]}
@@ -179,24 +213,17 @@ func (s *Service) ExportDay(ctx context.Context, p authz.Principal, prefecture, 
 		prefecture = p.PrefectureCode
 	}
 	rows := [][]string{ExportHeader()}
-	names := map[string]string{}
-	phones := map[string]string{}
+	var codes, applicants []string
 	for _, r := range rs {
-		applicant := r.AppliedBy
-		if _, ok := names[applicant]; !ok {
-			name := applicant
-			if pr := s.person(ctx, applicant); pr != nil && pr.Name != "" {
-				name = pr.Name
-			}
-			names[applicant] = name
-		}
-		if _, ok := phones[r.InstitutionCode]; !ok {
-			rec, err := s.insts.GetRecord(ctx, master.Institutions, r.InstitutionCode)
-			if err != nil && apperr.CodeOf(err) != apperr.NotFound {
-				return Export{}, fmt.Errorf("find institution %s: %w", r.InstitutionCode, err)
-			}
-			phones[r.InstitutionCode] = rec.Fields["phone"]
-		}
+		codes = append(codes, r.InstitutionCode)
+		applicants = append(applicants, r.AppliedBy)
+	}
+	insts, err := s.insts.GetRecords(ctx, master.Institutions, codes)
+	if err != nil {
+		return Export{}, fmt.Errorf("find institutions: %w", err)
+	}
+	names := s.names(ctx, applicants)
+	for _, r := range rs {
 		var labels []string
 		qty := make([]string, len(survey.Supplies))
 		for _, it := range r.Items {
@@ -220,7 +247,7 @@ func (s *Service) ExportDay(ctx context.Context, p authz.Principal, prefecture, 
 		row := []string{r.Title, jst(r.AppliedAt), r.InstitutionName, r.InstitutionCode, r.Status.Label(), r.BusinessDay, r.PrefectureCode,
 			strings.Join(labels, "、")}
 		row = append(row, qty...)
-		row = append(row, r.Comment, names[applicant], phones[r.InstitutionCode], confirmed, jst(r.PrefectureConfirmedAt),
+		row = append(row, r.Comment, names[r.AppliedBy], insts[r.InstitutionCode].Fields["phone"], confirmed, jst(r.PrefectureConfirmedAt),
 			r.PrefectureConfirmedBy, r.PrefectureNote, after, jst(r.AcceptedAt))
 		rows = append(rows, row)
 	}

@@ -43,9 +43,11 @@ type Surveys interface {
 	GetStatus(ctx context.Context, code string) (survey.Status, error)
 }
 
-// Institutions finds an institution in the master.
+// Institutions finds institutions in the master: one, or many at once
+// (absent codes are left out).
 type Institutions interface {
 	GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error)
+	GetRecords(ctx context.Context, kind master.Kind, codes []string) (map[string]master.Record, error)
 }
 
 // Mailer sends one mail.
