@@ -298,6 +298,25 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 		t.Errorf("the way back is %q, want the last search", back)
 	}
 	checkPage(t, ctx, "hospital")
+
+	// A's own user, sent to log in on the way, sees the whole survey.
+	do(t, ctx, chromedp.Click("#logout"), chromedp.WaitVisible("#login"), chromedp.Navigate(e.Stack.APIURL+"/hospitals/detail?code="+a.code))
+	loginInBrowser(t, ctx, e, ua, authtest.GoodPassword)
+	waitForPage(t, ctx, "/hospitals/detail")
+	// The browser keeps search answers for 30 seconds: B's answer for this
+	// address, without the figures, must not be the one A gets.
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(wait, chromedp.WaitVisible("#survey")); err != nil {
+		t.Fatalf("A's own detail shows no survey: %v\n%s", err, value(t, ctx, chromedp.Text("#main")))
+	}
+	figures := value(t, ctx, chromedp.Text("#survey"))
+	for _, want := range []string{"入院中の患者（確定）\n5", "救急の受入状況\n制限", "PCR検査実施の可否\nはい"} {
+		if !strings.Contains(figures, want) {
+			t.Errorf("A's own survey lacks %q:\n%s", want, figures)
+		}
+	}
+	checkPage(t, ctx, "hospital-own")
 }
 
 // The prefecture select lists the 47 prefectures in JIS order, by the

@@ -2,7 +2,7 @@
 // forward and reload keep it, and the results of GET /search/hospitals.
 import { api, showAccount, toLogin, notice } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { el, badges, statusFacts, facts, telLink, categories, lastSearchKey } from '../hospitals.js';
+import { el, badges, statusFacts, facts, telLink, categories, lastSearchKey, viewer } from '../hospitals.js';
 
 const form = document.getElementById('search-form');
 const list = document.getElementById('results');
@@ -92,7 +92,7 @@ async function run(q, next = false) {
   if (!next) announce('検索しています…');
   let page;
   try {
-    page = await busy(form, () => api('GET', '/search/hospitals?' + params));
+    page = await busy(form, () => api('GET', `/search/hospitals?${params}&${viewer(me)}`));
   } catch (err) {
     if (mine !== seq) return;
     if (err.status === 401) return toLogin();
