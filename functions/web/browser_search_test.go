@@ -282,6 +282,12 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 		t.Errorf("A's result has no distance:\n%s", text)
 	}
 
+	do(t, ctx, chromedp.SetValue("#withinKm", "5"), chromedp.Click("#search-form button[type=submit]"))
+	searchDone(t, ctx, map[string]string{"prefecture": searchPref, "sort": "distance", "near": "33.2383,131.6127", "withinKm": "5"})
+	if got := shownCodes(t, ctx); len(got) != 2 || got[0] != a.code || got[1] != old.code {
+		t.Errorf("within 5 km of A: %v, want A and the other one in Oita", got)
+	}
+
 	// The detail: master fields, status and seven days; not A's figures.
 	do(t, ctx, chromedp.Click(`#results a[href$="code=`+a.code+`"]`), chromedp.WaitVisible("#hospital"))
 	if got := value(t, ctx, chromedp.Text("#h-name")); got != a.name {
@@ -324,7 +330,8 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 // page knows the user's own.
 func TestPageSearchPrefectures(t *testing.T) {
 	s, _ := testSite(t)
-	opts := regexp.MustCompile(`<option value="([0-9]*)"( selected)?>([^<]+)</option>`).FindAllStringSubmatch(string(s.pages["/hospitals"]), -1)
+	sel := regexp.MustCompile(`(?s)<select id="prefecture".*?</select>`).FindString(string(s.pages["/hospitals"]))
+	opts := regexp.MustCompile(`<option value="([0-9]*)"( selected)?>([^<]+)</option>`).FindAllStringSubmatch(sel, -1)
 	var prefs []string
 	for _, o := range opts {
 		if o[2] != "" {

@@ -12,7 +12,7 @@ const near = document.getElementById('near');
 const nearState = document.getElementById('near-state');
 const nearClear = document.getElementById('near-clear');
 const flags = ['accepting', 'inpatient', 'emergency', 'pcr', 'designatedClinic'];
-const texts = ['prefecture', 'q', 'municipality', 'healthCenter', 'sort', 'near'];
+const texts = ['prefecture', 'q', 'municipality', 'healthCenter', 'sort', 'near', 'withinKm'];
 
 let me;
 let cursor = '';
@@ -34,7 +34,7 @@ function query() {
 /** fill puts a search (the page's query) into the form. */
 function fill(q) {
   form.prefecture.value = q.get('prefecture') || me.prefectureCode || '';
-  for (const name of ['q', 'municipality', 'healthCenter', 'near']) form.elements[name].value = q.get(name) || '';
+  for (const name of ['q', 'municipality', 'healthCenter', 'near', 'withinKm']) form.elements[name].value = q.get(name) || '';
   form.sort.value = ['beds', 'name', 'distance'].includes(q.get('sort')) ? q.get('sort') : (q.get('near') ? 'distance' : 'beds');
   for (const name of flags) form.elements[name].checked = q.get(name) === 'true';
   if (form.municipality.value || form.healthCenter.value) document.getElementById('more-filters').open = true;
@@ -97,7 +97,7 @@ async function run(q, next = false) {
     if (mine !== seq) return;
     if (err.status === 401) return toLogin();
     // The position is no field of the form: its problems are the sort's.
-    if (err.field === 'near' || err.field === 'withinKm') err.field = 'sort';
+    if (err.field === 'near') err.field = form.withinKm.value ? 'withinKm' : 'sort';
     if (err.field === 'cursor') err.field = '';
     showErrors(form, err);
     announce('検索できませんでした。入力内容を確認してください。');
@@ -127,6 +127,9 @@ function check() {
   if (!form.prefecture.value) out.push({ field: 'prefecture', message: '都道府県を選んでください。' });
   if (form.sort.value === 'distance' && !near.value) {
     out.push({ field: 'sort', message: '近い順に並べるには、「近くを探す」で現在地を取得してください。' });
+  }
+  if (form.withinKm.value && !near.value) {
+    out.push({ field: 'withinKm', message: '範囲で絞り込むには、「近くを探す」で現在地を取得してください。' });
   }
   return out;
 }
@@ -175,6 +178,7 @@ document.getElementById('near-me').addEventListener('click', () => {
 
 nearClear.addEventListener('click', () => {
   near.value = '';
+  form.withinKm.value = '';
   if (form.sort.value === 'distance') form.sort.value = 'beds';
   showNear();
   search();
