@@ -323,6 +323,12 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 		}
 	}
 	checkPage(t, ctx, "hospital-own")
+
+	// An unknown code is said in words.
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/hospitals/detail?code=4499999999"), chromedp.WaitVisible("#problem"))
+	if msg := value(t, ctx, chromedp.Text("#problem")); !strings.Contains(msg, "見つかりませんでした") {
+		t.Errorf("an unknown hospital: %q", msg)
+	}
 }
 
 // The prefecture select lists the 47 prefectures in JIS order, by the
