@@ -91,11 +91,18 @@ async function run(q, next = false) {
   if (next) params.set('cursor', cursor);
   if (!next) announce('検索しています…');
   let page;
+  more.disabled = true; // one page at a time: a double click must not show one twice
   try {
     page = await busy(form, () => api('GET', `/search/hospitals?${params}&${viewer(me)}`));
   } catch (err) {
     if (mine !== seq) return;
+    more.disabled = false;
     if (err.status === 401) return toLogin();
+    if (!next) {
+      // The results shown were of another search.
+      list.replaceChildren();
+      more.hidden = true;
+    }
     // The position is no field of the form: its problems are the sort's.
     if (err.field === 'near') err.field = form.withinKm.value ? 'withinKm' : 'sort';
     if (err.field === 'cursor') err.field = '';
@@ -104,6 +111,7 @@ async function run(q, next = false) {
     return;
   }
   if (mine !== seq) return;
+  more.disabled = false;
   clearErrors(form);
   if (!next) {
     list.replaceChildren();
