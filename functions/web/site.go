@@ -31,6 +31,10 @@ var Pages = map[string]string{
 	"/daily":           "daily.html",
 	"/weekly":          "weekly.html",
 	"/settings/factor": "factor.html",
+
+	// 病院検索: the search and one hospital.
+	"/hospitals":        "search.html",
+	"/hospitals/detail": "hospital.html",
 }
 
 // formGroup is a fieldset of a survey form.
