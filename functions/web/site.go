@@ -31,6 +31,13 @@ var Pages = map[string]string{
 	"/daily":           "daily.html",
 	"/weekly":          "weekly.html",
 	"/settings/factor": "factor.html",
+	// The administrators' pages: /admin/... is the API's.
+	"/manage/issuance":       "issuance.html",
+	"/manage/masters":        "masters.html",
+	"/manage/jobs":           "jobs.html",
+	"/manage/accounts":       "accounts.html",
+	"/manage/maintenance":    "maintenance.html",
+	"/manage/non-responders": "nonresponders.html",
 }
 
 // formGroup is a fieldset of a survey form.
