@@ -98,9 +98,11 @@ const num = (n) => Number(n || 0).toLocaleString('ja-JP');
 /** progressText says where a job is, in words. */
 export function progressText(j) {
   const state = stateNames[j.state] || j.state;
-  if (!j.rowsTotal) return j.state === 'done' ? `${state}：${num(j.rowsDone)} 行` : `${state}…`;
+  const unit = j.kind === 'notify' ? '通' : '行';
+  const finished = j.state === 'done' || j.state === 'failed';
+  if (!j.rowsTotal) return finished ? state : `${state}…`;
   const pct = Math.floor((j.rowsDone / j.rowsTotal) * 100);
-  return `${state}：${num(j.rowsDone)} / ${num(j.rowsTotal)} 行（${pct}%）`;
+  return `${state}：${num(j.rowsDone)} / ${num(j.rowsTotal)} ${unit}（${pct}%）`;
 }
 
 /** showProgress draws job j in a progress box (a <progress> and its text). */
@@ -111,9 +113,9 @@ export function showProgress(box, j) {
   if (j.rowsTotal > 0) {
     bar.max = j.rowsTotal;
     bar.value = j.state === 'done' ? j.rowsTotal : j.rowsDone;
-  } else if (j.state === 'done') {
+  } else if (j.state === 'done' || j.state === 'failed') {
     bar.max = 1;
-    bar.value = 1;
+    bar.value = j.state === 'done' ? 1 : 0;
   } else {
     bar.removeAttribute('value'); // indeterminate: the rows are not counted yet
   }
@@ -157,11 +159,18 @@ export function splitColumn(c) {
   return m ? [m[1], m[2]] : [c || '', ''];
 }
 
-function cell(tr, text, header) {
+function cell(tr, text, header, label) {
   const td = document.createElement(header ? 'th' : 'td');
   if (header) td.scope = 'row';
-  td.textContent = text;
+  if (label) td.dataset.label = label; // the heading shown beside it on phones
+  if (text instanceof Node) td.append(text); else td.textContent = text;
   tr.append(td);
+}
+
+/** headings are the column headings of the table tbody belongs to. */
+export function headings(tbody) {
+  const head = tbody.closest('table')?.tHead;
+  return head ? [...head.rows[0].cells].map((c) => c.textContent) : [];
 }
 
 /**
@@ -182,11 +191,7 @@ export function showProblems(section, j) {
   for (const p of problems) {
     const tr = document.createElement('tr');
     const [col, name] = splitColumn(p.column);
-    cell(tr, p.row ? String(p.row) : '—', true);
-    cell(tr, col || '—');
-    cell(tr, name || p.field || '—');
-    cell(tr, p.message || '');
-    body.append(tr);
+    row(body, [p.row ? String(p.row) : '—', col || '—', name || p.field || '—', p.message || '']);
   }
   section.querySelector('.table-wrap').hidden = problems.length === 0;
   section.hidden = false;
@@ -209,18 +214,14 @@ export function when(t) {
   return t ? formatDateTime(t) : '—';
 }
 
-/** row appends a table row of texts (the first a row header) to tbody. */
-export function row(tbody, texts) {
+/**
+ * row appends a table row of texts or nodes (the first a row header) to
+ * tbody, each cell labelled with its column's heading (labels, by default
+ * those of tbody's table).
+ */
+export function row(tbody, texts, labels = headings(tbody)) {
   const tr = document.createElement('tr');
-  texts.forEach((t, i) => {
-    if (t instanceof Node) {
-      const td = document.createElement('td');
-      td.append(t);
-      tr.append(td);
-    } else {
-      cell(tr, t, i === 0);
-    }
-  });
+  texts.forEach((t, i) => cell(tr, t, i === 0 && !(t instanceof Node), labels[i]));
   tbody.append(tr);
   return tr;
 }

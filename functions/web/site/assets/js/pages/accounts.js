@@ -1,6 +1,6 @@
 import { api, notice, roleNames } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { whoami, adminRoles, row } from '../manage.js';
+import { whoami, adminRoles, row, headings } from '../manage.js';
 
 const $ = (id) => document.getElementById(id);
 const actionNames = { stop: '利用停止', resume: '再開', unlock: 'ロック解除' };
@@ -69,7 +69,7 @@ function actions(u, tr) {
 
 function line(u) {
   const tr = row(document.createElement('tbody'), [u.userId, u.name, roleNames[u.role] || u.role, place(u), stateText(u),
-    canManage ? document.createTextNode('') : '—']);
+    canManage ? document.createTextNode('') : '—'], headings($('users')));
   if (canManage) tr.lastChild.replaceChildren(actions(u, tr));
   return tr;
 }
