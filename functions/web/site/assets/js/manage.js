@@ -50,10 +50,12 @@ const offline = () => new ApiError(0, { error: { code: 'network', message: 'é€šä
 
 /**
  * sendFile starts a job of type (and master kind) over file: a small file
- * as the request's body, a large one uploaded to the bucket first.
+ * as the request's body, a large one uploaded to the bucket first. The
+ * form's data-direct-limit, where set, moves the line between the two.
  */
-export async function sendFile(file, type, kind) {
-  if (file.size <= directLimit) {
+export async function sendFile(form, file, type, kind) {
+  const limit = form.dataset.directLimit !== undefined ? Number(form.dataset.directLimit) : directLimit;
+  if (file.size <= limit) {
     const q = new URLSearchParams({ type });
     if (kind) q.set('kind', kind);
     let res;

@@ -52,7 +52,7 @@ async function load() {
     notice('');
     busy(form, async () => {
       try {
-        const started = await sendFile($('file').files[0], 'issuance');
+        const started = await sendFile(form, $('file').files[0], 'issuance');
         remember({ job: started.jobId });
         $('notify-counts').hidden = true;
         $('notify-progress').hidden = true;

@@ -36,7 +36,7 @@ async function load() {
     notice('');
     busy(form, async () => {
       try {
-        const started = await sendFile($('file').files[0], 'master-import', $('kind').value);
+        const started = await sendFile(form, $('file').files[0], 'master-import', $('kind').value);
         history.replaceState(null, '', '/manage/masters?job=' + encodeURIComponent(started.jobId));
         await follow(started.jobId);
       } catch (err) {
