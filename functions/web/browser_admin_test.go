@@ -105,7 +105,31 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	if len(puts) != 1 || strings.HasPrefix(puts[0], base) {
 		t.Errorf("the upload through the bucket PUT to %q, want one presigned URL of S3", puts)
 	}
+	// A row the master refuses is left out, the others go in; the rejected
+	// rows download as CSV.
+	masterFile := filepath.Join(t.TempDir(), "institutions.csv")
+	demoRows, err := os.ReadFile(filepath.Join(demo, "institutions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(demoRows), "\n", 3)
+	badMaster := lines[0] + "\n" + lines[1] + "\n" + "1310099999,ひかり病院,ヒカリビョウイン,101-1009,東京都みどり区9丁目9-9,03-5555-1009,たくさん,0000099,hospital,13,13101,1301\n"
+	if err := os.WriteFile(masterFile, []byte(badMaster), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx,
+		chromedp.SetValue("#kind", "institutions"),
+		chromedp.SetUploadFiles("#file", []string{masterFile}),
+		chromedp.Click("#upload button[type=submit]"))
+	until(t, ctx, `!document.getElementById('rejections').hidden`, "the rejected row's download")
+	if got := value(t, ctx, chromedp.Text("#result-counts")); !strings.Contains(strings.Join(strings.Fields(got), " "), "変更なし 1 件 除外 1 件") {
+		t.Errorf("counts of a file with one bad row: %q", got)
+	}
 	checkPage(t, ctx, "manage-masters-result")
+	rejections := value(t, ctx, chromedp.Evaluate[string](`fetch(document.getElementById('rejections-link').href).then(r => r.ok ? r.text() : 'status ' + r.status)`, chromedp.EvalAwaitPromise))
+	if !strings.Contains(rejections, "行,列,理由") || !strings.Contains(rejections, "許可病床数") {
+		t.Errorf("the rejected rows CSV:\n%s", rejections)
+	}
 
 	// アカウントの一括発行: a form with a bad row (Shift_JIS, as Excel saves
 	// it) shows the row and column at fault and creates nothing.
@@ -194,8 +218,8 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 
 	// 処理の一覧: the jobs above, each linking to its result.
 	do(t, ctx, chromedp.Navigate(base+"/manage/jobs"), chromedp.WaitVisible("#list"))
-	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#jobs tr a').length`)); n != 7 {
-		t.Errorf("the job list links %d jobs, want 7 (4 masters, 2 forms, 1 notice)", n)
+	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#jobs tr a').length`)); n != 8 {
+		t.Errorf("the job list links %d jobs, want 8 (5 masters, 2 forms, 1 notice)", n)
 	}
 	checkPage(t, ctx, "manage-jobs")
 
@@ -228,6 +252,15 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(base+"/manage/maintenance"), chromedp.WaitVisible("#create"))
 	until(t, ctx, `!document.getElementById('list').hidden || !document.getElementById('empty').hidden`, "the maintenance windows")
 	checkPage(t, ctx, "manage-maintenance")
+	do(t, ctx,
+		chromedp.SetValue("#start", "2099-01-02T01:00"),
+		chromedp.SetValue("#end", "2099-01-02T00:30"),
+		chromedp.Click("#create button[type=submit]"),
+		chromedp.WaitVisible("#end-error"))
+	if msg := value(t, ctx, chromedp.Text("#end-error")); !strings.Contains(msg, "終了日時は開始日時より後") {
+		t.Errorf("a window ending before it starts: %q", msg)
+	}
+	checkPage(t, ctx, "manage-maintenance-error")
 	do(t, ctx, chromedp.Navigate(base+"/manage/non-responders"), chromedp.WaitVisible("#filter"),
 		chromedp.SendKeys("#prefectureCode", "13"),
 		chromedp.Click("#filter button[type=submit]"))
