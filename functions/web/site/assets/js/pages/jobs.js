@@ -4,7 +4,7 @@ import { whoami, kindNames, masterNames, stateNames, progressText, when, row } f
 const $ = (id) => document.getElementById(id);
 
 // link is where a job's progress and result are shown.
-function link(j) {
+function link(j, name) {
   const p = j.params || {};
   let href = '';
   if (j.kind === 'issuance') href = '/manage/issuance?job=' + encodeURIComponent(j.id);
@@ -14,6 +14,10 @@ function link(j) {
   const a = document.createElement('a');
   a.href = href;
   a.textContent = '結果を見る';
+  const which = document.createElement('span');
+  which.className = 'visually-hidden';
+  which.textContent = `（${name}、${when(j.createdAt)}）`;
+  a.append(which);
   return a;
 }
 
@@ -30,7 +34,7 @@ async function show(cursor) {
   body.replaceChildren();
   for (const j of page.jobs || []) {
     const kind = (kindNames[j.kind] || j.kind) + (j.kind === 'master-import' && j.params ? `（${masterNames[j.params.kind] || j.params.kind}）` : '');
-    row(body, [when(j.createdAt), kind, stateNames[j.state] || j.state, progressText(j), link(j)]);
+    row(body, [when(j.createdAt), kind, stateNames[j.state] || j.state, progressText(j), link(j, kind)]);
   }
   const none = !page.jobs || page.jobs.length === 0;
   $('list').hidden = none;
