@@ -222,6 +222,12 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 		t.Errorf("the job list links %d jobs, want 8 (5 masters, 2 forms, 1 notice)", n)
 	}
 	checkPage(t, ctx, "manage-jobs")
+	value(t, ctx, chromedp.Evaluate[any](`[...document.querySelectorAll('#jobs tr')].find(tr => tr.cells[1].textContent === 'アカウント一括発行' && tr.cells[2].textContent === '完了').querySelector('a').click()`))
+	waitForPage(t, ctx, "/manage/issuance")
+	until(t, ctx, `!document.getElementById('result').hidden`, "the issuance reopened from the job list")
+	if href := value(t, ctx, chromedp.Evaluate[string](`document.getElementById('download').getAttribute('href')`)); !strings.HasSuffix(href, "/accounts.csv") {
+		t.Errorf("the reopened issuance links %q", href)
+	}
 
 	// アカウントの管理: the new accounts by institution; stop one, delete
 	// the other after the confirmation.

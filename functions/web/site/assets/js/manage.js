@@ -40,7 +40,7 @@ async function answer(res) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
-    if (res.status === 503) notice(err.message, 'warning');
+    if (res.status === 503) notice(err.message + (err.detail.end ? `（終了予定：${formatDateTime(err.detail.end)}）` : ''), 'warning');
     throw err;
   }
   return data;
