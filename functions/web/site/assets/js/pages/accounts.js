@@ -1,4 +1,4 @@
-import { api, notice, roleNames } from '../api.js';
+import { api, notice, toLogin, roleNames } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { whoami, adminRoles, row, headings } from '../manage.js';
 
@@ -38,6 +38,7 @@ async function act(u, action, tr) {
     notice(`${after.name}（${after.userId}）：${actionNames[action]}しました。状態は「${stateText(after)}」です。`, 'success');
     tr.replaceWith(line(after));
   } catch (err) {
+    if (err.status === 401) return toLogin();
     notice(`${u.name}（${u.userId}）：${err.message}`, 'warning');
   }
 }
@@ -109,6 +110,7 @@ async function load() {
       try {
         await show('');
       } catch (err) {
+        if (err.status === 401) return toLogin();
         if (err.field && err.field !== 'cursor' && err.field !== 'limit') err.field = 'code';
         showErrors(form, err);
       }

@@ -1,4 +1,4 @@
-import { api, notice } from '../api.js';
+import { api, notice, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy, required } from '../form.js';
 import { whoami, sendFile, watch, showProgress, showProblems, countsList } from '../manage.js';
 
@@ -58,6 +58,7 @@ async function load() {
         $('notify-progress').hidden = true;
         await follow(started.jobId);
       } catch (err) {
+        if (err.status === 401) return toLogin();
         showErrors(form, err);
       }
     });

@@ -1,4 +1,4 @@
-import { api, notice } from '../api.js';
+import { api, notice, toLogin } from '../api.js';
 import { whoami, kindNames, masterNames, stateNames, progressText, when, row } from '../manage.js';
 
 const $ = (id) => document.getElementById(id);
@@ -28,6 +28,7 @@ async function show(cursor) {
   try {
     page = await api('GET', '/admin/jobs?' + q);
   } catch (err) {
+    if (err.status === 401) return toLogin();
     return notice(err.message, 'warning');
   }
   const body = $('jobs');

@@ -1,4 +1,4 @@
-import { api, notice } from '../api.js';
+import { api, notice, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { whoami, when, row } from '../manage.js';
 
@@ -65,6 +65,7 @@ async function load() {
         form.reset();
         await list();
       } catch (err) {
+        if (err.status === 401) return toLogin();
         showErrors(form, err);
       }
     });

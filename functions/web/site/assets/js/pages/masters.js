@@ -1,4 +1,4 @@
-import { notice } from '../api.js';
+import { notice, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy, required } from '../form.js';
 import { whoami, sendFile, watch, showProgress, showProblems, countsList, masterNames } from '../manage.js';
 
@@ -40,6 +40,7 @@ async function load() {
         history.replaceState(null, '', '/manage/masters?job=' + encodeURIComponent(started.jobId));
         await follow(started.jobId);
       } catch (err) {
+        if (err.status === 401) return toLogin();
         showErrors(form, err);
       }
     });

@@ -1,4 +1,4 @@
-import { api, notice, today, formatDate } from '../api.js';
+import { api, notice, toLogin, today, formatDate } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { whoami, row } from '../manage.js';
 
@@ -61,6 +61,7 @@ async function load() {
       try {
         await show('');
       } catch (err) {
+        if (err.status === 401) return toLogin();
         showErrors(form, err);
       }
     });
