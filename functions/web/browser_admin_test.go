@@ -216,10 +216,19 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 		}
 	}
 
+	// The same form again issues nothing: its people are named as registered.
+	do(t, ctx,
+		chromedp.SetUploadFiles("#file", []string{goodFile}),
+		chromedp.Click("#upload button[type=submit]"))
+	until(t, ctx, `!document.getElementById('registered').hidden`, "the resubmitted form's registered rows")
+	if got := value(t, ctx, chromedp.Text("#registered-list")); !strings.Contains(got, out[1].Field(0)) || !strings.Contains(got, out[2].Field(0)) {
+		t.Errorf("registered rows %q, want the user IDs %s and %s", got, out[1].Field(0), out[2].Field(0))
+	}
+
 	// 処理の一覧: the jobs above, each linking to its result.
 	do(t, ctx, chromedp.Navigate(base+"/manage/jobs"), chromedp.WaitVisible("#list"))
-	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#jobs tr a').length`)); n != 8 {
-		t.Errorf("the job list links %d jobs, want 8 (5 masters, 2 forms, 1 notice)", n)
+	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#jobs tr a').length`)); n != 9 {
+		t.Errorf("the job list links %d jobs, want 9 (5 masters, 3 forms, 1 notice)", n)
 	}
 	checkPage(t, ctx, "manage-jobs")
 	value(t, ctx, chromedp.Evaluate[any](`[...document.querySelectorAll('#jobs tr')].find(tr => tr.cells[1].textContent === 'アカウント一括発行' && tr.cells[2].textContent === '完了').querySelector('a').click()`))

@@ -23,6 +23,14 @@ async function follow(id) {
     return;
   }
   countsList($('result-counts'), j.counts, resultNames);
+  // A cumulative form sent again: its people already registered, by row.
+  const registered = j.registered || [];
+  $('registered-list').replaceChildren(...registered.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = `${p.row}行目：${p.message}`;
+    return li;
+  }));
+  $('registered').hidden = registered.length === 0;
   $('download').href = j.files && j.files.accounts ? j.files.accounts : `/admin/jobs/${j.id}/accounts.csv`;
   $('download').dataset.job = j.id;
   $('result').hidden = false;
