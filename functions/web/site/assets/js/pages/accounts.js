@@ -31,6 +31,7 @@ async function act(u, action, tr) {
     if (action === 'delete') {
       await api('DELETE', '/admin/users/' + encodeURIComponent(u.userId));
       tr.remove();
+      $('results-title').focus(); // the row and its buttons are gone
       notice(`${u.name}（${u.userId}）を削除しました。`, 'success');
       return;
     }
