@@ -1,4 +1,5 @@
 import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
+import { showNotices } from '../notices.js';
 
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 
@@ -12,6 +13,7 @@ async function load() {
   }
   if (me.mustChangePassword) return location.assign('/password/change?first=1');
   showAccount(me);
+  showNotices(document.getElementById('announcements'));
   if (new URLSearchParams(location.search).has('changed')) notice('パスワードを変更しました。', 'success');
   document.getElementById('loading').hidden = true;
   document.getElementById('me-name').textContent = me.name;
