@@ -169,6 +169,27 @@ func shiftClock(t *testing.T, ctx context.Context, d time.Duration) {
 	})()`, d.Milliseconds())))
 }
 
+// within runs actions that wait for the page, failing t with what the
+// page shows if they take longer than 30 seconds (not the browser's four
+// minutes).
+func within(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(wait, actions...); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + document.body.innerText`))
+		t.Fatalf("%v; the page:\n%s", err, page)
+	}
+}
+
+// until waits for a JavaScript expression to be true in the page.
+func until(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](expr)(ctx, tg)
+		return err
+	})
+}
+
 func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	e := shared.Env(t)
 	ctx := browser(t)
@@ -184,14 +205,14 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	defer window(t, admin, start, start.Add(3*time.Hour), tag)()
 	do(t, ctx, chromedp.Navigate(base+"/daily"))
 	waitForPage(t, ctx, "/login")
-	do(t, ctx, chromedp.WaitVisible("#announcements section"))
+	within(t, ctx, chromedp.WaitVisible("#announcements section"))
 	if got := value(t, ctx, chromedp.Text("#announcements")); !strings.Contains(got, "メンテナンス実施のお知らせ") || !strings.Contains(got, tag) ||
 		!strings.Contains(got, japaneseDate(start)+" "+start.In(jst).Format("15:04")+" 〜 "+start.Add(3*time.Hour).In(jst).Format("15:04")) {
 		t.Errorf("the login page announces %q, want the window %s of %s", got, tag, start)
 	}
 	checkPage(t, ctx, "login-notice")
 	loginInBrowser(t, ctx, e, u, initial)
-	do(t, ctx,
+	within(t, ctx,
 		chromedp.WaitVisible("#first-login"),
 		chromedp.SendKeys("#current", initial),
 		chromedp.SendKeys("#new", authtest.GoodPassword),
@@ -204,8 +225,8 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	}
 
 	// The user types in the daily survey and stops.
-	do(t, ctx, chromedp.Navigate(base+"/daily"), chromedp.WaitVisible("#daily"))
-	value(t, ctx, chromedp.Poll[bool](`document.getElementById('account').hidden === false`))
+	within(t, ctx, chromedp.Navigate(base+"/daily"), chromedp.WaitVisible("#daily"))
+	within(t, ctx, until(`document.getElementById('account').hidden === false`))
 	do(t, ctx, chromedp.SetValue("#f-beds-covidAvailable", "7"))
 	value(t, ctx, chromedp.Evaluate[any](`document.getElementById('daily').dispatchEvent(new Event('input'))`))
 	if v := value(t, ctx, chromedp.Evaluate[bool](`!!document.getElementById('session-warning') && !document.getElementById('session-warning').hidden`)); v {
@@ -226,7 +247,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	setLastSeen(t, e, u, time.Now().Add(-idle+2*time.Minute))
 	shift := time.Until(sess.ExpiresAt) - 2*time.Minute
 	shiftClock(t, ctx, shift)
-	do(t, ctx, chromedp.WaitVisible("#session-warning"))
+	within(t, ctx, chromedp.WaitVisible("#session-warning"))
 	if got := value(t, ctx, chromedp.Text("#session-warning")); !strings.Contains(got, "まもなく自動的にログアウトします") {
 		t.Errorf("the warning says %q", got)
 	}
@@ -238,7 +259,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 
 	// 「ログインを続ける」 extends the session on the server.
 	before := time.Now()
-	do(t, ctx, chromedp.Click("#session-continue"), chromedp.WaitNotVisible("#session-warning"))
+	within(t, ctx, chromedp.Click("#session-continue"), chromedp.WaitNotVisible("#session-warning"))
 	if seen := lastSeen(t, e, u); seen.Before(before.Add(-2 * time.Second)) {
 		t.Errorf("after 「ログインを続ける」 the session was last seen at %v, want after %v", seen, before)
 	}
@@ -260,8 +281,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	checkPage(t, ctx, "login-expired")
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
 	waitForPage(t, ctx, "/daily")
-	do(t, ctx, chromedp.WaitVisible("#daily"))
-	value(t, ctx, chromedp.Poll[bool](`document.getElementById('state').textContent.includes('復元しました')`))
+	within(t, ctx, chromedp.WaitVisible("#daily"), until(`document.getElementById('state').textContent.includes('復元しました')`))
 	if v := value(t, ctx, chromedp.Value("#f-beds-covidAvailable")); v != "7" {
 		t.Errorf("the draft after logging in again has %q, want 7", v)
 	}
@@ -301,14 +321,14 @@ func TestQRCodeAndMaintenancePageInTheBrowser(t *testing.T) {
 	firstLoginInBrowser(t, ctx, e, u, initial, "/settings/factor", "#factor-form")
 
 	// The authenticator app: its QR code drawn in the page, the key beside.
-	do(t, ctx,
+	within(t, ctx,
 		chromedp.Click("#m-totp"),
 		chromedp.SendKeys("#currentPassword", authtest.GoodPassword),
 		chromedp.Click("#factor-form button[type=submit]"),
 		chromedp.WaitVisible("#totp-secret"))
 	// What is drawn is the symbol of the URI the API answered (the encoder
 	// itself is checked against a reference above).
-	value(t, ctx, chromedp.Poll[bool](`!!document.querySelector('#qr svg path')`))
+	within(t, ctx, until(`!!document.querySelector('#qr svg path')`))
 	drawn := value(t, ctx, chromedp.Evaluate[string](`(() => {
 	  const svg = document.querySelector('#qr svg');
 	  const box = svg.getBoundingClientRect();
@@ -333,7 +353,7 @@ func TestQRCodeAndMaintenancePageInTheBrowser(t *testing.T) {
 	end := now.Add(20 * time.Minute)
 	stop := window(t, admin, now.Add(-time.Minute), end, "システム更新作業を行っています。")
 	defer stop()
-	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily"), chromedp.WaitVisible("#maintenance"))
+	within(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily"), chromedp.WaitVisible("#maintenance"))
 	got := value(t, ctx, chromedp.Text("#maintenance"))
 	if !strings.Contains(got, "ただいまメンテナンス中です") || !strings.Contains(got, "システム更新作業を行っています。") ||
 		!strings.Contains(got, "終了予定："+japaneseDate(end)+" "+end.In(jst).Format("15:04")) {

@@ -36,9 +36,12 @@ export async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   const date = Date.parse(res.headers.get('Date') || '');
   if (!Number.isNaN(date)) clock.skew = date - Date.now();
-  // Any answer to a session's request moves its idle clock on the server
-  // (public routes have no session to move).
-  if (res.status !== 401 && !path.startsWith('/notices/')) document.dispatchEvent(new Event('gmis:activity'));
+  // An answer given after the session was resolved moved its idle clock on
+  // the server (public routes have none; a 401, 403 or 503 may come before
+  // the session is looked at, and counting too little only warns early).
+  if ((res.ok || res.status === 400 || res.status === 409) && !path.startsWith('/notices/')) {
+    document.dispatchEvent(new Event('gmis:activity'));
+  }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
     if (res.status === 503) showMaintenance(err);

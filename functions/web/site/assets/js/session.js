@@ -94,6 +94,7 @@ function warn() {
     box.setAttribute('role', 'alertdialog');
     box.setAttribute('aria-labelledby', 'session-warning-title');
     box.setAttribute('aria-describedby', 'session-warning-text');
+    box.tabIndex = -1;
     const inner = document.createElement('div');
     inner.className = 'wrap';
     const h = document.createElement('h2');
@@ -112,11 +113,17 @@ function warn() {
     document.querySelector('.site-header')?.after(box);
     state.box = box;
   }
-  document.getElementById('session-warning-text').textContent =
-    `操作がないまま ${formatTime(state.end + clock.skew)} になると、ログアウトします。入力中の内容は、このブラウザに保存されています。`;
+  // At the absolute end no activity helps: say so, and offer nothing.
+  const last = state.end >= state.absolute;
+  const at = formatTime(state.end + clock.skew);
+  document.getElementById('session-warning-text').textContent = last
+    ? `ログインできる時間の上限のため、${at} にログアウトします。入力中の内容は、このブラウザに保存されています。`
+    : `操作がないまま ${at} になると、ログアウトします。入力中の内容は、このブラウザに保存されています。`;
+  const button = document.getElementById('session-continue');
+  button.hidden = last;
   state.before = document.activeElement;
   state.box.hidden = false;
-  document.getElementById('session-continue').focus();
+  (last ? state.box : button).focus();
 }
 
 function hideWarning() {
