@@ -223,6 +223,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	if got := value(t, ctx, chromedp.Text("#announcements")); !strings.Contains(got, tag) {
 		t.Errorf("home announces %q, want %s", got, tag)
 	}
+	checkPage(t, ctx, "home-notice")
 
 	// The user types in the daily survey and stops.
 	within(t, ctx, chromedp.Navigate(base+"/daily"), chromedp.WaitVisible("#daily"))
