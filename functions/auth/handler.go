@@ -174,6 +174,9 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, session.ClearCookie())
+	// Nurses' stations share PCs: what this user's answers left in the
+	// browser's cache (searches may be kept 30 seconds) goes with them.
+	w.Header().Set("Clear-Site-Data", `"cache"`)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -41,7 +41,7 @@ func TestLoginWithMailCode(t *testing.T) {
 	if me.Status != 200 || me.String("userId") != u.ID || me.JSON["mustChangePassword"] != true || me.String("role") != "institution_user" {
 		t.Fatalf("me = %d %s", me.Status, me.Body)
 	}
-	if r := c.Do("POST", "/auth/logout", nil); r.Status != 204 || c.Cookie != "" {
+	if r := c.Do("POST", "/auth/logout", nil); r.Status != 204 || c.Cookie != "" || r.Header.Get("Clear-Site-Data") != `"cache"` {
 		t.Fatalf("logout = %d %s (cookie %q)", r.Status, r.Body, c.Cookie)
 	}
 	// The token itself is dead on the server, not only forgotten by the browser.
