@@ -1,4 +1,5 @@
 import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
+import { homeSOS } from '../sos.js';
 
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 
@@ -26,6 +27,7 @@ async function load() {
   document.getElementById('me-factor').textContent = `${methods[f.method] || ''} ${f.destination || ''}`.trim();
   document.getElementById('me').hidden = false;
   if (me.institutionCode) showSurveys(me.institutionCode);
+  homeSOS(me);
 }
 
 async function showSurveys(code) {
