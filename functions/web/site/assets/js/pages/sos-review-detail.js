@@ -101,10 +101,12 @@ async function surveys() {
   }
 }
 
+// phoneOf reads the institution's phone from its master record, which
+// reviewers may read in their scope (注2: reviewers telephone).
 async function phoneOf() {
   try {
-    const d = await api('GET', `/search/hospitals/${encodeURIComponent(code)}`);
-    phone = first(d, 'phone', 'institution.phone', 'result.phone');
+    const rec = await api('GET', `/admin/masters/institutions/${encodeURIComponent(code)}`);
+    phone = first(rec, 'fields.phone');
   } catch { phone = ''; }
 }
 
