@@ -232,3 +232,59 @@ func TestSOSInTheBrowser(t *testing.T) {
 	until(t, ctx, shows("#sos-latest", title))
 	until(t, ctx, shows("#sos-latest", "受付完了"))
 }
+
+// TestSOSErrorsInTheBrowser: a hospital without surveys gets エラー有り with
+// each failed condition in words; a stale version is explained and the
+// latest one read again; a draft is deleted after its confirmation.
+func TestSOSErrorsInTheBrowser(t *testing.T) {
+	e := shared.Env(t)
+	const code = "1310000962"
+	sosInstitution(t, e, code)
+	u, initial := e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: code, PrefectureCode: "13", HealthCenterCode: "1301"})
+	c := e.LoginChanged(t, u, initial)
+	ctx := browser(t)
+
+	// N95 without its confirmation is refused at its box, before any save.
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/sos-requests/edit"))
+	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
+	waitForPage(t, ctx, "/sos-requests/edit")
+	until(t, ctx, shows("#sos-form", "保存"))
+	do(t, ctx, chromedp.Click("#f-confirmedGeneral"), chromedp.Click("#f-items-n95_mask"), chromedp.Click("#apply"))
+	until(t, ctx, shows("#f-confirmedN95-error", "N95マスク"))
+	do(t, ctx, chromedp.Click("#f-confirmedN95"), chromedp.Click("#apply"))
+
+	// No surveys: エラー有り, naming condition ② and the weekly survey.
+	until(t, ctx, shows("#result", "エラー有り"))
+	until(t, ctx, shows("#s-status", "エラー有り"))
+	res := value(t, ctx, chromedp.Text("#result"))
+	if !strings.Contains(res, "② 日次調査が登録されていません") || !strings.Contains(res, "週次調査が登録されていません") {
+		t.Errorf("the failed conditions read %q", res)
+	}
+	checkPage(t, ctx, "sos-edit-failed")
+	id := value(t, ctx, chromedp.Evaluate[string](`new URLSearchParams(location.search).get('id') || ''`))
+
+	// Another person edits it meanwhile: saving here is refused and explained.
+	cur := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil)
+	if r := c.Do("PUT", "/sos/institutions/"+code+"/requests/"+id, map[string]any{"version": cur.JSON["version"], "confirmedGeneral": true,
+		"confirmedN95": true, "items": map[string]any{"n95_mask": map[string]any{"quantity": 50}}, "comment": "別の端末から"}); r.Status != 200 {
+		t.Fatalf("the other edit: %d %s", r.Status, r.Body)
+	}
+	do(t, ctx, chromedp.SendKeys("#f-comment", "こちらの入力"), chromedp.Click("#save"))
+	until(t, ctx, shows("#result .conflict", "他の方が更新しました"))
+	checkPage(t, ctx, "sos-edit-conflict")
+	do(t, ctx, chromedp.Click("#result .conflict button"))
+	until(t, ctx, shows("#notice", "最新の内容を読み込みました"))
+	if got := value(t, ctx, chromedp.Value("#f-comment")); got != "別の端末から" {
+		t.Errorf("after reading again the comment is %q", got)
+	}
+
+	// 削除: asked first; then the request is gone.
+	do(t, ctx, chromedp.Click("#delete"))
+	until(t, ctx, shows("#delete-confirm", "よろしいですか"))
+	do(t, ctx, chromedp.Click("#delete-yes"))
+	waitForPage(t, ctx, "/sos-requests")
+	until(t, ctx, shows("#notice", "削除しました"))
+	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.Status != 404 {
+		t.Errorf("after delete the request reads %d %s", r.Status, r.Body)
+	}
+}
