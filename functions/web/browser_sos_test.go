@@ -172,6 +172,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	waitForPage(t, ctx, "/sos-review/detail")
 	until(t, ctx, shows("#confirm-form", "都道府県確認済にする"))
 	until(t, ctx, shows("#summary-body", "0355550000"))
+	until(t, ctx, shows("#summary-body", u.Name+"（"+u.ID+"）"))
 	until(t, ctx, shows("#daily-period", "更新"))
 	if visible := value(t, ctx, chromedp.Evaluate[bool](`!document.getElementById('accept-form').hidden`)); visible {
 		t.Error("a prefecture administrator is offered 受付完了")
@@ -198,6 +199,15 @@ func TestSOSInTheBrowser(t *testing.T) {
 	checkPage(t, ctx, "sos-review-accepted")
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("status") != "accepted" || r.String("acceptedBy") != na.ID {
 		t.Fatalf("after acceptance: %s", r.Body)
+	}
+	// The national list covers every prefecture; the filter narrows it.
+	do(t, ctx, chromedp.Navigate(base+"/sos-review?day="+day+"&status=accepted"))
+	until(t, ctx, shows("#count", "すべての都道府県"))
+	until(t, ctx, shows("#rows", title))
+	do(t, ctx, chromedp.Navigate(base+"/sos-review?day="+day+"&prefectureCode=27"))
+	until(t, ctx, shows("#count", "大阪府"))
+	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#rows tr').length`)); n != 0 {
+		t.Errorf("Osaka's list shows %d requests of Tokyo", n)
 	}
 
 	// The hospital sees it read-only: no form, no buttons to change it.

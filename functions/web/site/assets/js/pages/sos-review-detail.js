@@ -12,6 +12,7 @@ const acceptForm = document.getElementById('accept-form');
 let user;
 let req;
 let phone = '';
+let applicantName = '';
 
 // first is the first of the given keys r has: what the API calls the
 // applicant and the phone may grow.
@@ -36,7 +37,7 @@ function render(r) {
     mark.textContent = `締切後に更新（${formatDateTime(r.updatedAt)}）`;
     status.append(' ', mark);
   }
-  const applicant = first(r, 'applicantName', 'applicant.name', 'appliedByName');
+  const applicant = first(r, 'applicantName', 'applicant.name', 'appliedByName') || applicantName;
   const applicantId = r.appliedBy || r.createdBy;
   document.getElementById('summary-body').replaceChildren(factsOf([
     ['医療機関名', r.institutionName],
@@ -110,6 +111,14 @@ async function phoneOf() {
   } catch { phone = ''; }
 }
 
+// nameOf is the name of the account that filed the request, which
+// reviewers may read in their scope.
+async function nameOf(userId) {
+  try {
+    return (await api('GET', `/auth/users/${encodeURIComponent(userId)}`)).name || '';
+  } catch { return ''; }
+}
+
 function step(form, action, done) {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -141,7 +150,9 @@ async function load() {
   }
   await phoneOf();
   try {
-    render(await api('GET', requestPath(code, id)));
+    const r = await api('GET', requestPath(code, id));
+    applicantName = await nameOf(r.appliedBy || r.createdBy);
+    render(r);
   } catch (err) {
     document.getElementById('loading').hidden = true;
     notice(err.status === 404 ? 'この緊急配布要請は見つかりません。' : err.message, 'warning');
