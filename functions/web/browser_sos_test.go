@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
@@ -236,6 +238,21 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if !printed {
 		t.Error("印刷 does not call window.print, or there is no print stylesheet")
 	}
+	// As printed: the site's header, footer and buttons are left out.
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tgt, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	do(t, ctx, media("print"))
+	shown := value(t, ctx, chromedp.Evaluate[string](`['.site-header', '.site-footer', '#print', '#sheet']
+	  .map((s) => s + ':' + getComputedStyle(document.querySelector(s)).display).join(' ')`))
+	if shown != ".site-header:none .site-footer:none #print:none #sheet:block" {
+		t.Errorf("printed, the page shows %s", shown)
+	}
+	screenshots(t, ctx, "sos-print-media")
+	do(t, ctx, media(""))
 
 	// ホーム: the latest requests with their status.
 	do(t, ctx, chromedp.Navigate(base+"/"))
