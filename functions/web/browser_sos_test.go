@@ -305,6 +305,26 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 		t.Errorf("after reading again the comment is %q", got)
 	}
 
+	// The session ends under the user's feet: what they typed survives the
+	// login and is saved after it.
+	do(t, ctx, chromedp.SendKeys("#f-comment", "・追記"))
+	if _, err := e.Store.EndUserSessions(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Click("#save"))
+	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
+	waitForPage(t, ctx, "/sos-requests/edit")
+	until(t, ctx, shows("#notice", "復元しました"))
+	if got := value(t, ctx, chromedp.Value("#f-comment")); got != "別の端末から・追記" {
+		t.Errorf("the restored comment is %q", got)
+	}
+	do(t, ctx, chromedp.Click("#save"))
+	until(t, ctx, shows("#notice", "保存しました"))
+	c = e.Login(t, u, authtest.GoodPassword) // its session ended too
+	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("comment") != "別の端末から・追記" {
+		t.Errorf("saved after the login: %s", r.Body)
+	}
+
 	// 削除: asked first; then the request is gone.
 	do(t, ctx, chromedp.Click("#delete"))
 	until(t, ctx, shows("#delete-confirm", "よろしいですか"))

@@ -1,6 +1,6 @@
 // 緊急配布要請の登録・編集: save (未申請), システムチェック&申請, delete a
 // draft; an accepted request (受付完了) is shown read-only.
-import { api, notice, formatDateTime } from '../api.js';
+import { api, notice, formatDateTime, toLogin, draftKey } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { me, requestPath, startBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
 
@@ -16,6 +16,7 @@ let code = '';
 let id = new URLSearchParams(location.search).get('id') || '';
 let req = null;
 let dirty = false;
+let userId = '';
 
 const boxes = () => [...form.querySelectorAll('input[data-supply]')];
 const quantityOf = (supply) => form.querySelector(`input[data-quantity="${supply}"]`);
@@ -90,6 +91,50 @@ function countComment() {
   commentLeft.className = left < 0 ? 'error-text' : '';
 }
 
+// What is typed is kept in the browser until it is saved, so that a
+// session that ends or a closed tab loses nothing; logout clears it.
+const keyOf = (reqId) => draftKey(userId, 'sos', code, reqId || 'new');
+
+function readForm() {
+  const items = {};
+  for (const box of boxes()) items[box.dataset.supply] = { checked: box.checked, quantity: quantityOf(box.dataset.supply).value };
+  return { confirmedGeneral: form.elements.confirmedGeneral.checked, confirmedN95: form.elements.confirmedN95.checked, items, comment: form.elements.comment.value };
+}
+
+function fillForm(v) {
+  form.elements.confirmedGeneral.checked = Boolean(v.confirmedGeneral);
+  form.elements.confirmedN95.checked = Boolean(v.confirmedN95);
+  for (const box of boxes()) {
+    const it = (v.items || {})[box.dataset.supply] || {};
+    box.checked = Boolean(it.checked);
+    quantityOf(box.dataset.supply).value = it.quantity || '';
+  }
+  form.elements.comment.value = v.comment || '';
+  countComment();
+}
+
+function keepDraft() {
+  if (!userId || !code) return;
+  localStorage.setItem(keyOf(req && req.id), JSON.stringify({ version: req ? req.version : 0, values: readForm(), at: new Date().toISOString() }));
+}
+
+// restoreDraft puts back what was typed and not saved, if the request
+// has not changed since.
+function restoreDraft() {
+  const key = keyOf(req && req.id);
+  const saved = JSON.parse(localStorage.getItem(key) || 'null');
+  if (!saved) return;
+  localStorage.removeItem(key);
+  if (saved.version !== (req ? req.version : 0)) {
+    notice('保存していない入力がありましたが、その後この要請が更新されたため復元しませんでした。', 'warning');
+    return;
+  }
+  fillForm(saved.values);
+  dirty = true;
+  keepDraft();
+  notice(`保存していない入力（${formatDateTime(saved.at)}）を復元しました。内容を確認して保存してください。`, 'warning');
+}
+
 // body turns the form into the API's body, and lists what is wrong with it.
 function body() {
   const errors = [];
@@ -122,7 +167,9 @@ function body() {
 // explained with a way to read the request again; anything else at its field.
 function failed(err) {
   if (err.status === 401) {
-    notice('ログインの有効期限が切れました。もう一度ログインしてください。', 'warning');
+    keepDraft();
+    notice('ログインの有効期限が切れました。入力はこのブラウザに残してあります。もう一度ログインしてください。', 'warning');
+    toLogin();
     return;
   }
   if (err.status === 409) {
@@ -150,6 +197,7 @@ function failed(err) {
 }
 
 async function reread() {
+  localStorage.removeItem(keyOf(req.id));
   try {
     render(await api('GET', requestPath(code, req.id)));
     result.replaceChildren();
@@ -170,6 +218,7 @@ async function save() {
   clearErrors(form);
   try {
     const r = req ? await api('PUT', requestPath(code, req.id), out) : await api('POST', requestPath(code), out);
+    localStorage.removeItem(keyOf(req && req.id));
     if (!req) history.replaceState(null, '', '/sos-requests/edit?id=' + encodeURIComponent(r.id));
     render(r);
     return r;
@@ -210,6 +259,7 @@ async function apply() {
 async function remove() {
   try {
     await api('DELETE', requestPath(code, req.id) + '?version=' + req.version);
+    localStorage.removeItem(keyOf(req.id));
   } catch (err) {
     failed(err);
     return;
@@ -226,13 +276,16 @@ async function load() {
     return;
   }
   code = u.institutionCode;
+  userId = u.userId;
   if (!id) {
     render(null);
+    restoreDraft();
     return;
   }
   try {
     const r = await api('GET', requestPath(code, id));
     render(r);
+    if (r.status !== 'accepted') restoreDraft();
     if (r.status === 'error') {
       panel('error-summary', '前回のシステムチェックの結果：エラー有り', problemsList(r));
     }
@@ -244,20 +297,24 @@ async function load() {
 
 form.addEventListener('input', (ev) => {
   dirty = true;
+  keepDraft();
   if (ev.target.name === 'comment') countComment();
   // A quantity typed asks for its supply.
   if (ev.target.dataset.quantity && ev.target.value.trim()) {
     form.querySelector(`input[data-supply="${ev.target.dataset.quantity}"]`).checked = true;
+    keepDraft();
   }
 });
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   busy(form, async () => {
     notice('');
+    const before = req ? req.status : 'draft';
     const r = await save();
     if (!r) return;
     if (r.status === 'draft') notice('保存しました（未申請）。申請するには「システムチェック&申請」を押してください。', 'success');
-    else if (r.status === 'error') applied(r);
+    else if (r.status === 'error' && before === 'under_review') applied(r); // the check, run again, failed
+    else if (r.status === 'error') notice('保存しました。状態は「エラー有り」のままです。調査の回答を確認してから、もう一度「システムチェック&申請」を押してください。', 'success');
     else notice('保存しました。申請済みの要請は、保存のたびにシステムチェックをやり直します。', 'success');
   });
 });
