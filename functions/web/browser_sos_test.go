@@ -258,6 +258,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(base+"/"))
 	until(t, ctx, shows("#sos-latest", title))
 	until(t, ctx, shows("#sos-latest", "受付完了"))
+	checkPage(t, ctx, "home-sos")
 }
 
 // TestSOSErrorsInTheBrowser: a hospital without surveys gets エラー有り with

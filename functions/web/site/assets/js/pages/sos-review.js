@@ -1,6 +1,6 @@
 // 緊急配布要請の確認: a business day's requests of a prefecture, or of every
 // prefecture for national administrators, filtered by status.
-import { api, notice, formatDateTime } from '../api.js';
+import { api, notice, formatDateTime, today } from '../api.js';
 import { me, statusBadge, prefectures, prefectureName, editedAfterClose, dayName } from '../sos.js';
 import { showErrors, busy } from '../form.js';
 
@@ -107,6 +107,17 @@ async function show() {
   if (pref) offerExport(eq); else document.getElementById('export').hidden = true;
 }
 
+// defaultDay is the window reviewers most likely want: today's once it
+// closed at 13:00 on a weekday, else the open one.
+async function defaultDay() {
+  let open = '';
+  try { open = (await api('GET', '/sos/window')).businessDay; } catch { /* the picker stays empty */ }
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Tokyo', weekday: 'short', hour: 'numeric', hourCycle: 'h23' })
+    .formatToParts(new Date()).map((p) => [p.type, p.value]));
+  const weekday = !['Sat', 'Sun'].includes(parts.weekday);
+  return open && open !== today() && weekday && Number(parts.hour) >= 13 ? today() : open;
+}
+
 async function load() {
   user = await me();
   if (!user) return;
@@ -117,9 +128,7 @@ async function load() {
   }
   const q = new URLSearchParams(location.search);
   let day = q.get('day') || '';
-  if (!day) {
-    try { day = (await api('GET', '/sos/window')).businessDay; } catch { day = ''; }
-  }
+  if (!day) day = await defaultDay();
   form.elements.day.value = day;
   form.elements.status.value = q.get('status') || '';
   if (user.role === 'national') {
