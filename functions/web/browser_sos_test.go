@@ -27,7 +27,9 @@ func until(t *testing.T, ctx context.Context, expr string) {
 	// on its own (after a login, a save) ends what was evaluated in it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		try, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(try, chromedp.Evaluate[bool](expr))
+		cancel()
 		if err == nil && ok {
 			return
 		}
