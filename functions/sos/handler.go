@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -38,6 +40,8 @@ func (h *handler) routes() http.Handler {
 	rt.Private("POST "+base+"/{id}/confirm", h.confirm)
 	rt.Private("POST "+base+"/{id}/accept", h.accept)
 	rt.Private("GET /sos/review", h.day)
+	rt.Private("GET /sos/review/export", h.export)
+	rt.Private("GET /sos/review/institutions/{code}/requests/{id}", h.detail)
 	return httpapi.AuditRefusals(h.gate.Wrap(rt, nil), h.audit, h.logger, h.now)
 }
 
@@ -153,4 +157,32 @@ func (h *handler) day(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	rs, err := h.svc.Day(r.Context(), principal(r), q.Get("prefectureCode"), q.Get("day"), sos.Status(q.Get("status")))
 	httpapi.Reply(w, r, http.StatusOK, map[string]any{"requests": rs, "day": q.Get("day")}, err)
+}
+
+func (h *handler) detail(w http.ResponseWriter, r *http.Request) {
+	d, err := h.svc.ReviewDetail(r.Context(), principal(r), r.PathValue("code"), r.PathValue("id"))
+	httpapi.Reply(w, r, http.StatusOK, d, err)
+}
+
+// export downloads a prefecture's review list of one business day as
+// Excel CSV.
+func (h *handler) export(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	e, err := h.svc.ExportDay(r.Context(), principal(r), q.Get("prefectureCode"), q.Get("day"), sos.Status(q.Get("status")))
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := e.WriteCSV(&buf); err != nil {
+		httpapi.WriteError(w, r, fmt.Errorf("write sos csv: %w", err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/csv; charset=utf-8")
+	hd.Set("Content-Disposition", `attachment; filename="`+e.Filename+`"`)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }

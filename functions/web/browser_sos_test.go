@@ -46,10 +46,6 @@ func shows(sel, want string) string {
 	return `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.offsetParent !== null && el.innerText.includes(` + jsString(want) + `); })()`
 }
 
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
-}
-
 // logoutInBrowser ends the session through the header's button.
 func logoutInBrowser(t *testing.T, ctx context.Context) {
 	t.Helper()

@@ -39,6 +39,10 @@ var Pages = map[string]string{
 	"/sos-requests/print": "sos-print.html",
 	"/sos-review":         "sos-review.html",
 	"/sos-review/detail":  "sos-review-detail.html",
+
+	// 病院検索: the search and one hospital.
+	"/hospitals":        "search.html",
+	"/hospitals/detail": "hospital.html",
 }
 
 // formGroup is a fieldset of a survey form.

@@ -43,9 +43,11 @@ type Surveys interface {
 	GetStatus(ctx context.Context, code string) (survey.Status, error)
 }
 
-// Institutions finds an institution in the master.
+// Institutions finds institutions in the master: one, or many at once
+// (absent codes are left out).
 type Institutions interface {
 	GetRecord(ctx context.Context, kind master.Kind, code string) (master.Record, error)
+	GetRecords(ctx context.Context, kind master.Kind, codes []string) (map[string]master.Record, error)
 }
 
 // Mailer sends one mail.
@@ -70,25 +72,28 @@ const (
 
 // Service files, checks and reviews requests.
 type Service struct {
-	store    Store
-	surveys  Surveys
-	insts    Institutions
-	audit    audit.Log
-	mail     Mailer
-	accounts Accounts
-	now      func() time.Time
+	store     Store
+	surveys   Surveys
+	insts     Institutions
+	audit     audit.Log
+	mail      Mailer
+	accounts  Accounts
+	directory Directory
+	now       func() time.Time
 }
 
 // Deps are a Service's dependencies; Mailer and Accounts may be nil (no
-// mail on acceptance), Now defaults to time.Now.
+// mail on acceptance), Directory too (reviewers see applicants' IDs
+// without names), Now defaults to time.Now.
 type Deps struct {
-	Store    Store
-	Surveys  Surveys
-	Insts    Institutions
-	Audit    audit.Log
-	Mail     Mailer
-	Accounts Accounts
-	Now      func() time.Time
+	Store     Store
+	Surveys   Surveys
+	Insts     Institutions
+	Audit     audit.Log
+	Mail      Mailer
+	Accounts  Accounts
+	Directory Directory
+	Now       func() time.Time
 }
 
 // NewService returns a Service.
@@ -96,7 +101,7 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, surveys: d.Surveys, insts: d.Insts, audit: d.Audit, mail: d.Mail, accounts: d.Accounts, now: d.Now}
+	return &Service{store: d.Store, surveys: d.Surveys, insts: d.Insts, audit: d.Audit, mail: d.Mail, accounts: d.Accounts, directory: d.Directory, now: d.Now}
 }
 
 // Window is the open window: the business day it belongs to, its
@@ -170,6 +175,7 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, code string, in
 		PrefectureCode: inst.Fields["prefectureCode"], HealthCenterCode: inst.Fields["healthCenterCode"],
 		Title: Title(now, name), Status: StatusDraft, ConfirmedGeneral: in.ConfirmedGeneral, ConfirmedN95: in.ConfirmedN95,
 		Items: items, Comment: in.Comment, Version: 1, CreatedAt: now, CreatedBy: p.UserID, UpdatedAt: now, UpdatedBy: p.UserID}
+	r.note(now, p.UserID, ChangeCreated)
 	if err := s.store.Put(ctx, r, 0); err != nil {
 		return Request{}, err
 	}
@@ -182,6 +188,7 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, code string, in
 func (r Request) view(p authz.Principal) Request {
 	if p.InstitutionCode != "" {
 		r.PrefectureConfirmedAt, r.PrefectureConfirmedBy, r.PrefectureNote = nil, "", ""
+		r.History, r.EditedAfterClose = nil, false
 	}
 	r.StatusLabel = r.Status.Label()
 	return r
@@ -257,6 +264,7 @@ func (s *Service) Update(ctx context.Context, p authz.Principal, code, id string
 			return Request{}, err
 		}
 	}
+	r.note(r.UpdatedAt, p.UserID, ChangeUpdated)
 	if err := s.store.Put(ctx, r, prev); err != nil {
 		return Request{}, err
 	}
@@ -315,6 +323,7 @@ func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string,
 	}
 	if r.Status != StatusUnderReview || r.BusinessDay != "" {
 		// Failing, or already in a window: an ordinary versioned write.
+		r.note(r.UpdatedAt, p.UserID, ChangeApplied)
 		if err := s.store.Put(ctx, r, prev); err != nil {
 			return Request{}, err
 		}
@@ -326,7 +335,12 @@ func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string,
 	for range 3 {
 		at := now.UTC()
 		r.AppliedAt, r.AppliedBy, r.BusinessDay = &at, p.UserID, calendar.Format(day)
-		err = s.store.Join(ctx, r, prev)
+		joined := r
+		joined.note(at, p.UserID, ChangeApplied)
+		err = s.store.Join(ctx, joined, prev)
+		if err == nil {
+			r = joined
+		}
 		if !errors.Is(err, ErrWindowClosed) {
 			break
 		}
@@ -379,6 +393,10 @@ func (s *Service) Day(ctx context.Context, p authz.Principal, prefecture, day st
 	}
 	if _, err := calendar.Parse(day); err != nil {
 		return nil, apperr.InvalidField("day", "day は YYYY-MM-DD で指定してください。", "day must be YYYY-MM-DD")
+	}
+	if status != "" && !status.Known() {
+		return nil, apperr.InvalidField("status", "status は draft, error, under_review, accepted のいずれかで指定してください。",
+			"status must be one of draft, error, under_review, accepted")
 	}
 	rs, err := s.store.Day(ctx, prefecture, day)
 	if err != nil {
@@ -435,6 +453,7 @@ func (s *Service) Confirm(ctx context.Context, p authz.Principal, code, id strin
 	}
 	now := s.now().UTC()
 	r.PrefectureConfirmedAt, r.PrefectureConfirmedBy, r.PrefectureNote = &now, p.UserID, in.Note
+	r.note(now, p.UserID, ChangeConfirmed)
 	if err := s.store.Put(ctx, r, prev); err != nil {
 		return Request{}, err
 	}
@@ -451,6 +470,7 @@ func (s *Service) Accept(ctx context.Context, p authz.Principal, code, id string
 	}
 	now := s.now().UTC()
 	r.Status, r.AcceptedAt, r.AcceptedBy, r.AcceptedNote = StatusAccepted, &now, p.UserID, in.Note
+	r.note(now, p.UserID, ChangeAccepted)
 	if err := s.store.Put(ctx, r, prev); err != nil {
 		return Request{}, err
 	}

@@ -50,6 +50,15 @@ func (s Status) Label() string {
 	return string(s)
 }
 
+// Known reports whether s is one of the statuses.
+func (s Status) Known() bool {
+	switch s {
+	case StatusDraft, StatusError, StatusUnderReview, StatusAccepted:
+		return true
+	}
+	return false
+}
+
 // Editable reports whether a request in status s may still be changed.
 func (s Status) Editable() bool { return s != StatusAccepted }
 
@@ -114,6 +123,12 @@ type Request struct {
 	AcceptedAt            *time.Time `json:"acceptedAt,omitempty"`
 	AcceptedBy            string     `json:"acceptedBy,omitempty"`
 	AcceptedNote          string     `json:"acceptedNote,omitempty"`
+	// History is every step of the request, oldest first (reviewers only).
+	History []Change `json:"history,omitempty"`
+	// EditedAfterClose is set once the institution changed the request
+	// after its window closed (reviewers only): the window's list was
+	// handed over with the earlier content.
+	EditedAfterClose bool `json:"editedAfterClose,omitempty"`
 }
 
 // Requests reports whether r asks for supply s.

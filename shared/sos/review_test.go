@@ -1,0 +1,82 @@
+package sos
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gmis-oss/gmis/shared/calendar"
+)
+
+func TestAfterClose(t *testing.T) {
+	at := func(day string, hh, mm, ss int) time.Time {
+		d, _ := calendar.Parse(day)
+		return time.Date(d.Year(), d.Month(), d.Day(), hh, mm, ss, 0, calendar.JST)
+	}
+	for _, tc := range []struct {
+		name string
+		day  string
+		t    time.Time
+		want bool
+	}{
+		{"a second before 13:00", "2027-03-05", at("2027-03-05", 12, 59, 59), false},
+		{"13:00:00", "2027-03-05", at("2027-03-05", 13, 0, 0), true},
+		{"the next morning", "2027-03-05", at("2027-03-06", 9, 0, 0), true},
+		{"the evening before the window's day", "2027-05-06", at("2027-04-30", 18, 0, 0), false},
+		{"no window", "", at("2027-03-05", 18, 0, 0), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AfterClose(tc.day, tc.t); got != tc.want {
+				t.Errorf("AfterClose(%q, %v) = %v, want %v", tc.day, tc.t, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNoteMarksOnlyLateChangesByTheInstitution(t *testing.T) {
+	day := "2027-03-05"
+	late := time.Date(2027, 3, 5, 13, 0, 0, 0, calendar.JST)
+	r := Request{Status: StatusDraft}
+	r.note(late.Add(-time.Hour), "u1", ChangeCreated)
+	r.Status, r.BusinessDay = StatusUnderReview, day
+	r.note(late.Add(-time.Minute), "u1", ChangeApplied)
+	r.note(late.Add(-time.Second), "u1", ChangeUpdated)
+	if r.EditedAfterClose {
+		t.Fatal("marked before the close")
+	}
+	r.note(late.Add(time.Hour), "p1", ChangeConfirmed)
+	if r.EditedAfterClose {
+		t.Fatal("a reviewer's step marked as a late edit")
+	}
+	r.note(late, "u1", ChangeUpdated)
+	if !r.EditedAfterClose || !r.History[4].AfterClose || r.History[3].AfterClose || len(r.History) != 5 {
+		t.Fatalf("after the close: %v %+v", r.EditedAfterClose, r.History)
+	}
+}
+
+func TestHistoryKeepsFirstAndLatest(t *testing.T) {
+	var r Request
+	start := time.Date(2027, 3, 1, 9, 0, 0, 0, calendar.JST)
+	for i := range MaxHistory + 20 {
+		r.note(start.Add(time.Duration(i)*time.Second), "u", ChangeUpdated)
+	}
+	if len(r.History) != MaxHistory || !r.History[0].At.Equal(start.UTC()) ||
+		!r.History[MaxHistory-1].At.Equal(start.Add(time.Duration(MaxHistory+19)*time.Second).UTC()) ||
+		!r.History[1].At.Equal(start.Add(21*time.Second).UTC()) {
+		t.Fatalf("history of %d: first %v, second %v, last %v", len(r.History), r.History[0].At, r.History[1].At, r.History[len(r.History)-1].At)
+	}
+}
+
+func TestExportCSV(t *testing.T) {
+	e := Export{Rows: [][]string{ExportHeader(), {"2027/03/05_病院_緊急配布要請", "2027/03/05 12:59:59", "病院", "1310000001", "都道府県・国確認中", "2027-03-05", "13", "サージカルマスク", "100", "", "", "", "", "=HYPERLINK(\"x\")"}}}
+	var b bytes.Buffer
+	if err := e.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	if !strings.HasPrefix(s, "\ufeffタイトル,申請日時,医療機関名,医療機関コード,対応ステータス,") || !strings.Contains(s, "\r\n2027/03/05_病院_緊急配布要請,") ||
+		!strings.Contains(s, `"'=HYPERLINK(""x"")"`) {
+		t.Fatalf("csv %q", s)
+	}
+}
