@@ -19,9 +19,9 @@ import (
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
-// until waits for a JavaScript condition on the page and, when it does not
+// waitUntil waits for a JavaScript condition on the page and, when it does not
 // come, fails with what the page says instead.
-func until(t *testing.T, ctx context.Context, expr string) {
+func waitUntil(t *testing.T, ctx context.Context, expr string) {
 	t.Helper()
 	// Tried again and again rather than polled once: a page that navigates
 	// on its own (after a login, a save) ends what was evaluated in it.
@@ -106,8 +106,8 @@ func TestSOSInTheBrowser(t *testing.T) {
 	// 一覧: the banner with the time left, nothing filed yet.
 	do(t, ctx, chromedp.Navigate(base+"/sos-requests"))
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
-	until(t, ctx, shows("#count", "まだありません"))
-	until(t, ctx, shows("#sos-window", "締切まであと"))
+	waitUntil(t, ctx, shows("#count", "まだありません"))
+	waitUntil(t, ctx, shows("#sos-window", "締切まであと"))
 	if b := value(t, ctx, chromedp.Text(".sos-banner")); !strings.Contains(b, "!!!ご回答期限!!! 当日13:00まで") || !strings.Contains(b, "※毎日の回答が必要というわけではございません") {
 		t.Errorf("the banner says %q", b)
 	}
@@ -116,11 +116,11 @@ func TestSOSInTheBrowser(t *testing.T) {
 	// 新規作成: saving without the general confirmation is refused at its box.
 	do(t, ctx, chromedp.Click("#new"))
 	waitForPage(t, ctx, "/sos-requests/edit")
-	until(t, ctx, shows("#sos-form", "上記の緊急配布条件を満たしていることを確認した"))
+	waitUntil(t, ctx, shows("#sos-form", "上記の緊急配布条件を満たしていることを確認した"))
 	checkPage(t, ctx, "sos-edit-new")
 	do(t, ctx, chromedp.Click("#f-items-surgical_mask"), chromedp.Click("#save"))
-	until(t, ctx, shows("#f-confirmedGeneral-error", "にチェックをしてください"))
-	until(t, ctx, shows(".error-summary", "にチェックをしてください"))
+	waitUntil(t, ctx, shows("#f-confirmedGeneral-error", "にチェックをしてください"))
+	waitUntil(t, ctx, shows(".error-summary", "にチェックをしてください"))
 	checkPage(t, ctx, "sos-edit-error")
 
 	// 保存: a draft (未申請) with a quantity and a comment.
@@ -129,8 +129,8 @@ func TestSOSInTheBrowser(t *testing.T) {
 		chromedp.SendKeys("#f-items-surgical_mask-quantity", "１２０"),
 		chromedp.SendKeys("#f-comment", "在庫が残りわずかです。"),
 		chromedp.Click("#save"))
-	until(t, ctx, shows("#notice", "保存しました"))
-	until(t, ctx, shows("#s-status", "未申請"))
+	waitUntil(t, ctx, shows("#notice", "保存しました"))
+	waitUntil(t, ctx, shows("#s-status", "未申請"))
 	if left := value(t, ctx, chromedp.Text("#comment-left")); left != "989" {
 		t.Errorf("comment counter says %s left, want 989", left)
 	}
@@ -145,8 +145,8 @@ func TestSOSInTheBrowser(t *testing.T) {
 
 	// システムチェック&申請: eligible, so 都道府県・国確認中 with its business day.
 	do(t, ctx, chromedp.Click("#apply"))
-	until(t, ctx, shows("#result", "緊急配布要請を受け付けました"))
-	until(t, ctx, shows("#s-status", "都道府県・国確認中"))
+	waitUntil(t, ctx, shows("#result", "緊急配布要請を受け付けました"))
+	waitUntil(t, ctx, shows("#s-status", "都道府県・国確認中"))
 	applied := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil)
 	day := applied.String("businessDay")
 	if applied.String("status") != "under_review" || day == "" {
@@ -158,29 +158,39 @@ func TestSOSInTheBrowser(t *testing.T) {
 	checkPage(t, ctx, "sos-edit-applied")
 	title := applied.String("title")
 	do(t, ctx, chromedp.Navigate(base+"/sos-requests"))
-	until(t, ctx, shows("#rows", title))
-	until(t, ctx, shows("#rows", "都道府県・国確認中"))
+	waitUntil(t, ctx, shows("#rows", title))
+	waitUntil(t, ctx, shows("#rows", "都道府県・国確認中"))
 	checkPage(t, ctx, "sos-list")
 
 	// The prefecture's administrator confirms it (都道府県確認済).
 	logoutInBrowser(t, ctx)
 	pa, paInitial := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	firstLoginInBrowser(t, ctx, e, pa, paInitial, "/sos-review?day="+day, "#filter")
-	until(t, ctx, shows("#rows", title))
+	waitUntil(t, ctx, shows("#rows", title))
 	checkPage(t, ctx, "sos-review")
+	// The day's list as Excel CSV, linked from the page.
+	waitUntil(t, ctx, shows("#export", "ダウンロード"))
+	csv := value(t, ctx, chromedp.Evaluate[string](`(async () => {
+	  const r = await fetch(document.getElementById('export-link').href);
+	  return r.status + ' ' + r.headers.get('Content-Type') + '\n' + await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(csv, "200 text/csv") || !strings.Contains(csv, title) {
+		t.Errorf("the CSV link answers %.200q", csv)
+	}
 	do(t, ctx, chromedp.Click(`#rows a[href*="`+id+`"]`))
 	waitForPage(t, ctx, "/sos-review/detail")
-	until(t, ctx, shows("#confirm-form", "都道府県確認済にする"))
-	until(t, ctx, shows("#summary-body", "0355550000"))
-	until(t, ctx, shows("#summary-body", u.Name+"（"+u.ID+"）"))
-	until(t, ctx, shows("#daily-period", "更新"))
+	waitUntil(t, ctx, shows("#confirm-form", "都道府県確認済にする"))
+	waitUntil(t, ctx, shows("#summary-body", "0355550000"))
+	waitUntil(t, ctx, shows("#summary-body", u.Name+"（"+u.ID+"）"))
+	waitUntil(t, ctx, shows("#daily-period", "更新"))
+	waitUntil(t, ctx, shows("#history", "システムチェック&申請"))
 	if visible := value(t, ctx, chromedp.Evaluate[bool](`!document.getElementById('accept-form').hidden`)); visible {
 		t.Error("a prefecture administrator is offered 受付完了")
 	}
 	checkPage(t, ctx, "sos-review-detail")
 	do(t, ctx, chromedp.SendKeys("#confirm-note", "電話で在庫を確認済"), chromedp.Click("#confirm-form button[type=submit]"))
-	until(t, ctx, shows("#notice", "都道府県確認済にしました"))
-	until(t, ctx, shows("#summary-body", "都道府県確認済"))
+	waitUntil(t, ctx, shows("#notice", "都道府県確認済にしました"))
+	waitUntil(t, ctx, shows("#summary-body", "都道府県確認済"))
 	// The institution does not see the prefecture's step: still 確認中.
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("status") != "under_review" || r.String("prefectureNote") != "" {
 		t.Errorf("after the prefecture's confirmation the institution reads %s", r.Body)
@@ -194,18 +204,18 @@ func TestSOSInTheBrowser(t *testing.T) {
 		t.Error("a national administrator is offered the prefecture's confirmation")
 	}
 	do(t, ctx, chromedp.SendKeys("#accept-note", "発送手配済"), chromedp.Click("#accept-form button[type=submit]"))
-	until(t, ctx, shows("#notice", "受付完了にしました"))
-	until(t, ctx, shows("#summary-body", "受付完了"))
+	waitUntil(t, ctx, shows("#notice", "受付完了にしました"))
+	waitUntil(t, ctx, shows("#summary-body", "受付完了"))
 	checkPage(t, ctx, "sos-review-accepted")
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("status") != "accepted" || r.String("acceptedBy") != na.ID {
 		t.Fatalf("after acceptance: %s", r.Body)
 	}
 	// The national list covers every prefecture; the filter narrows it.
 	do(t, ctx, chromedp.Navigate(base+"/sos-review?day="+day+"&status=accepted"))
-	until(t, ctx, shows("#count", "すべての都道府県"))
-	until(t, ctx, shows("#rows", title))
+	waitUntil(t, ctx, shows("#count", "すべての都道府県"))
+	waitUntil(t, ctx, shows("#rows", title))
 	do(t, ctx, chromedp.Navigate(base+"/sos-review?day="+day+"&prefectureCode=27"))
-	until(t, ctx, shows("#count", "大阪府"))
+	waitUntil(t, ctx, shows("#count", "大阪府"))
 	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#rows tr').length`)); n != 0 {
 		t.Errorf("Osaka's list shows %d requests of Tokyo", n)
 	}
@@ -215,8 +225,8 @@ func TestSOSInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(base+"/sos-requests/edit?id="+id))
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
 	waitForPage(t, ctx, "/sos-requests/edit")
-	until(t, ctx, shows("#view", "受付完了"))
-	until(t, ctx, shows("#view", "サージカルマスク（数量 120）"))
+	waitUntil(t, ctx, shows("#view", "受付完了"))
+	waitUntil(t, ctx, shows("#view", "サージカルマスク（数量 120）"))
 	if editable := value(t, ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('#sos-form, #save, #apply, #delete')].filter(el => el.offsetParent !== null).length`)); editable != 0 {
 		t.Errorf("%d edit controls shown on an accepted request", editable)
 	}
@@ -225,7 +235,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	// 印刷用に表示: the sheet, a print stylesheet, and 印刷 calls window.print.
 	do(t, ctx, chromedp.Click("#print-link"))
 	waitForPage(t, ctx, "/sos-requests/print")
-	until(t, ctx, shows("#sheet", title))
+	waitUntil(t, ctx, shows("#sheet", title))
 	checkPage(t, ctx, "sos-print")
 	printed := value(t, ctx, chromedp.Evaluate[bool](`(() => {
 	  window.print = () => { window.__printed = true; };
@@ -254,8 +264,8 @@ func TestSOSInTheBrowser(t *testing.T) {
 
 	// ホーム: the latest requests with their status.
 	do(t, ctx, chromedp.Navigate(base+"/"))
-	until(t, ctx, shows("#sos-latest", title))
-	until(t, ctx, shows("#sos-latest", "受付完了"))
+	waitUntil(t, ctx, shows("#sos-latest", title))
+	waitUntil(t, ctx, shows("#sos-latest", "受付完了"))
 	checkPage(t, ctx, "home-sos")
 }
 
@@ -274,14 +284,14 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/sos-requests/edit"))
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
 	waitForPage(t, ctx, "/sos-requests/edit")
-	until(t, ctx, shows("#sos-form", "保存"))
+	waitUntil(t, ctx, shows("#sos-form", "保存"))
 	do(t, ctx, chromedp.Click("#f-confirmedGeneral"), chromedp.Click("#f-items-n95_mask"), chromedp.Click("#apply"))
-	until(t, ctx, shows("#f-confirmedN95-error", "N95マスク"))
+	waitUntil(t, ctx, shows("#f-confirmedN95-error", "N95マスク"))
 	do(t, ctx, chromedp.Click("#f-confirmedN95"), chromedp.Click("#apply"))
 
 	// No surveys: エラー有り, naming condition ② and the weekly survey.
-	until(t, ctx, shows("#result", "エラー有り"))
-	until(t, ctx, shows("#s-status", "エラー有り"))
+	waitUntil(t, ctx, shows("#result", "エラー有り"))
+	waitUntil(t, ctx, shows("#s-status", "エラー有り"))
 	res := value(t, ctx, chromedp.Text("#result"))
 	if !strings.Contains(res, "② 日次調査が登録されていません") || !strings.Contains(res, "週次調査が登録されていません") {
 		t.Errorf("the failed conditions read %q", res)
@@ -296,10 +306,10 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 		t.Fatalf("the other edit: %d %s", r.Status, r.Body)
 	}
 	do(t, ctx, chromedp.SendKeys("#f-comment", "こちらの入力"), chromedp.Click("#save"))
-	until(t, ctx, shows("#result .conflict", "他の方が更新しました"))
+	waitUntil(t, ctx, shows("#result .conflict", "他の方が更新しました"))
 	checkPage(t, ctx, "sos-edit-conflict")
 	do(t, ctx, chromedp.Click("#result .conflict button"))
-	until(t, ctx, shows("#notice", "最新の内容を読み込みました"))
+	waitUntil(t, ctx, shows("#notice", "最新の内容を読み込みました"))
 	if got := value(t, ctx, chromedp.Value("#f-comment")); got != "別の端末から" {
 		t.Errorf("after reading again the comment is %q", got)
 	}
@@ -313,12 +323,12 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Click("#save"))
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
 	waitForPage(t, ctx, "/sos-requests/edit")
-	until(t, ctx, shows("#notice", "復元しました"))
+	waitUntil(t, ctx, shows("#notice", "復元しました"))
 	if got := value(t, ctx, chromedp.Value("#f-comment")); got != "別の端末から・追記" {
 		t.Errorf("the restored comment is %q", got)
 	}
 	do(t, ctx, chromedp.Click("#save"))
-	until(t, ctx, shows("#notice", "保存しました"))
+	waitUntil(t, ctx, shows("#notice", "保存しました"))
 	c = e.Login(t, u, authtest.GoodPassword) // its session ended too
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("comment") != "別の端末から・追記" {
 		t.Errorf("saved after the login: %s", r.Body)
@@ -326,10 +336,10 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 
 	// 削除: asked first; then the request is gone.
 	do(t, ctx, chromedp.Click("#delete"))
-	until(t, ctx, shows("#delete-confirm", "よろしいですか"))
+	waitUntil(t, ctx, shows("#delete-confirm", "よろしいですか"))
 	do(t, ctx, chromedp.Click("#delete-yes"))
 	waitForPage(t, ctx, "/sos-requests")
-	until(t, ctx, shows("#notice", "削除しました"))
+	waitUntil(t, ctx, shows("#notice", "削除しました"))
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.Status != 404 {
 		t.Errorf("after delete the request reads %d %s", r.Status, r.Body)
 	}

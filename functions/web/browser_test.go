@@ -236,8 +236,11 @@ func loginInBrowser(t *testing.T, ctx context.Context, e *authtest.Env, u auth.U
 		chromedp.WaitVisible("#userId"),
 		chromedp.SendKeys("#userId", u.ID),
 		chromedp.SendKeys("#password", pw),
-		chromedp.Click("#login button[type=submit]"),
-		chromedp.WaitVisible("#code"))
+		chromedp.Click("#login button[type=submit]"))
+	// Typed before the page's script has run, the code would be sent by the
+	// browser itself as a GET of the form: wait for the page to be loaded.
+	waitForPage(t, ctx, "/login/code")
+	do(t, ctx, chromedp.WaitVisible("#code"))
 	code := authtest.LastCode(t, sent+1, func() []string { return e.Moto.Mails(u.Mail) })
 	do(t, ctx, chromedp.SendKeys("#code", code), chromedp.Click("#code-form button[type=submit]"))
 }

@@ -43,6 +43,13 @@ var Pages = map[string]string{
 	// 病院検索: the search and one hospital.
 	"/hospitals":        "search.html",
 	"/hospitals/detail": "hospital.html",
+	// The administrators' pages: /admin/... is the API's.
+	"/manage/issuance":       "issuance.html",
+	"/manage/masters":        "masters.html",
+	"/manage/jobs":           "jobs.html",
+	"/manage/accounts":       "accounts.html",
+	"/manage/maintenance":    "maintenance.html",
+	"/manage/non-responders": "nonresponders.html",
 }
 
 // formGroup is a fieldset of a survey form.

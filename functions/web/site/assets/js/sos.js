@@ -167,14 +167,13 @@ export function prefectureName(code) {
 
 /** editedAfterClose reports whether a request was changed after its window closed. */
 export function editedAfterClose(r) {
-  return Boolean(r.businessDay && r.updatedAt && new Date(r.updatedAt) > deadlineOf(r.businessDay));
+  if (r.editedAfterClose !== undefined) return Boolean(r.editedAfterClose);
+  return Boolean(r.businessDay && r.updatedAt && new Date(r.updatedAt) >= deadlineOf(r.businessDay) && r.status !== 'accepted');
 }
 
-/** homeSOS shows on the home page the user's latest requests, or the review link for administrators. */
+/** homeSOS shows on the home page the user's latest requests, or the review link for reviewers. */
 export async function homeSOS(u) {
-  if (u.role === 'national' || u.role === 'prefecture_admin') {
-    document.getElementById('sos-review-link').hidden = false;
-  }
+  if (u.role === 'national' || u.role === 'prefecture_admin') document.getElementById('sos-review-link').hidden = false;
   if (!u.institutionCode) return;
   const list = document.getElementById('sos-latest');
   document.getElementById('sos').hidden = false;

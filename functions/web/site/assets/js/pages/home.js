@@ -1,5 +1,6 @@
 import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
 import { homeSOS } from '../sos.js';
+import { showAdminMenu } from '../menu.js';
 
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 
@@ -26,6 +27,7 @@ async function load() {
   const f = me.secondFactor || {};
   document.getElementById('me-factor').textContent = `${methods[f.method] || ''} ${f.destination || ''}`.trim();
   document.getElementById('me').hidden = false;
+  showAdminMenu(me);
   if (me.institutionCode) showSurveys(me.institutionCode);
   homeSOS(me);
 }

@@ -11,18 +11,7 @@ const confirmForm = document.getElementById('confirm-form');
 const acceptForm = document.getElementById('accept-form');
 let user;
 let req;
-let phone = '';
-let applicantName = '';
-
-// first is the first of the given keys r has: what the API calls the
-// applicant and the phone may grow.
-function first(r, ...keys) {
-  for (const k of keys) {
-    const v = k.split('.').reduce((o, p) => (o == null ? undefined : o[p]), r);
-    if (v != null && v !== '') return String(v);
-  }
-  return '';
-}
+let extra = {};
 
 function render(r) {
   req = r;
@@ -34,11 +23,11 @@ function render(r) {
   if (editedAfterClose(r)) {
     const mark = document.createElement('span');
     mark.className = 'mark-late';
-    mark.textContent = `締切後に更新（${formatDateTime(r.updatedAt)}）`;
+    mark.textContent = '締切後に変更あり';
     status.append(' ', mark);
   }
-  const applicant = first(r, 'applicantName', 'applicant.name', 'appliedByName') || applicantName;
-  const applicantId = r.appliedBy || r.createdBy;
+  const who = extra.applicant || {};
+  const applicant = who.name ? `${who.name}（${who.userId}）` : (who.userId || r.appliedBy || r.createdBy);
   document.getElementById('summary-body').replaceChildren(factsOf([
     ['医療機関名', r.institutionName],
     ['医療機関コード', r.institutionCode],
@@ -46,8 +35,8 @@ function render(r) {
     ['対応ステータス', status],
     ['申請日時', when(r.appliedAt)],
     ['対象営業日', r.businessDay ? `${dayName(r.businessDay)} 13:00締切分` : '—'],
-    ['申請者', applicant ? `${applicant}（${applicantId}）` : applicantId],
-    ['電話番号', first(r, 'institutionPhone', 'phone', 'applicant.phone') || phone || '（登録なし）'],
+    ['申請者', applicant],
+    ['電話番号', (extra.institution && extra.institution.phone) || '（登録なし）'],
     ['システムチェック', r.checkedAt ? `${formatDateTime(r.checkedAt)}（日次調査 ${r.checkedDaily || 'なし'}、週次調査 ${r.checkedWeekly || 'なし'}）` : '—'],
     ['最終更新', `${when(r.updatedAt)}（${r.updatedBy}）`],
     ['都道府県確認', r.prefectureConfirmedAt ? `確認済 ${formatDateTime(r.prefectureConfirmedAt)}（${r.prefectureConfirmedBy}）` : '未確認'],
@@ -65,6 +54,7 @@ function render(r) {
   ])];
   if (r.problems && r.problems.length) contents.push(problemsList(r));
   document.getElementById('contents-body').replaceChildren(...contents);
+  showHistory(r.history || []);
   // Only what the role may do is offered; the API decides all the same.
   const open = r.status === 'under_review';
   confirmForm.hidden = !(open && user.role === 'prefecture_admin' && !r.prefectureConfirmedAt);
@@ -72,6 +62,29 @@ function render(r) {
   document.getElementById('back').href = r.businessDay
     ? `/sos-review?day=${r.businessDay}` + (user.role === 'national' ? `&prefectureCode=${r.prefectureCode}` : '')
     : '/sos-review';
+}
+
+const actions = { created: '作成', updated: '変更', applied: 'システムチェック&申請', prefecture_confirmed: '都道府県確認', accepted: '受付完了' };
+const statusNames = { draft: '未申請', error: 'エラー有り', under_review: '都道府県・国確認中', accepted: '受付完了' };
+
+// showHistory lists every step: who, when, what, the status it left, and
+// whether the institution changed the request after its window closed.
+function showHistory(history) {
+  const rows = document.getElementById('history-rows');
+  rows.replaceChildren();
+  for (const c of history) {
+    const tr = document.createElement('tr');
+    for (const [label, text] of [['日時', formatDateTime(c.at)], ['操作', actions[c.action] || c.action], ['利用者', c.by],
+      ['対応ステータス', statusNames[c.status] || c.status], ['締切後', c.afterClose ? '締切後の変更' : '']]) {
+      const td = document.createElement('td');
+      td.dataset.label = label;
+      td.textContent = text;
+      if (c.afterClose && label === '締切後') td.className = 'mark-late-cell';
+      tr.append(td);
+    }
+    rows.append(tr);
+  }
+  document.getElementById('history').hidden = history.length === 0;
 }
 
 function fillSurvey(kind, rec) {
@@ -89,34 +102,11 @@ function fillSurvey(kind, rec) {
   }
 }
 
-async function surveys() {
+function surveys(st) {
   document.getElementById('surveys').hidden = false;
-  try {
-    const st = await api('GET', `/surveys/institutions/${encodeURIComponent(code)}/latest`);
-    fillSurvey('daily', st && st.daily);
-    fillSurvey('weekly', st && st.weekly);
-  } catch (err) {
-    document.getElementById('surveys-state').textContent = err.status === 404 ? 'この医療機関の調査の回答はありません。' : err.message;
-    fillSurvey('daily', null);
-    fillSurvey('weekly', null);
-  }
-}
-
-// phoneOf reads the institution's phone from its master record, which
-// reviewers may read in their scope (注2: reviewers telephone).
-async function phoneOf() {
-  try {
-    const rec = await api('GET', `/admin/masters/institutions/${encodeURIComponent(code)}`);
-    phone = first(rec, 'fields.phone');
-  } catch { phone = ''; }
-}
-
-// nameOf is the name of the account that filed the request, which
-// reviewers may read in their scope.
-async function nameOf(userId) {
-  try {
-    return (await api('GET', `/auth/users/${encodeURIComponent(userId)}`)).name || '';
-  } catch { return ''; }
+  fillSurvey('daily', st && st.daily);
+  fillSurvey('weekly', st && st.weekly);
+  if (!st || (!st.daily && !st.weekly)) document.getElementById('surveys-state').textContent = 'この医療機関の調査の回答はありません。';
 }
 
 function step(form, action, done) {
@@ -129,15 +119,24 @@ function step(form, action, done) {
         return;
       }
       try {
-        const r = await api('POST', requestPath(code, id, action), { version: req.version, note });
+        await api('POST', requestPath(code, id, action), { version: req.version, note });
         form.querySelector('.error-summary')?.remove();
-        render(r);
+        await reload();
         notice(done, 'success');
       } catch (err) {
         showErrors(form, err);
       }
     });
   });
+}
+
+// reload reads the request as a reviewer sees it: with its history, the
+// institution's phone, the applicant and the latest surveys.
+async function reload() {
+  const d = await api('GET', `/sos/review/institutions/${encodeURIComponent(code)}/requests/${encodeURIComponent(id)}`);
+  extra = d;
+  render(d.request);
+  surveys(d.latestSurveys);
 }
 
 async function load() {
@@ -148,17 +147,12 @@ async function load() {
     notice('確認する緊急配布要請が指定されていません。', 'warning');
     return;
   }
-  await phoneOf();
   try {
-    const r = await api('GET', requestPath(code, id));
-    applicantName = await nameOf(r.appliedBy || r.createdBy);
-    render(r);
+    await reload();
   } catch (err) {
     document.getElementById('loading').hidden = true;
     notice(err.status === 404 ? 'この緊急配布要請は見つかりません。' : err.message, 'warning');
-    return;
   }
-  await surveys();
 }
 
 step(confirmForm, 'confirm', '都道府県確認済にしました。');

@@ -43,18 +43,15 @@ async function every(day, status) {
   return out;
 }
 
-// offerExport shows the CSV download when the API offers one for this list.
-async function offerExport(q) {
-  const link = document.getElementById('export');
-  link.hidden = true;
-  const url = '/sos/review/export?' + q;
-  try {
-    const res = await fetch(url, { method: 'GET', credentials: 'same-origin' });
-    if (res.ok && (res.headers.get('Content-Type') || '').includes('csv')) {
-      document.getElementById('export-link').href = url;
-      link.hidden = false;
-    }
-  } catch { /* no export: no link */ }
+// showExport links the list's CSV download (Excel), one prefecture at a time.
+function showExport(pref, day, status) {
+  const p = document.getElementById('export');
+  p.hidden = !pref;
+  if (!pref) return;
+  const q = new URLSearchParams({ day, prefectureCode: pref });
+  const apiStatus = status === 'pending' || status === 'confirmed' ? 'under_review' : status;
+  if (apiStatus) q.set('status', apiStatus);
+  document.getElementById('export-link').href = '/sos/review/export?' + q;
 }
 
 async function show() {
@@ -102,9 +99,7 @@ async function show() {
   document.getElementById('list').hidden = list.length === 0;
   const where = pref ? prefectureName(pref) : 'すべての都道府県';
   document.getElementById('count').textContent = `${dayName(day)} 13:00締切分（${where}）：${list.length}件`;
-  const eq = new URLSearchParams({ day });
-  if (pref) eq.set('prefectureCode', pref);
-  if (pref) offerExport(eq); else document.getElementById('export').hidden = true;
+  showExport(pref, day, status);
 }
 
 // defaultDay is the window reviewers most likely want: today's once it
