@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,9 +78,12 @@ func (h *handler) routes() http.Handler {
 	rt.Private("GET /admin/maintenance-windows", h.listWindows)
 	rt.Private("POST /admin/maintenance-windows", h.createWindow)
 	rt.Private("POST /admin/maintenance-windows/{id}/end", h.endWindow)
+	rt.Public("GET "+NoticesPath, h.notices)
 	// National administrators must be able to end a window while it closes
-	// everything else.
-	closed := h.gate.Wrap(rt, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") })
+	// everything else, and everyone must be able to read why it is closed.
+	closed := h.gate.Wrap(rt, func(r *http.Request) bool {
+		return strings.HasPrefix(r.URL.Path, "/admin/maintenance-windows") || r.URL.Path == NoticesPath
+	})
 	return httpapi.AuditRefusals(closed, h.audit, h.logger, h.now)
 }
 
@@ -400,6 +404,36 @@ func (h *handler) listWindows(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"windows": ws})
+}
+
+// NoticesPath is the public announcement of maintenance windows
+// (メンテナンス実施のお知らせ), shown on the login page and home.
+const NoticesPath = "/notices/maintenance"
+
+// notices answers the current and upcoming windows to anyone, logged in or
+// not: read from the gate's cache (at most one Query per cache period per
+// instance, whoever asks how often), and cacheable for a minute.
+func (h *handler) notices(w http.ResponseWriter, r *http.Request) {
+	ns, err := h.gate.Notices(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(publicFor{w, time.Minute}, http.StatusOK, map[string]any{"notices": ns})
+}
+
+// publicFor lets browsers and shared caches keep a 200 for a while: it
+// carries nothing about the caller.
+type publicFor struct {
+	http.ResponseWriter
+	age time.Duration
+}
+
+func (p publicFor) WriteHeader(status int) {
+	if status == http.StatusOK {
+		p.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(p.age.Seconds())))
+	}
+	p.ResponseWriter.WriteHeader(status)
 }
 
 func (h *handler) createWindow(w http.ResponseWriter, r *http.Request) {

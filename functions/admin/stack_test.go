@@ -596,6 +596,7 @@ func TestSampleHTTPEvents(t *testing.T) {
 		"auth/get-me-without-session.json":             401,
 		"admin/get-users-without-session.json":         401,
 		"admin/post-users-import-without-session.json": 401,
+		"admin/get-maintenance-notices.json":           200,
 		"health/get-health.json":                       200,
 	}
 	functions := map[string]string{"auth": "AuthFunction", "admin": "AdminFunction", "health": "HealthFunction"}

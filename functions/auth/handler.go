@@ -177,13 +177,38 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// sessionBody tells the pages when the session ends, so that they can warn
+// before it does. Any authenticated request moves the idle end, but the
+// server writes it down only every touchEverySeconds: after a request at t
+// the session lasts at least until t + idle - touchEvery.
+type sessionBody struct {
+	ExpiresAt          time.Time `json:"expiresAt"` // the earlier of the idle and the absolute end
+	IdleTimeoutSeconds int       `json:"idleTimeoutSeconds"`
+	TouchEverySeconds  int       `json:"touchEverySeconds"`
+	AbsoluteExpiresAt  time.Time `json:"absoluteExpiresAt"`
+}
+
+func sessionOf(s session.Session, cfg session.Config) sessionBody {
+	end := s.LastSeenAt.Add(cfg.Idle)
+	if s.ExpiresAt.Before(end) {
+		end = s.ExpiresAt
+	}
+	return sessionBody{ExpiresAt: end.UTC(), IdleTimeoutSeconds: int(cfg.Idle.Seconds()),
+		TouchEverySeconds: int(cfg.TouchEvery.Seconds()), AbsoluteExpiresAt: s.ExpiresAt.UTC()}
+}
+
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
-	u, err := h.svc.Me(r.Context(), session.MustFrom(r.Context()))
+	s := session.MustFrom(r.Context())
+	u, err := h.svc.Me(r.Context(), s)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, meOf(u))
+	body := struct {
+		meBody
+		Session sessionBody `json:"session"`
+	}{meOf(u), sessionOf(s, h.sessions.Config())}
+	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
 func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -59,22 +60,72 @@ func NewGate(store Lister, ttl time.Duration, now func() time.Time) *Gate {
 
 // Active returns the window that closes the system now, if any.
 func (g *Gate) Active(ctx context.Context) (Window, bool, error) {
+	ws, now, err := g.windows(ctx)
+	if err != nil {
+		return Window{}, false, err
+	}
+	for _, w := range ws {
+		if w.ActiveAt(now) {
+			return w, true, nil
+		}
+	}
+	return Window{}, false, nil
+}
+
+// Notices returns the announced windows, current and upcoming, as the
+// public may see them, from the same cached read as Active.
+func (g *Gate) Notices(ctx context.Context) ([]Notice, error) {
+	ws, now, err := g.windows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Notices(ws, now), nil
+}
+
+// windows returns the cached windows, read again when the cache is older
+// than ttl, and the time it judged that by.
+func (g *Gate) windows(ctx context.Context) ([]Window, time.Time, error) {
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.fetched.IsZero() || now.Sub(g.fetched) >= g.ttl || now.Before(g.fetched) {
 		ws, err := g.store.ListWindows(ctx)
 		if err != nil {
-			return Window{}, false, fmt.Errorf("read maintenance windows: %w", err)
+			return nil, now, fmt.Errorf("read maintenance windows: %w", err)
 		}
 		g.cached, g.fetched = ws, now
 	}
-	for _, w := range g.cached {
-		if w.ActiveAt(now) {
-			return w, true, nil
+	return g.cached, now, nil
+}
+
+// Notice is a window as announced to everyone, logged in or not
+// (メンテナンス実施のお知らせ): its times and message, nothing about who
+// scheduled it.
+type Notice struct {
+	Start   time.Time `json:"start"` // JST
+	End     time.Time `json:"end"`   // JST
+	Message string    `json:"message"`
+	Active  bool      `json:"active"` // the system is closed now
+}
+
+// MaxNotices is how many windows are announced at most: the soonest.
+const MaxNotices = 5
+
+// Notices returns the windows not yet over at now and not ended early,
+// soonest first, at most MaxNotices.
+func Notices(ws []Window, now time.Time) []Notice {
+	var live []Window
+	for _, w := range ws {
+		if w.EndedAt.IsZero() && now.Before(w.End) {
+			live = append(live, w)
 		}
 	}
-	return Window{}, false, nil
+	sort.Slice(live, func(i, j int) bool { return live[i].Start.Before(live[j].Start) })
+	out := make([]Notice, 0, min(len(live), MaxNotices))
+	for _, w := range live[:min(len(live), MaxNotices)] {
+		out = append(out, Notice{Start: w.Start.In(JST), End: w.End.In(JST), Message: w.Message, Active: w.ActiveAt(now)})
+	}
+	return out
 }
 
 // JST is Japan Standard Time: windows are named and shown in it.
@@ -120,8 +171,11 @@ func (g *Gate) Wrap(h http.Handler, exempt func(*http.Request) bool) http.Handle
 		if msg == "" {
 			msg = "システムメンテナンス中です。"
 		}
-		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable,
+		e := apperr.New(apperr.Unavailable,
 			fmt.Sprintf("%s（%s まで）", msg, until),
-			fmt.Sprintf("closed for maintenance until %s", win.End.UTC().Format(time.RFC3339))))
+			fmt.Sprintf("closed for maintenance until %s", win.End.UTC().Format(time.RFC3339)))
+		// The pages show the window as a notice of its own, not as an error.
+		e.Detail = map[string]string{"reason": "maintenance", "message": msg, "end": win.End.In(JST).Format(time.RFC3339)}
+		httpapi.WriteError(w, r, e)
 	})
 }

@@ -1,5 +1,7 @@
 // Calls to the JSON API, and what every page does with their answers.
 
+import { watchSession } from './session.js';
+
 const JST = 'Asia/Tokyo';
 
 /** ApiError is an answer other than 2xx: its status and the API's error body. */
@@ -32,6 +34,14 @@ export async function api(method, path, body) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  const date = Date.parse(res.headers.get('Date') || '');
+  if (!Number.isNaN(date)) clock.skew = date - Date.now();
+  // An answer given after the session was resolved moved its idle clock on
+  // the server (public routes have none; a 401, 403 or 503 may come before
+  // the session is looked at, and counting too little only warns early).
+  if ((res.ok || res.status === 400 || res.status === 409) && !path.startsWith('/notices/')) {
+    document.dispatchEvent(new Event('gmis:activity'));
+  }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
     if (res.status === 503) showMaintenance(err);
@@ -40,20 +50,42 @@ export async function api(method, path, body) {
   return data;
 }
 
-/** toLogin sends the browser to the login page, to come back here after. */
-export function toLogin() {
+/**
+ * clock.skew is the server's clock less this browser's, from the Date of
+ * the last answer: session ends are the server's times.
+ */
+export const clock = { skew: 0 };
+
+/**
+ * toLogin sends the browser to the login page, to come back here after;
+ * reason 'expired' tells the user why.
+ */
+export function toLogin(reason) {
+  const q = new URLSearchParams();
   const next = location.pathname + location.search;
-  location.assign('/login' + (next !== '/' ? '?next=' + encodeURIComponent(next) : ''));
+  if (next !== '/') q.set('next', next);
+  if (reason) q.set('reason', reason);
+  const query = q.toString();
+  location.assign('/login' + (query ? '?' + query : ''));
 }
 
-/** nextPage is where to go after logging in: a path of this site only. */
+/**
+ * nextPage is where to go after logging in: a page of this site only
+ * (no other origin, however the address is spelled), never login again.
+ */
 export function nextPage() {
-  const next = new URLSearchParams(location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  const raw = new URLSearchParams(location.search).get('next') || '/';
+  if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return '/';
+  let u;
+  try { u = new URL(raw, location.origin); } catch { return '/'; }
+  if (u.origin !== location.origin || u.pathname.startsWith('/login')) return '/';
+  return u.pathname + u.search;
 }
 
 /** notice shows a message at the top of the page. */
 export function notice(text, kind = '') {
+  // During maintenance the page says it all: the same 503 again adds nothing.
+  if (document.getElementById('maintenance')) return;
   const box = document.getElementById('notice');
   box.replaceChildren();
   if (!text) return;
@@ -63,9 +95,44 @@ export function notice(text, kind = '') {
   box.append(p);
 }
 
+// showMaintenance shows a maintenance window's 503 as the page itself:
+// what is being done and until when, instead of the form that cannot be
+// used now (it stays in the page, hidden, with what was typed).
 function showMaintenance(err) {
-  const end = err.detail && err.detail.end ? `（終了予定：${formatDateTime(err.detail.end)}）` : '';
-  notice(err.message + end, 'warning');
+  const d = err.detail || {};
+  if (d.reason !== 'maintenance') {
+    notice(err.message, 'warning');
+    return;
+  }
+  const main = document.getElementById('main');
+  let box = document.getElementById('maintenance');
+  if (!box) {
+    for (const el of main.children) el.hidden = true;
+    box = document.createElement('section');
+    box.id = 'maintenance';
+    box.className = 'maintenance';
+    box.setAttribute('aria-labelledby', 'maintenance-title');
+    main.prepend(box);
+  }
+  const h = document.createElement('h1');
+  h.id = 'maintenance-title';
+  h.textContent = 'ただいまメンテナンス中です';
+  const msg = document.createElement('p');
+  msg.textContent = d.message || err.message;
+  const end = document.createElement('p');
+  end.className = 'maintenance-end';
+  end.textContent = d.end ? `終了予定：${formatDateTime(d.end)}` : '';
+  const after = document.createElement('p');
+  after.textContent = 'メンテナンスが終わってから、もう一度お試しください。';
+  const again = document.createElement('button');
+  again.type = 'button';
+  again.className = 'button button-secondary';
+  again.textContent = '再読み込み';
+  again.addEventListener('click', () => location.reload());
+  box.replaceChildren(h, msg, end, after, again);
+  document.getElementById('notice')?.replaceChildren();
+  document.title = 'メンテナンス中 | G-MIS 医療機関等情報支援システム';
+  main.focus();
 }
 
 /** formatDate writes a date as 2026年12月1日（火）, in JST. */
@@ -111,11 +178,13 @@ export const roleNames = {
 
 /** showAccount fills the header with the logged-in user and wires logout. */
 export function showAccount(me) {
+  if (me.session) watchSession(me.session);
   document.getElementById('account-name').textContent = `${me.name} さん`;
   document.getElementById('account').hidden = false;
   document.getElementById('logout').addEventListener('click', async () => {
     try { await api('POST', '/auth/logout'); } catch { /* the session may be gone already */ }
     sessionStorage.clear();
+    localStorage.removeItem('gmis.session.end');
     // Nurses' stations share PCs: what was typed goes with the user.
     forgetDrafts(me.userId);
     location.assign('/login');

@@ -1,5 +1,6 @@
 import { api, showAccount, toLogin, notice } from '../api.js';
 import { showErrors, required, busy } from '../form.js';
+import { encode, svg } from '../qr.js';
 
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 const form = document.getElementById('factor-form');
@@ -40,6 +41,13 @@ form.addEventListener('submit', (ev) => {
       if (chosen === 'totp') {
         const res = await api('POST', '/auth/totp/enroll', { currentPassword: form.currentPassword.value });
         document.getElementById('secret').textContent = res.secret.replace(/(.{4})/g, '$1 ').trim();
+        const qr = document.getElementById('qr');
+        try {
+          // Drawn here: the URI holds the secret, so no image service sees it.
+          qr.replaceChildren(svg(encode(res.otpauthUri), '認証アプリに登録するQRコード'));
+        } catch {
+          qr.replaceChildren(); // too long to draw: the key is shown
+        }
         document.getElementById('totp-secret').hidden = false;
         document.getElementById('confirm-hint').textContent = '登録したら、認証アプリに表示された6桁のコードを入力してください。';
       } else {

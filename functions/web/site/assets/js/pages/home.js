@@ -1,6 +1,7 @@
 import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
 import { homeSOS } from '../sos.js';
 import { showAdminMenu } from '../menu.js';
+import { showNotices } from '../notices.js';
 
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 
@@ -14,6 +15,7 @@ async function load() {
   }
   if (me.mustChangePassword) return location.assign('/password/change?first=1');
   showAccount(me);
+  showNotices(document.getElementById('announcements'));
   if (new URLSearchParams(location.search).has('changed')) notice('パスワードを変更しました。', 'success');
   document.getElementById('loading').hidden = true;
   document.getElementById('me-name').textContent = me.name;

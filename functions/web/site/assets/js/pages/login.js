@@ -1,5 +1,11 @@
-import { api, nextPage } from '../api.js';
+import { api, nextPage, notice } from '../api.js';
 import { showErrors, required, busy } from '../form.js';
+import { showNotices } from '../notices.js';
+
+if (new URLSearchParams(location.search).get('reason') === 'expired') {
+  notice('一定時間操作がなかったため、ログアウトしました。もう一度ログインすると、元の画面に戻ります。入力中の内容は、このブラウザに保存されています。', 'warning');
+}
+showNotices(document.getElementById('announcements'));
 
 const form = document.getElementById('login');
 form.addEventListener('submit', (ev) => {
