@@ -46,6 +46,19 @@ func shows(sel, want string) string {
 	return `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.offsetParent !== null && el.innerText.includes(` + jsString(want) + `); })()`
 }
 
+// checkSOSPage is checkPage, and the page must fit a 360-px phone
+// without scrolling sideways.
+func checkSOSPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	checkPage(t, ctx, name)
+	do(t, ctx, chromedp.EmulateViewport(360, 740), chromedp.Sleep(100*time.Millisecond))
+	w := value(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	do(t, ctx, chromedp.EmulateReset())
+	if w > 360 {
+		t.Errorf("page %s is %d px wide on a 360-px phone", name, w)
+	}
+}
+
 // logoutInBrowser ends the session through the header's button.
 func logoutInBrowser(t *testing.T, ctx context.Context) {
 	t.Helper()
@@ -111,17 +124,17 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if b := value(t, ctx, chromedp.Text(".sos-banner")); !strings.Contains(b, "!!!ご回答期限!!! 当日13:00まで") || !strings.Contains(b, "※毎日の回答が必要というわけではございません") {
 		t.Errorf("the banner says %q", b)
 	}
-	checkPage(t, ctx, "sos-list-empty")
+	checkSOSPage(t, ctx, "sos-list-empty")
 
 	// 新規作成: saving without the general confirmation is refused at its box.
 	do(t, ctx, chromedp.Click("#new"))
 	waitForPage(t, ctx, "/sos-requests/edit")
 	waitUntil(t, ctx, shows("#sos-form", "上記の緊急配布条件を満たしていることを確認した"))
-	checkPage(t, ctx, "sos-edit-new")
+	checkSOSPage(t, ctx, "sos-edit-new")
 	do(t, ctx, chromedp.Click("#f-items-surgical_mask"), chromedp.Click("#save"))
 	waitUntil(t, ctx, shows("#f-confirmedGeneral-error", "にチェックをしてください"))
 	waitUntil(t, ctx, shows(".error-summary", "にチェックをしてください"))
-	checkPage(t, ctx, "sos-edit-error")
+	checkSOSPage(t, ctx, "sos-edit-error")
 
 	// 保存: a draft (未申請) with a quantity and a comment.
 	do(t, ctx,
@@ -155,19 +168,19 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if got := value(t, ctx, chromedp.Text("#result")); !strings.Contains(got, "申請日時") || !strings.Contains(got, "13:00締切分") {
 		t.Errorf("after apply the page says %q, want the applied time and the business day", got)
 	}
-	checkPage(t, ctx, "sos-edit-applied")
+	checkSOSPage(t, ctx, "sos-edit-applied")
 	title := applied.String("title")
 	do(t, ctx, chromedp.Navigate(base+"/sos-requests"))
 	waitUntil(t, ctx, shows("#rows", title))
 	waitUntil(t, ctx, shows("#rows", "都道府県・国確認中"))
-	checkPage(t, ctx, "sos-list")
+	checkSOSPage(t, ctx, "sos-list")
 
 	// The prefecture's administrator confirms it (都道府県確認済).
 	logoutInBrowser(t, ctx)
 	pa, paInitial := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	firstLoginInBrowser(t, ctx, e, pa, paInitial, "/sos-review?day="+day, "#filter")
 	waitUntil(t, ctx, shows("#rows", title))
-	checkPage(t, ctx, "sos-review")
+	checkSOSPage(t, ctx, "sos-review")
 	// The day's list as Excel CSV, linked from the page.
 	waitUntil(t, ctx, shows("#export", "ダウンロード"))
 	csv := value(t, ctx, chromedp.Evaluate[string](`(async () => {
@@ -187,7 +200,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if visible := value(t, ctx, chromedp.Evaluate[bool](`!document.getElementById('accept-form').hidden`)); visible {
 		t.Error("a prefecture administrator is offered 受付完了")
 	}
-	checkPage(t, ctx, "sos-review-detail")
+	checkSOSPage(t, ctx, "sos-review-detail")
 	do(t, ctx, chromedp.SendKeys("#confirm-note", "電話で在庫を確認済"), chromedp.Click("#confirm-form button[type=submit]"))
 	waitUntil(t, ctx, shows("#notice", "都道府県確認済にしました"))
 	waitUntil(t, ctx, shows("#summary-body", "都道府県確認済"))
@@ -206,7 +219,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.SendKeys("#accept-note", "発送手配済"), chromedp.Click("#accept-form button[type=submit]"))
 	waitUntil(t, ctx, shows("#notice", "受付完了にしました"))
 	waitUntil(t, ctx, shows("#summary-body", "受付完了"))
-	checkPage(t, ctx, "sos-review-accepted")
+	checkSOSPage(t, ctx, "sos-review-accepted")
 	if r := c.Do("GET", "/sos/institutions/"+code+"/requests/"+id, nil); r.String("status") != "accepted" || r.String("acceptedBy") != na.ID {
 		t.Fatalf("after acceptance: %s", r.Body)
 	}
@@ -230,13 +243,13 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if editable := value(t, ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('#sos-form, #save, #apply, #delete')].filter(el => el.offsetParent !== null).length`)); editable != 0 {
 		t.Errorf("%d edit controls shown on an accepted request", editable)
 	}
-	checkPage(t, ctx, "sos-edit-accepted")
+	checkSOSPage(t, ctx, "sos-edit-accepted")
 
 	// 印刷用に表示: the sheet, a print stylesheet, and 印刷 calls window.print.
 	do(t, ctx, chromedp.Click("#print-link"))
 	waitForPage(t, ctx, "/sos-requests/print")
 	waitUntil(t, ctx, shows("#sheet", title))
-	checkPage(t, ctx, "sos-print")
+	checkSOSPage(t, ctx, "sos-print")
 	printed := value(t, ctx, chromedp.Evaluate[bool](`(() => {
 	  window.print = () => { window.__printed = true; };
 	  document.getElementById('print').click();
@@ -266,7 +279,7 @@ func TestSOSInTheBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(base+"/"))
 	waitUntil(t, ctx, shows("#sos-latest", title))
 	waitUntil(t, ctx, shows("#sos-latest", "受付完了"))
-	checkPage(t, ctx, "home-sos")
+	checkSOSPage(t, ctx, "home-sos")
 }
 
 // TestSOSErrorsInTheBrowser: a hospital without surveys gets エラー有り with
@@ -296,7 +309,7 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 	if !strings.Contains(res, "② 日次調査が登録されていません") || !strings.Contains(res, "週次調査が登録されていません") {
 		t.Errorf("the failed conditions read %q", res)
 	}
-	checkPage(t, ctx, "sos-edit-failed")
+	checkSOSPage(t, ctx, "sos-edit-failed")
 	id := value(t, ctx, chromedp.Evaluate[string](`new URLSearchParams(location.search).get('id') || ''`))
 
 	// Another person edits it meanwhile: saving here is refused and explained.
@@ -307,7 +320,7 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 	}
 	do(t, ctx, chromedp.SendKeys("#f-comment", "こちらの入力"), chromedp.Click("#save"))
 	waitUntil(t, ctx, shows("#result .conflict", "他の方が更新しました"))
-	checkPage(t, ctx, "sos-edit-conflict")
+	checkSOSPage(t, ctx, "sos-edit-conflict")
 	do(t, ctx, chromedp.Click("#result .conflict button"))
 	waitUntil(t, ctx, shows("#notice", "最新の内容を読み込みました"))
 	if got := value(t, ctx, chromedp.Value("#f-comment")); got != "別の端末から" {
