@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gmis-oss/gmis/shared/sos"
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
@@ -31,6 +32,13 @@ var Pages = map[string]string{
 	"/daily":           "daily.html",
 	"/weekly":          "weekly.html",
 	"/settings/factor": "factor.html",
+	// 緊急配布要請 (SOS): the institution's list, form and print view, and
+	// the reviewers' day list and detail.
+	"/sos-requests":       "sos-list.html",
+	"/sos-requests/edit":  "sos-edit.html",
+	"/sos-requests/print": "sos-print.html",
+	"/sos-review":         "sos-review.html",
+	"/sos-review/detail":  "sos-review-detail.html",
 
 	// 病院検索: the search and one hospital.
 	"/hospitals":        "search.html",
@@ -91,6 +99,17 @@ func groups(fields []survey.FormField, legends map[string]string) []formGroup {
 type pageData struct {
 	Daily  []formGroup
 	Weekly []formGroup
+	// SOS is what the SOS pages show from the domain: the supplies a
+	// request may ask for and the comment's length limit.
+	SOS sosData
+}
+
+// sosData is the SOS pages' part of pageData.
+type sosData struct {
+	Supplies   []survey.Choice
+	MaxComment int
+	DailyForm  []survey.FormField
+	WeeklyForm []survey.FormField
 }
 
 // site is the application as served: pages rendered once at start-up, and
@@ -152,7 +171,8 @@ func newSite(connect string) (*site, error) {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		var buf bytes.Buffer
-		if err := t.Execute(&buf, pageData{Daily: groups(survey.DailyForm(), groupLegends), Weekly: groups(survey.WeeklyForm(), supplyLegends())}); err != nil {
+		if err := t.Execute(&buf, pageData{Daily: groups(survey.DailyForm(), groupLegends), Weekly: groups(survey.WeeklyForm(), supplyLegends()),
+			SOS: sosData{Supplies: survey.Supplies, MaxComment: sos.MaxComment, DailyForm: survey.DailyForm(), WeeklyForm: survey.WeeklyForm()}}); err != nil {
 			return nil, fmt.Errorf("page %s: %w", file, err)
 		}
 		s.pages[route] = buf.Bytes()

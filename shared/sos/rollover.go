@@ -222,6 +222,6 @@ func (r *Rollover) Message(s Summary) (subject, body string) {
 	subject = fmt.Sprintf("【緊急配布要請】%s締切分 %d件", s.Day, s.Count)
 	q := url.Values{"day": {s.Day}, "prefectureCode": {s.PrefectureCode}}
 	body = fmt.Sprintf("%s 13:00 締切の緊急配布要請（都道府県コード %s）は %d 件です。\n"+
-		"内容を確認してください: %s/sos/review?%s\n", s.Day, s.PrefectureCode, s.Count, r.baseURL, q.Encode())
+		"内容を確認してください: %s/sos-review?%s\n", s.Day, s.PrefectureCode, s.Count, r.baseURL, q.Encode())
 	return subject, body
 }

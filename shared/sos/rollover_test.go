@@ -42,7 +42,7 @@ func TestDueWindows(t *testing.T) {
 func TestMessage(t *testing.T) {
 	r := NewRollover(nil, nil, nil, "https://gmis.example.jp/", nil)
 	subject, body := r.Message(Summary{Day: "2024-01-09", PrefectureCode: "13", Count: 3})
-	if !strings.Contains(subject, "3件") || !strings.Contains(body, "https://gmis.example.jp/sos/review?day=2024-01-09&prefectureCode=13") {
+	if !strings.Contains(subject, "3件") || !strings.Contains(body, "https://gmis.example.jp/sos-review?day=2024-01-09&prefectureCode=13") {
 		t.Fatalf("message = %q %q", subject, body)
 	}
 }

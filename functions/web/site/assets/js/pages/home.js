@@ -1,4 +1,5 @@
 import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
+import { homeSOS } from '../sos.js';
 import { showAdminMenu } from '../menu.js';
 import { showNotices } from '../notices.js';
 
@@ -30,6 +31,7 @@ async function load() {
   document.getElementById('me').hidden = false;
   showAdminMenu(me);
   if (me.institutionCode) showSurveys(me.institutionCode);
+  homeSOS(me);
 }
 
 async function showSurveys(code) {
