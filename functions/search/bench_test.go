@@ -29,7 +29,7 @@ import (
 // benchHandler is the search function's handler in this process: its
 // read model is read through a client that counts its calls; sessions and
 // maintenance windows through one that does not.
-func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler, *dynamodb.Client) {
+func benchHandler(b testing.TB, e *authtest.Env, calls *atomic.Int64) (*handler, *dynamodb.Client) {
 	ep := e.Stack.Endpoints
 	fnEnv := e.Stack.FunctionEnv("SearchFunction")
 	plain := ep.DynamoDBClient()
@@ -45,7 +45,7 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 
 // load writes n institutions of a prefecture with their status items,
 // most of which answered today.
-func load(b *testing.B, db *dynamodb.Client, table, pref string, first, n int) {
+func load(b testing.TB, db *dynamodb.Client, table, pref string, first, n int) {
 	now := time.Now()
 	rnd := rand.New(rand.NewPCG(uint64(first), 1))
 	kana := []rune("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ")
@@ -82,7 +82,7 @@ func load(b *testing.B, db *dynamodb.Client, table, pref string, first, n int) {
 
 // measure runs a search n times through the handler and returns the p50,
 // the p95 and the DynamoDB calls of one search.
-func measure(b *testing.B, c *authtest.Client, calls *atomic.Int64, q string, n int) (time.Duration, time.Duration, float64) {
+func measure(b testing.TB, c *authtest.Client, calls *atomic.Int64, q string, n int) (time.Duration, time.Duration, float64) {
 	took := make([]time.Duration, 0, n)
 	calls.Store(0)
 	for range n {
