@@ -358,6 +358,22 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 	report(t, writer[17], insts[17].code, today(), 0, 6)
 	report(t, writer[8], insts[8].code, survey.AddDays(today(), -3), 0, 10)
 	report(t, writer[20], insts[20].code, survey.AddDays(today(), -3), 0, 2)
+	advance := func(code string) (prev, at string) {
+		t.Helper()
+		out, err := e.Stack.Endpoints.DynamoDBClient().GetItem(context.Background(), &dynamodb.GetItemInput{
+			TableName: aws.String(e.Stack.FunctionEnv("SearchFunction")["SURVEYS_TABLE"]), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "inst#" + code}, "sk": &types.AttributeValueMemberS{Value: "status"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := out.Item["prevDaily"].(*types.AttributeValueMemberS)
+		a, _ := out.Item["dailyAdvancedAt"].(*types.AttributeValueMemberS)
+		if p == nil || a == nil {
+			t.Fatalf("status item of %s has no prevDaily or dailyAdvancedAt: %v", code, out.Item)
+		}
+		return p.Value, a.Value
+	}
+	_, kaAdvanced := advance(insts[5].code)
 	between := []func(){
 		// ト: stale with an old report, not yet seen, turns current.
 		func() { report(t, writer[20], insts[20].code, today(), 0, 7) },
@@ -415,6 +431,17 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 	if strings.Join(order, ",") != strings.Join(want, ",") {
 		t.Errorf("by name while surveys were written = %v, want %v", order, want)
 	}
+	// The status items: ト's advance from its old report is kept; カ's
+	// correction of today's report and a late report of an older day for
+	// ト leave what the advances kept.
+	report(t, writer[20], insts[20].code, survey.AddDays(today(), -1), 0, 3)
+	if prev, at := advance(insts[20].code); prev != survey.AddDays(today(), -3) || at == "" {
+		t.Errorf("ト: prevDaily %q, dailyAdvancedAt %q, want the report of 3 days ago and a time", prev, at)
+	}
+	if prev, at := advance(insts[5].code); prev != "" || at != kaAdvanced {
+		t.Errorf("カ: prevDaily %q, dailyAdvancedAt %q, want none before its first report and %s (its first report)", prev, at, kaAdvanced)
+	}
+
 	// A new search: the five current ones (ア, カ, ツ, ト, ノ) first.
 	got := codes(results(t, query(c, "sort=name&limit=6")))
 	if want := []string{insts[0].code, insts[5].code, insts[17].code, insts[20].code, insts[24].code, insts[1].code}; strings.Join(got, ",") != strings.Join(want, ",") {
