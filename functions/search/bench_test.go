@@ -102,8 +102,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseco
 // BenchmarkSearch measures the search through its handler over DynamoDB
 // Local: a prefecture of 1,000 institutions before and after 99,000 more
 // are added elsewhere (the index is by prefecture, so the country's size
-// must not matter), then Tokyo's 13,000 sorted by beds, searched by kana
-// and sorted by distance.
+// must not matter), then Tokyo's 13,000 sorted by beds, searched by kana,
+// sorted by distance and sorted by name.
 func BenchmarkSearch(b *testing.B) {
 	const runs = 50
 	e := shared.Env(b)
@@ -132,6 +132,9 @@ func BenchmarkSearch(b *testing.B) {
 		{"first_page", "prefecture=13"},
 		{"text", "prefecture=13&q=" + url.QueryEscape("ｱｲ")},
 		{"distance", "prefecture=13&near=35.68,139.76&withinKm=5"},
+		// By name: the whole prefecture too (current ones first, then
+		// the stale ones, both in kana order).
+		{"name", "prefecture=13&sort=name"},
 	} {
 		p50, p95, perSearch := measure(b, c, &calls, s.q, runs)
 		fmt.Printf("BENCH search_tokyo_%s_p50_ms %s\n", s.name, ms(p50))
