@@ -546,6 +546,33 @@ func TestFirstPageByBedsReadsAtMostTwoPages(t *testing.T) {
 	if len(seen) != 600 {
 		t.Errorf("paged through %d of 600", len(seen))
 	}
+	// accepting=true by beds, paged, finds what the whole prefecture's
+	// read (a text every name matches) finds.
+	pageAll := func(q string) []string {
+		var out []string
+		cursor := ""
+		for range 20 {
+			u := "/search/hospitals?prefecture=30&accepting=true&limit=50" + q
+			if cursor != "" {
+				u += "&cursor=" + url.QueryEscape(cursor)
+			}
+			r := c.Do("GET", u, nil)
+			for _, x := range results(t, r) {
+				if x["accepting"] != true {
+					t.Errorf("%s: %v is not accepting", q, x)
+				}
+				out = append(out, x["code"].(string))
+			}
+			if cursor, _ = r.JSON["nextCursor"].(string); cursor == "" {
+				break
+			}
+		}
+		return out
+	}
+	byBeds, whole := pageAll(""), pageAll("&q="+url.QueryEscape("ベンチ"))
+	if len(byBeds) < 100 || strings.Join(byBeds, ",") != strings.Join(whole, ",") {
+		t.Errorf("accepting by beds found %d, the whole prefecture %d (or in another order)", len(byBeds), len(whole))
+	}
 }
 
 func TestDistance(t *testing.T) {

@@ -382,6 +382,9 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 // the share of entries the filter kept so far, each at least twice the
 // one before.
 func (s *SearchStore) Ranked(ctx context.Context, r search.RankedRead, fn func(search.Entry) bool) error {
+	if r.After != "" && r.Before != "" && r.After >= r.Before {
+		return nil // nothing lies between
+	}
 	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchBedsIndex),
 		KeyConditionExpression:    aws.String("searchPrefectureCode = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(r.Prefecture), ":since": str(r.Since)},
@@ -442,6 +445,6 @@ func (s *SearchStore) Ranked(ctx context.Context, r search.RankedRead, fn func(s
 			continue
 		}
 		need := max(want-kept, want/2+1)
-		limit = max(2*limit, int32(min(need*scanned/kept*3/2+10, 5000)))
+		limit = min(max(2*limit, int32(min(need*scanned/kept*3/2+10, 5000))), 10000) // 1 MB holds fewer
 	}
 }
