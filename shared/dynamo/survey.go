@@ -149,7 +149,11 @@ func (s *SurveyStore[T]) statusAttr() string {
 // history entry and, when rec's period is not older than the latest one,
 // the status item. A backfill of an older period fails the status item's
 // condition; it is then written again without it (a later period never
-// goes back), so a write of the latest period costs one transaction.
+// goes back), so a write of the latest period costs one transaction. A
+// daily survey's status write has two forms, an advance of the latest
+// date and a write of the same date (see below): the likelier one is
+// tried first, the other when its condition fails, so a daily backfill
+// costs three.
 func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where authz.Scope) error {
 	cur := surveyItem[T]{PK: surveyPK(rec.InstitutionCode), SK: s.kind + "#" + rec.Period, Kind: s.kind, InstitutionCode: rec.InstitutionCode,
 		Period: rec.Period, Version: rec.Version, Values: rec.Values, UpdatedAt: timeString(rec.UpdatedAt), UpdatedBy: rec.UpdatedBy, Source: rec.Source,
