@@ -29,7 +29,7 @@ import (
 // benchHandler is the search function's handler in this process: its
 // read model is read through a client that counts its calls; sessions and
 // maintenance windows through one that does not.
-func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler, *dynamodb.Client) {
+func benchHandler(b testing.TB, e *authtest.Env, calls *atomic.Int64) (*handler, *dynamodb.Client) {
 	ep := e.Stack.Endpoints
 	fnEnv := e.Stack.FunctionEnv("SearchFunction")
 	plain := ep.DynamoDBClient()
@@ -45,7 +45,7 @@ func benchHandler(b *testing.B, e *authtest.Env, calls *atomic.Int64) (*handler,
 
 // load writes n institutions of a prefecture with their status items,
 // most of which answered today.
-func load(b *testing.B, db *dynamodb.Client, table, pref string, first, n int) {
+func load(b testing.TB, db *dynamodb.Client, table, pref string, first, n int) {
 	now := time.Now()
 	rnd := rand.New(rand.NewPCG(uint64(first), 1))
 	kana := []rune("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ")
@@ -82,7 +82,7 @@ func load(b *testing.B, db *dynamodb.Client, table, pref string, first, n int) {
 
 // measure runs a search n times through the handler and returns the p50,
 // the p95 and the DynamoDB calls of one search.
-func measure(b *testing.B, c *authtest.Client, calls *atomic.Int64, q string, n int) (time.Duration, time.Duration, float64) {
+func measure(b testing.TB, c *authtest.Client, calls *atomic.Int64, q string, n int) (time.Duration, time.Duration, float64) {
 	took := make([]time.Duration, 0, n)
 	calls.Store(0)
 	for range n {
@@ -102,8 +102,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseco
 // BenchmarkSearch measures the search through its handler over DynamoDB
 // Local: a prefecture of 1,000 institutions before and after 99,000 more
 // are added elsewhere (the index is by prefecture, so the country's size
-// must not matter), then Tokyo's 13,000 sorted by beds, searched by kana
-// and sorted by distance.
+// must not matter), then Tokyo's 13,000 sorted by beds, searched by kana,
+// sorted by distance and sorted by name.
 func BenchmarkSearch(b *testing.B) {
 	const runs = 50
 	e := shared.Env(b)
@@ -132,6 +132,9 @@ func BenchmarkSearch(b *testing.B) {
 		{"first_page", "prefecture=13"},
 		{"text", "prefecture=13&q=" + url.QueryEscape("ｱｲ")},
 		{"distance", "prefecture=13&near=35.68,139.76&withinKm=5"},
+		// By name: the whole prefecture too (current ones first, then
+		// the stale ones, both in kana order).
+		{"name", "prefecture=13&sort=name"},
 	} {
 		p50, p95, perSearch := measure(b, c, &calls, s.q, runs)
 		fmt.Printf("BENCH search_tokyo_%s_p50_ms %s\n", s.name, ms(p50))

@@ -3,26 +3,29 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"net/url"
-	"os"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
+	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
@@ -305,6 +308,39 @@ func TestVisibility(t *testing.T) {
 	}
 }
 
+// TestNameSortPutsStaleLast: sorted by name, the current institutions
+// come first in kana order, then the stale ones (an old report or none) in
+// kana order.
+func TestNameSortPutsStaleLast(t *testing.T) {
+	e := shared.Env(t)
+	old := inst{code: "3900000001", pref: "39", hc: "3901", name: "高知ア病院", kana: "コウチアビョウイン"}
+	cur1 := inst{code: "3900000002", pref: "39", hc: "3901", name: "高知イ病院", kana: "コウチイビョウイン"}
+	never := inst{code: "3900000003", pref: "39", hc: "3901", name: "高知ウ病院", kana: "コウチウビョウイン"}
+	cur2 := inst{code: "3900000004", pref: "39", hc: "3901", name: "高知エ病院", kana: "コウチエビョウイン"}
+	addInstitutions(t, e, old, cur1, never, cur2)
+	report(t, staff(t, e, old), old.code, survey.AddDays(today(), -3), 0, 5)
+	report(t, staff(t, e, cur1), cur1.code, today(), 0, 1)
+	c := staff(t, e, cur2)
+	report(t, c, cur2.code, survey.AddDays(today(), -2), 0, 0) // two days old: still current
+	rs := results(t, query(c, "sort=name"))
+	if got, want := strings.Join(codes(rs), ","), strings.Join([]string{cur1.code, cur2.code, old.code, never.code}, ","); got != want {
+		t.Errorf("sorted by name = %s, want %s (イ, エ current; ア, ウ stale)", got, want)
+	}
+	var staleFlags []bool
+	for _, r := range rs {
+		staleFlags = append(staleFlags, r["stale"] == true)
+	}
+	if fmt.Sprint(staleFlags) != "[false false true true]" {
+		t.Errorf("stale flags = %v", staleFlags)
+	}
+}
+
+// TestPagingWhileSurveysAreWritten pages through a prefecture by name in
+// pages of 7 while surveys are written between pages: one turns a stale
+// institution that is still to come current, one turns current one that
+// never reported, one corrects a current one. Every institution is seen
+// exactly once, the stale ones after the current ones as they were at the
+// first page; a new search then shows the new current ones first.
 func TestPagingWhileSurveysAreWritten(t *testing.T) {
 	e := shared.Env(t)
 	var insts []inst
@@ -314,8 +350,43 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 	}
 	addInstitutions(t, e, insts...)
 	c := staff(t, e, insts[0])
-	writers := []*authtest.Client{c, staff(t, e, insts[12]), staff(t, e, insts[24])}
+	writer := map[int]*authtest.Client{0: c}
+	for _, i := range []int{5, 8, 17, 20, 24} {
+		writer[i] = staff(t, e, insts[i])
+	}
+	report(t, writer[5], insts[5].code, today(), 0, 4)
+	report(t, writer[17], insts[17].code, today(), 0, 6)
+	report(t, writer[8], insts[8].code, survey.AddDays(today(), -3), 0, 10)
+	report(t, writer[20], insts[20].code, survey.AddDays(today(), -3), 0, 2)
+	advance := func(code string) (prev, at string) {
+		t.Helper()
+		out, err := e.Stack.Endpoints.DynamoDBClient().GetItem(context.Background(), &dynamodb.GetItemInput{
+			TableName: aws.String(e.Stack.FunctionEnv("SearchFunction")["SURVEYS_TABLE"]), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "inst#" + code}, "sk": &types.AttributeValueMemberS{Value: "status"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := out.Item["prevDaily"].(*types.AttributeValueMemberS)
+		a, _ := out.Item["dailyAdvancedAt"].(*types.AttributeValueMemberS)
+		if p == nil || a == nil {
+			t.Fatalf("status item of %s has no prevDaily or dailyAdvancedAt: %v", code, out.Item)
+		}
+		return p.Value, a.Value
+	}
+	_, kaAdvanced := advance(insts[5].code)
+	between := []func(){
+		// ト: stale with an old report, not yet seen, turns current.
+		func() { report(t, writer[20], insts[20].code, today(), 0, 7) },
+		// ノ: never reported, not yet seen, turns current; ア (seen) too.
+		func() {
+			report(t, writer[24], insts[24].code, today(), 0, 8)
+			report(t, writer[0], insts[0].code, today(), 0, 1)
+		},
+		// カ: a current one corrects today's report.
+		func() { report(t, writer[5], insts[5].code, today(), 1, 9) },
+	}
 	seen := map[string]int{}
+	var order []string
 	cursor, pages := "", 0
 	for {
 		q := "sort=name&limit=7"
@@ -325,12 +396,10 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 		r := query(c, q)
 		for _, code := range codes(results(t, r)) {
 			seen[code]++
+			order = append(order, code)
 		}
-		if pages < len(writers) {
-			// A survey between pages changes beds, not the order by name.
-			w := writers[pages]
-			code := []string{insts[0].code, insts[12].code, insts[24].code}[pages]
-			report(t, w, code, today(), 0, pages+1)
+		if pages < len(between) {
+			between[pages]()
 		}
 		pages++
 		cursor, _ = r.JSON["nextCursor"].(string)
@@ -349,10 +418,40 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 			t.Errorf("%s seen %d times", code, n)
 		}
 	}
+	// As of the first page: カ and ツ current, then the others by kana.
+	var want []string
+	for _, i := range []int{5, 17} {
+		want = append(want, insts[i].code)
+	}
+	for i, in := range insts {
+		if i != 5 && i != 17 {
+			want = append(want, in.code)
+		}
+	}
+	if strings.Join(order, ",") != strings.Join(want, ",") {
+		t.Errorf("by name while surveys were written = %v, want %v", order, want)
+	}
+	// The status items: ト's advance from its old report is kept; カ's
+	// correction of today's report and a late report of an older day for
+	// ト leave what the advances kept.
+	report(t, writer[20], insts[20].code, survey.AddDays(today(), -1), 0, 3)
+	if prev, at := advance(insts[20].code); prev != survey.AddDays(today(), -3) || at == "" {
+		t.Errorf("ト: prevDaily %q, dailyAdvancedAt %q, want the report of 3 days ago and a time", prev, at)
+	}
+	if prev, at := advance(insts[5].code); prev != "" || at != kaAdvanced {
+		t.Errorf("カ: prevDaily %q, dailyAdvancedAt %q, want none before its first report and %s (its first report)", prev, at, kaAdvanced)
+	}
+
+	// A new search: the five current ones (ア, カ, ツ, ト, ノ) first.
+	got := codes(results(t, query(c, "sort=name&limit=6")))
+	if want := []string{insts[0].code, insts[5].code, insts[17].code, insts[20].code, insts[24].code, insts[1].code}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("a new search by name = %v, want %v", got, want)
+	}
+
 	// By beds (the read model's order), pages of 4: every one once, the
-	// ones that reported first.
-	seen, cursor = map[string]int{}, ""
-	var order []string
+	// current ones by beds, then the stale ones by the beds of their last
+	// report.
+	seen, cursor, order = map[string]int{}, "", nil
 	for range 10 {
 		q := "limit=4"
 		if cursor != "" {
@@ -367,8 +466,12 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != len(insts) || len(order) != len(insts) || strings.Join(order[:3], ",") != insts[24].code+","+insts[12].code+","+insts[0].code {
-		t.Errorf("by beds, pages of 4 = %v", order)
+	var head []string
+	for _, i := range []int{5, 24, 20, 17, 0, 8} {
+		head = append(head, insts[i].code)
+	}
+	if len(seen) != len(insts) || len(order) != len(insts) || strings.Join(order[:6], ",") != strings.Join(head, ",") {
+		t.Errorf("by beds, pages of 4 = %v, want %v first", order, head)
 	}
 	r := query(c, "sort=name&limit=7")
 	next := r.JSON["nextCursor"].(string)
@@ -381,6 +484,94 @@ func TestPagingWhileSurveysAreWritten(t *testing.T) {
 	}
 	if r := query(c, "sort=name&limit=100&cursor="+url.QueryEscape(next)); r.Status != 200 {
 		t.Errorf("another limit with the same cursor = %d %s", r.Status, r.Body)
+	}
+}
+
+// TestFirstPageByBedsReadsAtMostTwoPages searches a prefecture of 600
+// institutions (a seventh of those that reported are stale, a fifth never
+// reported) by beds through the handler, counting DynamoDB calls: the first
+// page is at most two Queries, and holds current institutions, most beds
+// first; paging on reaches the stale ones after every current one.
+func TestFirstPageByBedsReadsAtMostTwoPages(t *testing.T) {
+	e := shared.Env(t)
+	var calls atomic.Int64
+	h, db := benchHandler(t, e, &calls)
+	load(t, db, e.Stack.FunctionEnv("SearchFunction")["SURVEYS_TABLE"], "30", 0, 600)
+	srv := httptest.NewServer(httpapi.New(h.routes(), httpapi.Config{}))
+	defer srv.Close()
+	c := &authtest.Client{T: t, Base: srv.URL, Cookie: staff(t, e, inst{code: "3000000001", pref: "30", hc: "3001"}).Cookie}
+	for _, limit := range []int{1, 20, 100} {
+		calls.Store(0)
+		r := c.Do("GET", fmt.Sprintf("/search/hospitals?prefecture=30&limit=%d", limit), nil)
+		rs := results(t, r)
+		if n := calls.Load(); n > 2 {
+			t.Errorf("limit %d: the first page by beds made %d DynamoDB calls, want at most 2", limit, n)
+		}
+		if len(rs) != limit || r.JSON["nextCursor"] == "" {
+			t.Fatalf("limit %d: %d results, next %v", limit, len(rs), r.JSON["nextCursor"])
+		}
+		last := 1 << 30
+		for _, x := range rs {
+			b := int(status(x)["covidAvailable"].(float64))
+			if x["stale"] != false || b > last {
+				t.Fatalf("limit %d: %v after %d beds, want current ones, most beds first", limit, x, last)
+			}
+			last = b
+		}
+	}
+	// Every one once, the stale ones after the current ones.
+	seen, cursor, staleSeen := map[string]bool{}, "", false
+	for range 20 {
+		q := "/search/hospitals?prefecture=30&limit=100"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := c.Do("GET", q, nil)
+		for _, x := range results(t, r) {
+			code := x["code"].(string)
+			if seen[code] {
+				t.Errorf("%s twice", code)
+			}
+			seen[code] = true
+			if x["stale"] == true {
+				staleSeen = true
+			} else if staleSeen {
+				t.Errorf("%s is current and came after a stale one", code)
+			}
+		}
+		if cursor, _ = r.JSON["nextCursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if len(seen) != 600 {
+		t.Errorf("paged through %d of 600", len(seen))
+	}
+	// accepting=true by beds, paged, finds what the whole prefecture's
+	// read (a text every name matches) finds.
+	pageAll := func(q string) []string {
+		var out []string
+		cursor := ""
+		for range 20 {
+			u := "/search/hospitals?prefecture=30&accepting=true&limit=50" + q
+			if cursor != "" {
+				u += "&cursor=" + url.QueryEscape(cursor)
+			}
+			r := c.Do("GET", u, nil)
+			for _, x := range results(t, r) {
+				if x["accepting"] != true {
+					t.Errorf("%s: %v is not accepting", q, x)
+				}
+				out = append(out, x["code"].(string))
+			}
+			if cursor, _ = r.JSON["nextCursor"].(string); cursor == "" {
+				break
+			}
+		}
+		return out
+	}
+	byBeds, whole := pageAll(""), pageAll("&q="+url.QueryEscape("ベンチ"))
+	if len(byBeds) < 100 || strings.Join(byBeds, ",") != strings.Join(whole, ",") {
+		t.Errorf("accepting by beds found %d, the whole prefecture %d (or in another order)", len(byBeds), len(whole))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +24,11 @@ import (
 // (searchPrefecture "<prefecture>#<shard>"), sorted by searchRank:
 // available COVID beds, most first (search.Rank).
 const SearchIndex = "search-index"
+
+// SearchBedsIndex is the surveys table's index of status items by
+// prefecture, not sharded (searchPrefectureCode), sorted by searchRank: a
+// first page by beds is one Query of it.
+const SearchBedsIndex = "search-beds-index"
 
 // searchShards is how many index partitions a prefecture is spread over,
 // so that a search reading a whole prefecture reads them at once.
@@ -103,6 +109,12 @@ func entryOf(item map[string]types.AttributeValue) (search.Entry, bool, error) {
 	e := search.Entry{Institution: search.Institution{Code: code.Value, Name: f.Name, Kana: f.Kana, Address: f.Address, Phone: f.Phone,
 		Category: f.Category, PrefectureCode: f.PrefectureCode, MunicipalityCode: f.MunicipalityCode, HealthCenterCode: f.HealthCenterCode,
 		Latitude: f.Latitude, Longitude: f.Longitude}, NameKey: f.NameKey, KanaKey: f.KanaKey}
+	if prev, ok := item["prevDaily"].(*types.AttributeValueMemberS); ok {
+		e.PrevDate = prev.Value
+	}
+	if at, ok := item["dailyAdvancedAt"].(*types.AttributeValueMemberS); ok {
+		e.AdvancedAt = parseTime(at.Value)
+	}
 	if acc, ok := item["acc"].(*types.AttributeValueMemberS); ok {
 		var a searchAcc
 		if err := json.Unmarshal([]byte(acc.Value), &a); err != nil {
@@ -115,14 +127,51 @@ func entryOf(item map[string]types.AttributeValue) (search.Entry, bool, error) {
 }
 
 // Prefecture queries the search-index for every institution of a
-// prefecture, page by page.
+// prefecture: its partitions at once, each page by page.
 func (s *SearchStore) Prefecture(ctx context.Context, prefecture string) ([]search.Entry, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([][]search.Entry, searchShards)
+	errs := make([]error, searchShards)
+	var wg sync.WaitGroup
+	for i := range searchShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			partition := prefecture + "#" + strconv.Itoa(i)
+			p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
+				KeyConditionExpression:    aws.String("searchPrefecture = :p"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition)}})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					errs[i] = wrap("search "+partition, err)
+					cancel()
+					return
+				}
+				for _, item := range page.Items {
+					e, ok, err := entryOf(item)
+					if err != nil {
+						errs[i] = err
+						cancel()
+						return
+					}
+					if ok {
+						parts[i] = append(parts[i], e)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	var out []search.Entry
-	err := s.Ranked(ctx, prefecture, "", true, "", 0, func(e search.Entry) bool {
-		out = append(out, e)
-		return true
-	})
-	return out, err
+	for i := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, parts[i]...)
+	}
+	return out, nil
 }
 
 // Entry reads one institution's status item.
@@ -194,9 +243,9 @@ func searchUpdate(table string, r master.Record) (*types.Update, error) {
 	}
 	return &types.Update{TableName: aws.String(table),
 		Key:              map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status")},
-		UpdateExpression: aws.String("SET card = :f, searchPrefecture = :p, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(searchPartition(in.PrefectureCode, r.Code)), ":r": str(search.Rank(0, r.Code)),
-			":c": str(r.Code)}}, nil
+		UpdateExpression: aws.String("SET card = :f, searchPrefecture = :p, searchPrefectureCode = :pc, searchRank = if_not_exists(searchRank, :r), institutionCode = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(string(card)), ":p": str(searchPartition(in.PrefectureCode, r.Code)),
+			":pc": str(in.PrefectureCode), ":r": str(search.Rank(0, r.Code)), ":c": str(r.Code)}}, nil
 }
 
 // WithSearch makes s keep the search's read model current: each write of
@@ -310,7 +359,8 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 		return nil, err
 	}
 	item := map[string]types.AttributeValue{"pk": str(surveyPK(r.Code)), "sk": str("status"), "institutionCode": str(r.Code),
-		"card": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"], "searchRank": str(search.Rank(0, r.Code)),
+		"card": u.ExpressionAttributeValues[":f"], "searchPrefecture": u.ExpressionAttributeValues[":p"],
+		"searchPrefectureCode": u.ExpressionAttributeValues[":pc"], "searchRank": str(search.Rank(0, r.Code)),
 		"prefectureCode": str(r.Fields["prefectureCode"]), "healthCenterCode": str(r.Fields["healthCenterCode"])}
 	if daily != nil {
 		l, err := attributevalue.Marshal(latestItem[survey.Daily]{Period: daily.Period, Version: daily.Version, Values: daily.Values,
@@ -326,145 +376,75 @@ func SearchItem(r master.Record, daily *survey.Record[survey.Daily]) (map[string
 	return item, nil
 }
 
-// Ranked queries the search-index in searchRank order, after the rank
-// after, keeping the entries whose latest daily survey is of since or
-// later (or, with stale, the others; since "" and stale: every entry),
-// until fn returns false. pageSize 0 reads 1 MB pages. The prefecture's
-// partitions are read at once and merged in rank order.
-func (s *SearchStore) Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(search.Entry) bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	shards := make([]*shardReader, searchShards)
-	for i := range shards {
-		shards[i] = s.shardReader(ctx, prefecture+"#"+strconv.Itoa(i), since, stale, after, pageSize)
+// Ranked queries the search-beds-index in searchRank order: a first
+// Query of about r.Want entries (and a margin for those the filter on
+// latestDailyPeriod drops), then, only if fn wants more, Queries sized by
+// the share of entries the filter kept so far, each at least twice the
+// one before.
+func (s *SearchStore) Ranked(ctx context.Context, r search.RankedRead, fn func(search.Entry) bool) error {
+	if r.After != "" && r.Before != "" && r.After >= r.Before {
+		return nil // nothing lies between
 	}
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchBedsIndex),
+		KeyConditionExpression:    aws.String("searchPrefectureCode = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(r.Prefecture), ":since": str(r.Since)},
+		FilterExpression:          aws.String("latestDailyPeriod >= :since")}
+	if r.Stale {
+		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since")
+	}
+	switch {
+	case r.After != "" && r.Before != "":
+		in.KeyConditionExpression = aws.String("searchPrefectureCode = :p AND searchRank BETWEEN :after AND :before")
+	case r.After != "":
+		in.KeyConditionExpression = aws.String("searchPrefectureCode = :p AND searchRank > :after")
+	case r.Before != "":
+		in.KeyConditionExpression = aws.String("searchPrefectureCode = :p AND searchRank < :before")
+	}
+	if r.After != "" {
+		in.ExpressionAttributeValues[":after"] = str(r.After)
+	}
+	if r.Before != "" {
+		in.ExpressionAttributeValues[":before"] = str(r.Before)
+	}
+	want := max(r.Want, 1)
+	limit := int32(want + want/2 + 5)
+	var scanned, kept int
 	for {
-		var next *shardReader
-		for _, sh := range shards {
-			head, ok, err := sh.peek()
+		in.Limit = nil
+		if limit > 0 {
+			in.Limit = aws.Int32(limit)
+		}
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return wrap("search "+r.Prefecture+" by beds", err)
+		}
+		scanned += int(out.ScannedCount)
+		for _, item := range out.Items {
+			rank, _ := item["searchRank"].(*types.AttributeValueMemberS)
+			if r.After != "" && r.Before != "" && rank != nil && (rank.Value == r.After || rank.Value >= r.Before) {
+				continue // BETWEEN holds its bounds
+			}
+			e, ok, err := entryOf(item)
 			if err != nil {
 				return err
 			}
-			if ok && (next == nil || head.rank < next.buf[0].rank) {
-				next = sh
+			if !ok {
+				continue
+			}
+			kept++
+			if !fn(e) {
+				return nil
 			}
 		}
-		if next == nil {
+		if out.LastEvaluatedKey == nil {
 			return nil
 		}
-		e := next.buf[0].entry
-		next.buf = next.buf[1:]
-		if !fn(e) {
-			return nil
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if kept == 0 || limit == 0 {
+			limit = 0 // nothing kept so far: a whole (1 MB) page
+			continue
 		}
+		need := max(want-kept, want/2+1)
+		limit = min(max(2*limit, int32(min(need*scanned/kept*3/2+10, 5000))), 10000) // 1 MB holds fewer
 	}
-}
-
-type rankedEntry struct {
-	rank  string
-	entry search.Entry
-}
-
-// shardReader reads one index partition page by page: a whole read
-// fetches the next page in the background while the last one is merged;
-// a read of small pages (a page of results by beds) only when asked.
-type shardReader struct {
-	buf   []rankedEntry
-	pages chan shardPage
-	want  chan struct{} // nil: read ahead
-	done  bool
-}
-
-type shardPage struct {
-	entries []rankedEntry
-	err     error
-}
-
-func (s *SearchStore) shardReader(ctx context.Context, partition, since string, stale bool, after string, pageSize int) *shardReader {
-	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchIndex),
-		KeyConditionExpression:    aws.String("searchPrefecture = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition)}}
-	switch {
-	case since == "":
-	case stale:
-		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since")
-		in.ExpressionAttributeValues[":since"] = str(since)
-	default:
-		in.FilterExpression = aws.String("latestDailyPeriod >= :since")
-		in.ExpressionAttributeValues[":since"] = str(since)
-	}
-	if pageSize > 0 {
-		in.Limit = aws.Int32(int32(pageSize))
-	}
-	if after != "" {
-		in.KeyConditionExpression = aws.String("searchPrefecture = :p AND searchRank > :after")
-		in.ExpressionAttributeValues[":after"] = str(after)
-	}
-	r := &shardReader{pages: make(chan shardPage, 1)}
-	if pageSize > 0 {
-		r.want = make(chan struct{}, 1)
-	}
-	go func() {
-		defer close(r.pages)
-		p := dynamodb.NewQueryPaginator(s.db, in)
-		for p.HasMorePages() {
-			if r.want != nil {
-				select {
-				case <-r.want:
-				case <-ctx.Done():
-					return
-				}
-			}
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					r.pages <- shardPage{err: wrap("search "+partition, err)}
-				}
-				return
-			}
-			entries := make([]rankedEntry, 0, len(page.Items))
-			for _, item := range page.Items {
-				e, ok, err := entryOf(item)
-				if err != nil {
-					r.pages <- shardPage{err: err}
-					return
-				}
-				rank, _ := item["searchRank"].(*types.AttributeValueMemberS)
-				if ok && rank != nil {
-					entries = append(entries, rankedEntry{rank.Value, e})
-				}
-			}
-			select {
-			case r.pages <- shardPage{entries: entries}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return r
-}
-
-// peek is the partition's next entry, reading a page if need be.
-func (r *shardReader) peek() (rankedEntry, bool, error) {
-	for len(r.buf) == 0 && !r.done {
-		if r.want != nil {
-			select {
-			case r.want <- struct{}{}:
-			default:
-			}
-		}
-		pg, ok := <-r.pages
-		if !ok {
-			r.done = true
-			break
-		}
-		if pg.err != nil {
-			return rankedEntry{}, false, pg.err
-		}
-		r.buf = pg.entries
-	}
-	if len(r.buf) == 0 {
-		return rankedEntry{}, false, nil
-	}
-	return r.buf[0], true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +25,9 @@ import (
 //     markers the non-responder list and the downloads query);
 //   - every version at sk "hist#<kind>#<period>#<version, 10 digits>";
 //   - the institution's latest daily and weekly survey at sk "status"
-//     (latestDaily, latestDailyPeriod, latestWeekly, latestWeeklyPeriod).
+//     (latestDaily, latestDailyPeriod, latestWeekly, latestWeeklyPeriod;
+//     prevDaily and dailyAdvancedAt: the date before the latest daily one
+//     and when the latest became the latest).
 type SurveyStore[T any] struct {
 	db    TransactClient
 	table string
@@ -146,7 +149,11 @@ func (s *SurveyStore[T]) statusAttr() string {
 // history entry and, when rec's period is not older than the latest one,
 // the status item. A backfill of an older period fails the status item's
 // condition; it is then written again without it (a later period never
-// goes back), so a write of the latest period costs one transaction.
+// goes back), so a write of the latest period costs one transaction. A
+// daily survey's status write has two forms, an advance of the latest
+// date and a write of the same date (see below): the likelier one is
+// tried first, the other when its condition fails, so a daily backfill
+// costs three.
 func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where authz.Scope) error {
 	cur := surveyItem[T]{PK: surveyPK(rec.InstitutionCode), SK: s.kind + "#" + rec.Period, Kind: s.kind, InstitutionCode: rec.InstitutionCode,
 		Period: rec.Period, Version: rec.Version, Values: rec.Values, UpdatedAt: timeString(rec.UpdatedAt), UpdatedBy: rec.UpdatedBy, Source: rec.Source,
@@ -182,11 +189,28 @@ func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where au
 		ConditionExpression:       aws.String("attribute_not_exists(#p) OR #p <= :p"),
 		ExpressionAttributeNames:  map[string]string{"#l": s.statusAttr(), "#p": s.statusAttr() + "Period"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":l": latest, ":p": str(rec.Period), ":c": str(rec.InstitutionCode), ":pref": str(where.PrefectureCode), ":hc": str(where.HealthCenterCode)}}
+	var other *types.Update // the status write to try when status's condition fails, before giving up on it
 	if rank, acc, ok := dailySearch(rec); ok {
 		// The search's read model: the index orders a prefecture by the
 		// latest daily beds, and shows its accepting status.
 		*status.UpdateExpression += ", searchRank = :rank, acc = :acc"
 		status.ExpressionAttributeValues[":rank"], status.ExpressionAttributeValues[":acc"] = str(rank), str(acc)
+		// When the latest date advances, the one before it and the time
+		// of the advance are kept, so that a search paged through since
+		// an earlier time judges staleness as it was then. A write of the
+		// latest date again leaves them; which of the two a write is
+		// shows only in which condition holds: a first version is most
+		// likely an advance, a later one a correction.
+		same, advance := *status, *status
+		same.ConditionExpression = aws.String("#p = :p")
+		advance.ConditionExpression = aws.String("attribute_not_exists(#p) OR #p < :p")
+		advance.UpdateExpression = aws.String(*status.UpdateExpression + ", prevDaily = if_not_exists(#p, :none), dailyAdvancedAt = :at")
+		advance.ExpressionAttributeValues = maps.Clone(status.ExpressionAttributeValues)
+		advance.ExpressionAttributeValues[":none"], advance.ExpressionAttributeValues[":at"] = str(""), str(cur.UpdatedAt)
+		status, other = &advance, &same
+		if rec.Version > 1 {
+			status, other = &same, &advance
+		}
 	}
 	items := []types.TransactWriteItem{
 		{Put: put},
@@ -212,6 +236,8 @@ func (s *SurveyStore[T]) Put(ctx context.Context, rec survey.Record[T], where au
 		switch {
 		case failed(0) == "ConditionalCheckFailed" || failed(1) == "ConditionalCheckFailed":
 			return s.conflict(ctx, rec)
+		case len(items) == 3 && failed(2) == "ConditionalCheckFailed" && other != nil:
+			items[2], other = types.TransactWriteItem{Update: other}, nil
 		case len(items) == 3 && failed(2) == "ConditionalCheckFailed":
 			items = items[:2] // a backfill: the latest stays on the later period
 		case attempt < 8:

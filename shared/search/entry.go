@@ -3,6 +3,7 @@ package search
 import (
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/survey"
@@ -31,6 +32,26 @@ type Entry struct {
 	NameKey string
 	KanaKey string
 	Status  *Status
+	// PrevDate is the date of the latest daily survey before the one in
+	// Status ("" when there was none), and AdvancedAt when Status's date
+	// became the latest (zero when unknown): so that a search can judge
+	// staleness as it was at an earlier time (LatestAsOf).
+	PrevDate   string
+	AdvancedAt time.Time
+}
+
+// LatestAsOf is the date of e's latest daily survey as it was at t0 (""
+// when it had none): the one before the latest when the latest arrived
+// after t0. Only the last advance is known, which is enough for the
+// minutes a search is paged through.
+func (e Entry) LatestAsOf(t0 time.Time) string {
+	if e.Status == nil {
+		return ""
+	}
+	if !e.AdvancedAt.IsZero() && e.AdvancedAt.After(t0) {
+		return e.PrevDate
+	}
+	return e.Status.Date
 }
 
 // StatusOf is the accepting status of a daily survey.

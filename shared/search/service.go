@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,14 +23,28 @@ type Store interface {
 	Prefecture(ctx context.Context, prefecture string) ([]Entry, error)
 	// Entry reads one institution's entry; NotFound when absent.
 	Entry(ctx context.Context, code string) (Entry, error)
-	// Ranked reads a prefecture's entries in Rank order after the rank
-	// after ("" from the first), those whose latest daily survey is of
-	// since or later (stale false) or the others (stale true), about
-	// pageSize a call, until fn returns false.
-	Ranked(ctx context.Context, prefecture, since string, stale bool, after string, pageSize int, fn func(Entry) bool) error
+	// Ranked reads a prefecture's entries in Rank order (Query of the
+	// read model's by-beds index, not sharded), from the first call on
+	// about r.Want of them, until fn returns false.
+	Ranked(ctx context.Context, r RankedRead, fn func(Entry) bool) error
 	// Surveys reads the latest daily surveys of codes (those that have
 	// one), in one call for a page.
 	Surveys(ctx context.Context, codes []string) (map[string]survey.Daily, error)
+}
+
+// RankedRead is a read of a prefecture's entries in Rank order.
+type RankedRead struct {
+	Prefecture string
+	// Since and Stale choose a group: the entries whose latest daily
+	// survey is of Since or later, or with Stale the others.
+	Since string
+	Stale bool
+	// After is the rank to start after ("": from the first); Before, if
+	// set, the rank to stop before.
+	After, Before string
+	// Want is how many entries the caller expects to take: the first
+	// Query reads about that many, later ones more.
+	Want int
 }
 
 // History reads an institution's daily surveys of a range of days.
@@ -177,12 +192,21 @@ func (q Query) match(r Result, e Entry) bool {
 	return true
 }
 
+// staleAt reports whether e was stale at t0: judged by its latest daily
+// survey as it was then, so that a report arriving while a search is paged
+// through does not move e between the current and the stale ones.
+func (s *Service) staleAt(e Entry, t0 time.Time) bool {
+	day := e.LatestAsOf(t0)
+	return day == "" || s.stale(day, survey.Today(t0))
+}
+
 // key is r's place in the order of q: results are sorted by it, and a
 // cursor carries the last key of its page, so that a page starts after it
-// however the results before it changed.
-func (q Query) key(r Result, e Entry) string {
+// however the results before it changed. staleAtT0 is whether e was stale
+// when the search's first page was read (Service.staleAt).
+func (q Query) key(r Result, e Entry, staleAtT0 bool) string {
 	stale := "0"
-	if r.Stale {
+	if staleAtT0 {
 		stale = "1"
 	}
 	name := e.KanaKey
@@ -191,9 +215,11 @@ func (q Query) key(r Result, e Entry) string {
 	}
 	switch q.Sort {
 	case SortName:
-		// Kana order alone: a report arriving between two pages moves
-		// nothing, so paging by name sees each institution exactly once.
-		return name + "\x00" + e.Code
+		// The current ones, then the stale ones, each in kana order.
+		// Staleness is that of the first page's time, which no later
+		// report changes, so paging by name sees each institution
+		// exactly once.
+		return stale + "\x00" + name + "\x00" + e.Code
 	case SortDistance:
 		if r.DistanceKm == nil {
 			return "2\x00" + stale + "\x00" + name + "\x00" + e.Code
@@ -218,15 +244,15 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 	if q.Prefecture == "" {
 		return Page{}, apperr.InvalidField("prefecture", "都道府県を指定してください。", "prefecture is required")
 	}
-	after := ""
+	after, t0 := "", s.cfg.Now()
 	if q.Cursor != "" {
 		var err error
-		if after, err = s.openCursor(q); err != nil {
+		if t0, after, err = s.openCursor(q); err != nil {
 			return Page{}, err
 		}
 	}
 	if q.Sort == SortBeds && q.Text == "" && q.Near == nil {
-		return s.byRank(ctx, p, q, after)
+		return s.byRank(ctx, p, q, t0, after)
 	}
 	entries, err := s.store.Prefecture(ctx, q.Prefecture)
 	if err != nil {
@@ -249,7 +275,7 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 			}
 		}
 		if q.match(r, e) {
-			all = append(all, ranked{q.key(r, e), r})
+			all = append(all, ranked{q.key(r, e, s.staleAt(e, t0)), r})
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].key < all[j].key })
@@ -264,19 +290,20 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 		page.Results = append(page.Results, x.r)
 	}
 	if end < len(all) {
-		page.NextCursor = s.sealCursor(q, all[end-1].key)
+		page.NextCursor = s.sealCursor(q, t0, all[end-1].key)
 	}
 	return page, s.withSurveys(ctx, p, page.Results)
 }
 
 // byRank answers a search by beds from the read model's own order: the
-// current entries from the one after the cursor, then the stale ones, a
-// page or two of the index for a first page, however large the
-// prefecture. Its keys are those of Query.key, so a cursor of either way
-// of reading serves the other.
-func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after string) (Page, error) {
+// current entries from the one after the cursor, then the stale ones (in
+// the order of the beds of their last report), a page or two of the
+// by-beds index for a first page, however large the prefecture. Its keys
+// are those of Query.key.
+func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, t0 time.Time, after string) (Page, error) {
 	today := survey.Today(s.cfg.Now())
 	since := survey.AddDays(today, -s.cfg.StaleDays)
+	filtered := q.Accepting || q.Inpatient || q.Emergency || q.PCR || q.Designated
 	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Results: make([]Result, 0, q.Limit)}
 	var lastKey string
 	more := false
@@ -293,10 +320,14 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after 
 		default:
 			continue // the cursor is past this group
 		}
-		if stale && (q.Accepting || q.Inpatient || q.Emergency || q.PCR || q.Designated) {
+		if stale && filtered {
 			break // a stale report matches no status filter
 		}
-		err := s.store.Ranked(ctx, q.Prefecture, since, stale, from, min(max(2*q.Limit, 50), 500), func(e Entry) bool {
+		read := RankedRead{Prefecture: q.Prefecture, Since: since, Stale: stale, After: from, Want: q.Limit + 1 - len(page.Results)}
+		if q.Accepting {
+			read.Before = Rank(0, "") // 0 beds and below accept no one
+		}
+		err := s.store.Ranked(ctx, read, func(e Entry) bool {
 			r := s.result(e, today)
 			if !q.match(r, e) {
 				return true
@@ -306,7 +337,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after 
 				return false
 			}
 			page.Results = append(page.Results, r)
-			lastKey = q.key(r, e)
+			lastKey = q.key(r, e, r.Stale)
 			return true
 		})
 		if err != nil {
@@ -317,7 +348,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, after 
 		}
 	}
 	if more {
-		page.NextCursor = s.sealCursor(q, lastKey)
+		page.NextCursor = s.sealCursor(q, t0, lastKey)
 	}
 	return page, s.withSurveys(ctx, p, page.Results)
 }
@@ -369,10 +400,18 @@ func (s *Service) Detail(ctx context.Context, p authz.Principal, code string) (D
 	return d, nil
 }
 
-// sealCursor signs the last key of a page together with the query it
-// belongs to.
-func (s *Service) sealCursor(q Query, key string) string {
-	body := base64.RawURLEncoding.EncodeToString([]byte(key))
+// cursorBody is what a cursor carries: the time the search's first page
+// was read (T0, Unix milliseconds) and the last key of the page before.
+type cursorBody struct {
+	T0  int64  `json:"t"`
+	Key string `json:"k"`
+}
+
+// sealCursor signs the last key of a page and the search's T0 together
+// with the query they belong to.
+func (s *Service) sealCursor(q Query, t0 time.Time, key string) string {
+	b, _ := json.Marshal(cursorBody{T0: t0.UnixMilli(), Key: key})
+	body := base64.RawURLEncoding.EncodeToString(b)
 	return body + "." + s.mac(q, body)
 }
 
@@ -382,16 +421,20 @@ func (s *Service) mac(q Query, body string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// openCursor checks q.Cursor and returns the key it carries.
-func (s *Service) openCursor(q Query) (string, error) {
+// openCursor checks q.Cursor and returns the T0 and the key it carries.
+func (s *Service) openCursor(q Query) (time.Time, string, error) {
 	bad := apperr.InvalidField("cursor", "ページの指定（cursor）が正しくありません。検索し直してください。", "malformed or tampered cursor, or one of another search")
 	body, sig, ok := strings.Cut(q.Cursor, ".")
 	if !ok || !hmac.Equal([]byte(sig), []byte(s.mac(q, body))) {
-		return "", bad
+		return time.Time{}, "", bad
 	}
-	key, err := base64.RawURLEncoding.DecodeString(body)
+	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
-		return "", bad
+		return time.Time{}, "", bad
 	}
-	return string(key), nil
+	var c cursorBody
+	if err := json.Unmarshal(raw, &c); err != nil || c.T0 <= 0 {
+		return time.Time{}, "", bad
+	}
+	return time.UnixMilli(c.T0), c.Key, nil
 }

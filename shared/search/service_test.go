@@ -38,8 +38,8 @@ func (f *fakeStore) Entry(_ context.Context, code string) (Entry, error) {
 	return Entry{}, apperr.New(apperr.NotFound, "ありません。", "not found")
 }
 
-func (f *fakeStore) Ranked(ctx context.Context, pref, since string, stale bool, after string, _ int, fn func(Entry) bool) error {
-	all, _ := f.Prefecture(ctx, pref)
+func (f *fakeStore) Ranked(ctx context.Context, r RankedRead, fn func(Entry) bool) error {
+	all, _ := f.Prefecture(ctx, r.Prefecture)
 	rank := func(e Entry) string {
 		var beds int64
 		if e.Status != nil {
@@ -49,8 +49,8 @@ func (f *fakeStore) Ranked(ctx context.Context, pref, since string, stale bool, 
 	}
 	sort.Slice(all, func(i, j int) bool { return rank(all[i]) < rank(all[j]) })
 	for _, e := range all {
-		current := e.Status != nil && e.Status.Date >= since
-		if current == stale || rank(e) <= after {
+		current := e.Status != nil && e.Status.Date >= r.Since
+		if current == r.Stale || rank(e) <= r.After || r.Before != "" && rank(e) >= r.Before {
 			continue
 		}
 		if !fn(e) {
@@ -110,7 +110,8 @@ func TestSearchFiltersAndOrders(t *testing.T) {
 		{"inpatient=true", "1300000002,1300000001,1300000005"},
 		{"q=%EF%BE%84%EF%BD%B3%EF%BD%B7%EF%BD%AE%EF%BD%B3", "1300000001"}, // ﾄｳｷｮｳ
 		{"q=%E3%81%B3%E3%82%87%E3%81%86%E3%81%84%E3%82%93&accepting=true", "1300000002,1300000001"},
-		{"sort=name", "1300000005,1300000001,1300000003,1300000002,1300000004"},
+		// The current ones by kana, then the stale ones by kana.
+		{"sort=name", "1300000005,1300000001,1300000002,1300000003,1300000004"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -184,5 +185,61 @@ func TestDistanceKm(t *testing.T) {
 	// Tokyo station to Shin-Osaka station: about 403 km.
 	if d := DistanceKm(35.6812, 139.7671, 34.7335, 135.5003); d < 395 || d > 410 {
 		t.Errorf("DistanceKm = %.1f", d)
+	}
+}
+
+// TestNameSortJudgesStalenessAtTheFirstPage turns a stale institution
+// current between two pages by name: it stays among the stale ones of that
+// search (judged as of its first page), so it is seen once and not
+// skipped; a new search shows it among the current ones.
+func TestNameSortJudgesStalenessAtTheFirstPage(t *testing.T) {
+	store := fixture()
+	clock := now
+	svc := NewService(store, noHistory{}, Config{CursorKey: []byte("k"), Now: func() time.Time { return clock }})
+	p := authz.Principal{UserID: "n", Role: authz.National}
+	q := Query{Prefecture: "13", Sort: SortName, Limit: 3}
+	codesOf := func(pg Page) string {
+		var out []string
+		for _, r := range pg.Results {
+			out = append(out, r.Code)
+		}
+		return strings.Join(out, ",")
+	}
+	first, err := svc.Search(context.Background(), p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := codesOf(first), "1300000005,1300000001,1300000002"; got != want {
+		t.Fatalf("first page = %s, want the current ones %s", got, want)
+	}
+	// フルイ (stale since 11-18) reports today, a minute after the first page.
+	clock = now.Add(time.Minute)
+	e := &store.entries[2]
+	e.PrevDate, e.AdvancedAt = e.Status.Date, clock
+	e.Status = &Status{Date: "2026-11-21", CovidAvailable: 2}
+	if got := e.LatestAsOf(now); got != "2026-11-18" {
+		t.Errorf("LatestAsOf the first page = %s, want the report before the advance", got)
+	}
+	if got := e.LatestAsOf(clock); got != "2026-11-21" {
+		t.Errorf("LatestAsOf the advance = %s", got)
+	}
+	q.Cursor = first.NextCursor
+	second, err := svc.Search(context.Background(), p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := codesOf(second), "1300000003,1300000004"; got != want || second.NextCursor != "" {
+		t.Errorf("second page = %s (next %q), want %s: the stale ones as of the first page", got, second.NextCursor, want)
+	}
+	if second.Results[0].Stale {
+		t.Errorf("フルイ is shown stale after its report of today")
+	}
+	q.Cursor = ""
+	fresh, err := svc.Search(context.Background(), p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := codesOf(fresh), "1300000005,1300000001,1300000003"; got != want {
+		t.Errorf("a new search = %s, want %s", got, want)
 	}
 }
