@@ -33,11 +33,15 @@ func (h *handler) routes() http.Handler {
 
 // cached lets a browser keep an answer for 30 seconds: the statuses are
 // reported daily, and a health centre repeating a search should not wait.
+// What an answer shows depends on who asks (an institution sees its own
+// figures), so it is kept per session cookie: on a shared PC the next user
+// never gets the last one's answer.
 type cached struct{ http.ResponseWriter }
 
 func (c cached) WriteHeader(status int) {
 	if status == http.StatusOK {
 		c.Header().Set("Cache-Control", "private, max-age=30")
+		c.Header().Set("Vary", "Cookie")
 	}
 	c.ResponseWriter.WriteHeader(status)
 }

@@ -170,8 +170,8 @@ func TestAcceptingStaleAndDefaults(t *testing.T) {
 	if got := strings.Join(codes(rs), ","); got != a.code+","+b.code+","+never.code {
 		t.Fatalf("order = %s, want the current one, then the stale one with more beds, then the one that never reported", got)
 	}
-	if cc := r.Header.Get("Cache-Control"); cc != "private, max-age=30" {
-		t.Errorf("Cache-Control = %q", cc)
+	if cc, vary := r.Header.Get("Cache-Control"), r.Header.Get("Vary"); cc != "private, max-age=30" || vary != "Cookie" {
+		t.Errorf("Cache-Control = %q, Vary = %q: kept 30 s, per session", cc, vary)
 	}
 	if x := rs[0]; x["accepting"] != true || x["stale"] != false || status(x)["covidAvailable"] != float64(3) || status(x)["reportedAt"] == "" {
 		t.Errorf("a fresh report of 3 beds = %v", x)
