@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +21,11 @@ import (
 //     time); once applied it carries day "<prefecture>#<business day>" and
 //     applied "<appliedAt>#<id>" for the day-index;
 //   - a window at pk "window", sk "<business day>" (closedAt once closed);
-//     absent means open.
+//     absent means open;
+//   - a window's membership at pk "window#<business day>", sk
+//     "<prefecture>#<id>" (institution code, applied time): written in the
+//     transaction that checks the window open, read by the rollover with a
+//     consistent Query after the close.
 type SOSStore struct {
 	db    TransactClient
 	table string
@@ -140,16 +146,29 @@ func (s *SOSStore) Put(ctx context.Context, r sos.Request, prev int64) error {
 	return nil
 }
 
-// Join writes r in one transaction with the check that its window is open.
+func memberKey(day, prefecture, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("window#" + day), "sk": str(prefecture + "#" + id)}
+}
+
+// Join writes r and its membership of the window r.BusinessDay in one
+// transaction with the check that the window is open: a request is a
+// member of the window exactly when its apply committed before the close.
 func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
 	p, err := s.put(r, prev)
 	if err != nil {
 		return err
 	}
+	if r.AppliedAt == nil {
+		return wrap("join sos window", errors.New("request without an applied time"))
+	}
+	member := memberKey(r.BusinessDay, r.PrefectureCode, r.ID)
+	member["institutionCode"] = str(r.InstitutionCode)
+	member["appliedAt"] = str(r.AppliedAt.UTC().Format(time.RFC3339Nano))
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: windowKey(r.BusinessDay),
 			ConditionExpression: aws.String("attribute_not_exists(closedAt)")}},
 		{Put: p},
+		{Put: &types.Put{TableName: &s.table, Item: member, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 	}})
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
@@ -164,13 +183,26 @@ func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
 	return nil
 }
 
-// Delete removes a draft at version prev.
-func (s *SOSStore) Delete(ctx context.Context, code, id string, prev int64) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: sosKey(code, id),
+// Delete removes a draft at version prev. A draft that joined a window
+// (applied, then failing the check on an edit) leaves the window's
+// membership in the same transaction.
+func (s *SOSStore) Delete(ctx context.Context, r sos.Request, prev int64) error {
+	del := &dynamodb.DeleteItemInput{TableName: &s.table, Key: sosKey(r.InstitutionCode, r.ID),
 		ConditionExpression:       aws.String("Version = :v AND (#st = :d OR #st = :e)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "Status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev), ":d": str(string(sos.StatusDraft)), ":e": str(string(sos.StatusError))}})
-	if isConditionFailed(err) {
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev), ":d": str(string(sos.StatusDraft)), ":e": str(string(sos.StatusError))}}
+	var err error
+	if r.BusinessDay == "" {
+		_, err = s.db.DeleteItem(ctx, del)
+	} else {
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: del.TableName, Key: del.Key, ConditionExpression: del.ConditionExpression,
+				ExpressionAttributeNames: del.ExpressionAttributeNames, ExpressionAttributeValues: del.ExpressionAttributeValues}},
+			{Delete: &types.Delete{TableName: &s.table, Key: memberKey(r.BusinessDay, r.PrefectureCode, r.ID)}},
+		}})
+	}
+	var tc *types.TransactionCanceledException
+	if isConditionFailed(err) || errors.As(err, &tc) {
 		return changed()
 	}
 	if err != nil {
@@ -207,6 +239,37 @@ func windowKey(day string) map[string]types.AttributeValue {
 }
 
 var _ sos.RolloverStore = (*SOSStore)(nil)
+
+// Members reads the membership of day's window, every prefecture, with
+// a consistent Query of its partition: after the window's close it is
+// every request whose apply committed before the close, and no other.
+func (s *SOSStore) Members(ctx context.Context, day string) ([]sos.Member, error) {
+	var ms []sos.Member
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("window#" + day)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("query sos window members", err)
+		}
+		for _, it := range page.Items {
+			var m struct {
+				SK              string `dynamodbav:"sk"`
+				InstitutionCode string `dynamodbav:"institutionCode"`
+			}
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				return nil, wrap("decode sos window member", err)
+			}
+			pref, id, ok := strings.Cut(m.SK, "#")
+			if !ok {
+				return nil, wrap("decode sos window member", fmt.Errorf("sort key %q", m.SK))
+			}
+			ms = append(ms, sos.Member{Day: day, PrefectureCode: pref, RequestID: id, InstitutionCode: m.InstitutionCode})
+		}
+	}
+	return ms, nil
+}
 
 // Windows reads the window records of days from..to (inclusive): one Query.
 func (s *SOSStore) Windows(ctx context.Context, from, to string) ([]sos.WindowRecord, error) {

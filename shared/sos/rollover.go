@@ -53,6 +53,16 @@ type Summary struct {
 	MailedTo       int        `json:"mailedTo" dynamodbav:"mailedTo"`
 }
 
+// Member is one request's membership of a window, written in the same
+// transaction as the apply that checked the window open. Edits never
+// change it: a request keeps the window it joined.
+type Member struct {
+	Day             string
+	PrefectureCode  string
+	RequestID       string
+	InstitutionCode string
+}
+
 // RolloverStore keeps the windows' state and the summaries.
 type RolloverStore interface {
 	// Windows reads the window records of days from..to (inclusive).
@@ -61,8 +71,10 @@ type RolloverStore interface {
 	Close(ctx context.Context, day string, at time.Time) error
 	// Done marks the window's summaries written and mailed.
 	Done(ctx context.Context, day string, at time.Time) error
-	// Day reads the requests of one prefecture's window.
-	Day(ctx context.Context, prefecture, day string) ([]Request, error)
+	// Members reads the membership of day's window, every prefecture, as
+	// written by the applies that joined it: read after Close, it is
+	// every request whose apply committed before the close, and no other.
+	Members(ctx context.Context, day string) ([]Member, error)
 	// PutSummary writes s unless a summary of its prefecture and day
 	// exists, and returns the stored one.
 	PutSummary(ctx context.Context, s Summary) (Summary, error)
@@ -146,14 +158,20 @@ func (r *Rollover) closeWindow(ctx context.Context, day string, now time.Time) (
 	if err := r.store.Close(ctx, day, now); err != nil {
 		return 0, err
 	}
+	// The close is committed: every apply that joined this window has
+	// committed its membership, and every later one went to the next.
+	members, err := r.store.Members(ctx, day)
+	if err != nil {
+		return 0, err
+	}
+	byPref := map[string][]Member{}
+	for _, m := range members {
+		byPref[m.PrefectureCode] = append(byPref[m.PrefectureCode], m)
+	}
 	var requests, prefectures, mails int
 	finished := true
 	for _, pref := range Prefectures {
-		rs, err := r.store.Day(ctx, pref, day)
-		if err != nil {
-			return mails, err
-		}
-		s, err := r.store.PutSummary(ctx, NewSummary(day, pref, rs, now))
+		s, err := r.store.PutSummary(ctx, NewSummary(day, pref, byPref[pref], now))
 		if err != nil {
 			return mails, err
 		}
@@ -184,10 +202,10 @@ func (r *Rollover) closeWindow(ctx context.Context, day string, now time.Time) (
 }
 
 // NewSummary fixes the membership of prefecture's part of day's window.
-func NewSummary(day, prefecture string, rs []Request, at time.Time) Summary {
-	ids := make([]string, 0, len(rs))
-	for _, q := range rs {
-		ids = append(ids, q.ID)
+func NewSummary(day, prefecture string, ms []Member, at time.Time) Summary {
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.RequestID)
 	}
 	return Summary{Day: day, PrefectureCode: prefecture, Count: len(ids), RequestIDs: ids, WrittenAt: at.UTC()}
 }

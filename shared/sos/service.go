@@ -29,8 +29,9 @@ type Store interface {
 	// Join writes r like Put, in one transaction with a check that the
 	// window of r.BusinessDay is still open: ErrWindowClosed when it is not.
 	Join(ctx context.Context, r Request, prev int64) error
-	// Delete removes a draft at version prev.
-	Delete(ctx context.Context, code, id string, prev int64) error
+	// Delete removes the draft r at version prev, and its membership of a
+	// window if it joined one.
+	Delete(ctx context.Context, r Request, prev int64) error
 	// Day reads the requests of one prefecture's window, oldest first.
 	Day(ctx context.Context, prefecture, day string) ([]Request, error)
 }
@@ -355,7 +356,7 @@ func (s *Service) Delete(ctx context.Context, p authz.Principal, code, id string
 	if err := checkVersion(r, version); err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, code, id, version); err != nil {
+	if err := s.store.Delete(ctx, r, version); err != nil {
 		return err
 	}
 	s.record(ctx, p, AuditDeleted, r, nil)
