@@ -278,16 +278,20 @@ func (s *SOSStore) Windows(ctx context.Context, from, to string) ([]sos.WindowRe
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("window"), ":from": str(from), ":to": str(to)}}, "sos windows", 0)
 }
 
-// Close sets the window's closedAt unless it is set already.
-func (s *SOSStore) Close(ctx context.Context, day string, at time.Time) error {
+// Close sets the window's closedAt unless it is set already, and answers
+// whether it set it.
+func (s *SOSStore) Close(ctx context.Context, day string, at time.Time) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: windowKey(day),
 		UpdateExpression:          aws.String("SET closedAt = :at"),
 		ConditionExpression:       aws.String("attribute_not_exists(closedAt)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano))}})
-	if err != nil && !isConditionFailed(err) {
-		return wrap("close sos window", err)
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, wrap("close sos window", err)
+	}
+	return true, nil
 }
 
 // Done marks the window finished: summaries written and mailed.
@@ -330,6 +334,13 @@ func (s *SOSStore) PutSummary(ctx context.Context, sum sos.Summary) (sos.Summary
 		return sos.Summary{}, wrap("put sos summary", err)
 	}
 	return sum, nil
+}
+
+// Summaries reads the summaries of day's window: one consistent Query.
+func (s *SOSStore) Summaries(ctx context.Context, day string) ([]sos.Summary, error) {
+	return queryAll[sos.Summary](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("summary#" + day)}}, "sos summaries", 0)
 }
 
 // ClaimMail records the intent to send a summary's mail, unless it was
