@@ -94,7 +94,7 @@ func invoke(t *testing.T, e *authtest.Env, payload []byte) sos.RunResult {
 	return out
 }
 
-func reviewer(t *testing.T, e *authtest.Env, pref string) auth.User {
+func reviewer(t testing.TB, e *authtest.Env, pref string) auth.User {
 	t.Helper()
 	u, _ := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: pref})
 	return u

@@ -150,6 +150,26 @@ func memberKey(day, prefecture, id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": str("window#" + day), "sk": str(prefecture + "#" + id)}
 }
 
+func memberItem(r sos.Request) map[string]types.AttributeValue {
+	item := memberKey(r.BusinessDay, r.PrefectureCode, r.ID)
+	item["institutionCode"] = str(r.InstitutionCode)
+	item["appliedAt"] = str(r.AppliedAt.UTC().Format(time.RFC3339Nano))
+	return item
+}
+
+// SOSItems are the items an applied request is stored as — the request
+// and its window membership — for loaders that write them in bulk.
+func SOSItems(r sos.Request) ([]map[string]types.AttributeValue, error) {
+	item, err := sosItem(r)
+	if err != nil {
+		return nil, wrap("encode sos request", err)
+	}
+	if r.BusinessDay == "" || r.AppliedAt == nil {
+		return []map[string]types.AttributeValue{item}, nil
+	}
+	return []map[string]types.AttributeValue{item, memberItem(r)}, nil
+}
+
 // Join writes r and its membership of the window r.BusinessDay in one
 // transaction with the check that the window is open: a request is a
 // member of the window exactly when its apply committed before the close.
@@ -161,9 +181,7 @@ func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
 	if r.AppliedAt == nil {
 		return wrap("join sos window", errors.New("request without an applied time"))
 	}
-	member := memberKey(r.BusinessDay, r.PrefectureCode, r.ID)
-	member["institutionCode"] = str(r.InstitutionCode)
-	member["appliedAt"] = str(r.AppliedAt.UTC().Format(time.RFC3339Nano))
+	member := memberItem(r)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: windowKey(r.BusinessDay),
 			ConditionExpression: aws.String("attribute_not_exists(closedAt)")}},
