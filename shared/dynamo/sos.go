@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/sos"
 )
 
@@ -27,14 +29,85 @@ import (
 //     transaction that checks the window open, read by the rollover with a
 //     consistent Query after the close.
 type SOSStore struct {
-	db    TransactClient
+	db    BatchClient
 	table string
+	// The tables an apply reads and writes besides the sos table (WithApply).
+	audit, masters, surveys string
 }
 
-var _ sos.Store = (*SOSStore)(nil)
+var (
+	_ sos.Store       = (*SOSStore)(nil)
+	_ sos.ApplyReader = (*SOSStore)(nil)
+)
 
 // NewSOSStore returns an SOSStore.
-func NewSOSStore(db TransactClient, table string) *SOSStore { return &SOSStore{db: db, table: table} }
+func NewSOSStore(db BatchClient, table string) *SOSStore { return &SOSStore{db: db, table: table} }
+
+// WithApply returns s with the tables of an apply: the audit table, whose
+// record Join writes in its transaction, and the masters and surveys
+// tables, which ReadApply reads with the request in one BatchGetItem.
+func (s *SOSStore) WithApply(audit, masters, surveys string) *SOSStore {
+	c := *s
+	c.audit, c.masters, c.surveys = audit, masters, surveys
+	return &c
+}
+
+// ReadApply reads the institution's master record, the request and the
+// institution's survey status in one consistent BatchGetItem.
+func (s *SOSStore) ReadApply(ctx context.Context, code, id string) (sos.ApplyRead, error) {
+	var out sos.ApplyRead
+	if s.masters == "" || s.surveys == "" {
+		return out, wrap("read sos apply", errors.New("the store has no masters or surveys table (WithApply)"))
+	}
+	req := map[string]types.KeysAndAttributes{
+		s.table:   {Keys: []map[string]types.AttributeValue{sosKey(code, id)}, ConsistentRead: aws.Bool(true)},
+		s.masters: {Keys: []map[string]types.AttributeValue{{"pk": str(masterPK(master.Institutions, code)), "sk": str("current")}}, ConsistentRead: aws.Bool(true)},
+		s.surveys: {Keys: []map[string]types.AttributeValue{{"pk": str(surveyPK(code)), "sk": str("status")}}, ConsistentRead: aws.Bool(true)},
+	}
+	got := map[string]map[string]types.AttributeValue{}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 8 {
+			return out, wrap("read sos apply", errors.New("keys left unprocessed"))
+		}
+		if attempt > 0 {
+			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return out, wrap("read sos apply", err)
+		}
+		for table, items := range res.Responses {
+			for _, it := range items {
+				got[table] = it
+			}
+		}
+		req = res.UnprocessedKeys
+	}
+	if it, ok := got[s.masters]; ok {
+		var m masterItem
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			return out, wrap("decode master record", err)
+		}
+		if m.Fields == nil {
+			m.Fields = map[string]string{}
+		}
+		rec := m.record()
+		out.Institution = &rec
+	}
+	if it, ok := got[s.table]; ok {
+		r, err := decodeRequest(it)
+		if err != nil {
+			return out, err
+		}
+		out.Request = &r
+	}
+	var st statusItem
+	if err := attributevalue.UnmarshalMap(got[s.surveys], &st); err != nil {
+		return out, wrap("decode survey status", err)
+	}
+	out.Surveys = st.status(code)
+	return out, nil
+}
 
 func sosKey(code, id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": str("inst#" + code), "sk": str("req#" + id)}
@@ -173,7 +246,7 @@ func SOSItems(r sos.Request) ([]map[string]types.AttributeValue, error) {
 // Join writes r and its membership of the window r.BusinessDay in one
 // transaction with the check that the window is open: a request is a
 // member of the window exactly when its apply committed before the close.
-func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
+func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64, ev audit.Event) error {
 	p, err := s.put(r, prev)
 	if err != nil {
 		return err
@@ -181,12 +254,20 @@ func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
 	if r.AppliedAt == nil {
 		return wrap("join sos window", errors.New("request without an applied time"))
 	}
+	if s.audit == "" {
+		return wrap("join sos window", errors.New("the store has no audit table (WithApply)"))
+	}
+	record, err := auditPut(s.audit, audit.Complete(ctx, ev))
+	if err != nil {
+		return err
+	}
 	member := memberItem(r)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: windowKey(r.BusinessDay),
 			ConditionExpression: aws.String("attribute_not_exists(closedAt)")}},
 		{Put: p},
 		{Put: &types.Put{TableName: &s.table, Item: member, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: record},
 	}})
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
