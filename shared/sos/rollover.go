@@ -21,7 +21,15 @@ const CatchUpDays = 31
 
 // MailLease is how long a claim to send a prefecture's mail holds: a run
 // that finds a claim older than this without a sent mark takes it that the
-// run which claimed it crashed, and sends the mail.
+// run which claimed it crashed, and sends the mail. It is well above the
+// function's timeout (300 s), so a run still alive never loses its claim.
+//
+// The mail is sent at least once, not exactly once: a run that stops after
+// SES accepted the mail and before Mailed recorded it leaves a claim the
+// next run takes after MailLease, and the reviewers get the mail again
+// (every address of the prefecture, if it stopped half-way). SES has no
+// idempotency key to close that gap; it is the price of never losing the
+// mail.
 const MailLease = 15 * time.Minute
 
 // Prefectures are the codes of Japan's 47 prefectures ("01"–"47").
