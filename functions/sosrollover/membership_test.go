@@ -47,6 +47,21 @@ func (m *countingMailer) Mail(_ context.Context, to, _, _ string) error {
 	return nil
 }
 
+// closeSignal closes closing as the rollover sends the close of day's
+// window: a test's applies start then.
+type closeSignal struct {
+	sos.RolloverStore
+	day     string
+	closing chan struct{}
+}
+
+func (s *closeSignal) Close(ctx context.Context, day string, at time.Time) (bool, error) {
+	if day == s.day {
+		close(s.closing)
+	}
+	return s.RolloverStore.Close(ctx, day, at)
+}
+
 // fixture files drafts of aggregators of one prefecture with the service
 // in this process; its clock is set by the caller.
 type fixture struct {
@@ -209,7 +224,12 @@ func TestAppliesDuringTheCloseLandInOneWindow(t *testing.T) {
 	db := e.Stack.Endpoints.DynamoDBClient()
 	env := e.Stack.FunctionEnv("SosRolloverFunction")
 	mailer := &countingMailer{}
-	r := sos.NewRollover(dynamo.NewSOSStore(db, env["SOS_TABLE"]), mailer, dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"]}),
+	closing := make(chan struct{})
+	// The racing applies start as the window before closes (the
+	// rollover's previous step, about the time of 47 summaries) and are
+	// spread over 360 ms: some join before the close, some after.
+	store := &closeSignal{RolloverStore: dynamo.NewSOSStore(db, env["SOS_TABLE"]), day: "2032-03-08", closing: closing}
+	r := sos.NewRollover(store, mailer, dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"]}),
 		"http://127.0.0.1", slog.New(slog.DiscardHandler))
 
 	apply := func(d sos.Request) sos.Request {
@@ -220,23 +240,21 @@ func TestAppliesDuringTheCloseLandInOneWindow(t *testing.T) {
 		return got
 	}
 	// The first five apply before the close, the last five after it, and
-	// the ten between race it, spread over its duration.
+	// the ten between race it.
 	applied := make([]sos.Request, len(drafts))
 	for i := range 5 {
 		applied[i] = apply(drafts[i])
 	}
 	var wg sync.WaitGroup
-	start := make(chan struct{})
 	for i := 5; i < 15; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
-			time.Sleep(time.Duration(i-5) * 15 * time.Millisecond)
+			<-closing
+			time.Sleep(time.Duration(i-5) * 40 * time.Millisecond)
 			applied[i] = apply(drafts[i])
 		}()
 	}
-	close(start)
 	if _, err := r.Run(ctx, jst(2032, 3, 9, 13, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
