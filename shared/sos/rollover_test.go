@@ -1,10 +1,12 @@
 package sos
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/calendar"
 )
 
@@ -44,5 +46,28 @@ func TestMessage(t *testing.T) {
 	subject, body := r.Message(Summary{Day: "2024-01-09", PrefectureCode: "13", Count: 3})
 	if !strings.Contains(subject, "3件") || !strings.Contains(body, "https://gmis.example.jp/sos/review?day=2024-01-09&prefectureCode=13") {
 		t.Fatalf("message = %q %q", subject, body)
+	}
+}
+
+func TestRunForRefuses(t *testing.T) {
+	r := NewRollover(nil, nil, nil, "", nil) // a refusal reads and writes nothing
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, calendar.JST)
+	tests := []struct{ day, want string }{
+		{"2026-11-23", "not a business day"},         // 勤労感謝の日
+		{"2026-11-29", "not a business day"},         // a Sunday
+		{"2026-12-30", "not a business day"},         // the year-end closure
+		{"2026-12-01", "13:00 JST is still to come"}, // today, before 13:00
+		{"2027-01-06", "13:00 JST is still to come"},
+		{"2026/11/30", "YYYY-MM-DD"},
+		{"", "YYYY-MM-DD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.day, func(t *testing.T) {
+			_, err := r.RunFor(context.Background(), tt.day, now)
+			e := apperr.As(err)
+			if e == nil || e.Code != apperr.Invalid || e.Field != "date" || !strings.Contains(e.MessageEn, tt.want) {
+				t.Fatalf("RunFor(%q) = %v, want an invalid date naming %q", tt.day, err, tt.want)
+			}
+		})
 	}
 }
