@@ -132,7 +132,7 @@ func DueWindows(now time.Time) []string {
 
 // RunResult says what one run did.
 type RunResult struct {
-	Closed []string `json:"closed"` // windows this run finished, oldest first
+	Closed []string `json:"closed"` // windows this run closed or went on with, oldest first
 	Mails  int      `json:"mails"`  // mails sent
 	// Windows says per window and prefecture what the run found and did,
 	// oldest first.
