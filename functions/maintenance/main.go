@@ -1,7 +1,8 @@
 // Command maintenance takes operators' commands by direct invocation
 // (`aws lambda invoke`), JSON in and JSON out: import a master from inline
 // CSV, finish institution moves left pending, schedule, list and end
-// maintenance windows, unlock a user, and count the items of the tables.
+// maintenance windows, unlock a user, count the items of the tables, and
+// re-run the SOS rollover for a business day.
 package main
 
 import (
@@ -9,14 +10,18 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/master"
+	"github.com/gmis-oss/gmis/shared/notify"
+	"github.com/gmis-oss/gmis/shared/sos"
 )
 
 func main() {
@@ -35,7 +40,8 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	for _, name := range []string{"USERS_TABLE", "SESSIONS_TABLE", "AUTH_STATE_TABLE", "AUDIT_TABLE", "MASTERS_TABLE", "SYSTEM_TABLE"} {
 		tables[name] = e.Need(name)
 	}
-	surveysTable := e.Need("SURVEYS_TABLE") // the search's read model, kept with each institution write
+	surveysTable := e.Need("SURVEYS_TABLE")                                                         // the search's read model, kept with each institution write
+	sosTable, mailFrom, baseURL := e.Need("SOS_TABLE"), e.Need("MAIL_FROM"), e.Need("APP_BASE_URL") // sos-rollover
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
@@ -54,7 +60,10 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 		masters: master.NewService(dynamo.NewMasterStore(db, tables["MASTERS_TABLE"]).WithSearch(surveysTable), movers, log, nil),
 		windows: dynamo.NewWindowStore(db, tables["SYSTEM_TABLE"], nil),
 		users:   users,
-		audit:   log,
-		logger:  logger,
+		sosRollover: sos.NewRollover(dynamo.NewSOSStore(db, sosTable),
+			notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}), users, baseURL, logger),
+		audit:  log,
+		logger: logger,
+		now:    time.Now,
 	}, nil
 }

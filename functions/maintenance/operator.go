@@ -19,6 +19,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/plaintext"
+	"github.com/gmis-oss/gmis/shared/sos"
 )
 
 type windowStore interface {
@@ -36,9 +37,18 @@ type operator struct {
 	users   interface {
 		Unlock(ctx context.Context, id string) error
 	}
+	// sosRollover re-runs the SOS rollover for a given business day.
+	sosRollover interface {
+		RunFor(ctx context.Context, day string, now time.Time) (sos.RunResult, error)
+	}
 	audit  audit.Log
 	logger *slog.Logger
+	now    func() time.Time
 }
+
+// AuditSOSRollover is the audit action of an operator's re-run of the
+// SOS rollover.
+const AuditSOSRollover = "sos_rollover_rerun"
 
 // Operator is who acts in commands: whoever may invoke the function is a
 // national operator (IAM decides that, not this code).
@@ -56,6 +66,8 @@ type command struct {
 	Message string `json:"message,omitempty"`
 	// Prefecture is the prefecture code of rebuild-search.
 	Prefecture string `json:"prefecture,omitempty"`
+	// Date is the business day (YYYY-MM-DD) of sos-rollover.
+	Date string `json:"date,omitempty"`
 }
 
 // reply is the JSON an operator gets back.
@@ -64,7 +76,7 @@ type reply struct {
 	Result  any    `json:"result"`
 }
 
-var commands = []string{"import-master", "finish-moves", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts", "rebuild-search"}
+var commands = []string{"import-master", "finish-moves", "schedule-window", "list-windows", "end-window", "unlock-user", "table-counts", "rebuild-search", "sos-rollover"}
 
 // handle runs one command. A bad command is an error that names what is
 // wrong; `aws lambda invoke` shows it as the FunctionError payload.
@@ -177,6 +189,23 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 		}
 		rep, err := dynamo.RebuildSearch(ctx, o.db, o.tables["MASTERS_TABLE"], o.surveys, c.Prefecture)
 		return map[string]any{"prefecture": c.Prefecture, "written": rep.Written, "changed": rep.Changed, "changedCodes": rep.ChangedCodes}, err
+	case "sos-rollover":
+		// Recovery: the SOS rollover as of the date's 13:00 JST, as its
+		// schedule would have run it. It closes that window and any
+		// earlier one left open, oldest first, and sends the mails not
+		// sent; once everything is done it changes and sends nothing.
+		if c.Date == "" {
+			return nil, usage("date is required: the business day (YYYY-MM-DD) whose 13:00 JST window to close")
+		}
+		res, err := o.sosRollover.RunFor(ctx, c.Date, o.now())
+		if err != nil {
+			return nil, err
+		}
+		if err := o.audit.Record(ctx, audit.Event{At: o.now(), UserID: Operator.UserID, Actor: Operator.UserID, Action: AuditSOSRollover,
+			Detail: map[string]string{"date": c.Date, "closed": strings.Join(res.Closed, ","), "mails": fmt.Sprint(res.Mails)}}); err != nil {
+			return nil, err
+		}
+		return res, nil
 	case "":
 		return nil, usage("command is required: one of %s", strings.Join(commands, ", "))
 	}

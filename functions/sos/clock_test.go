@@ -51,7 +51,8 @@ func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock) string {
 	fnEnv := e.Stack.FunctionEnv("SosFunction")
 	ep := e.Stack.Endpoints
 	db := ep.DynamoDBClient()
-	svc := sos.NewService(sos.Deps{Store: dynamo.NewSOSStore(db, fnEnv["SOS_TABLE"]), Surveys: dynamo.NewSurveyStatusStore(db, fnEnv["SURVEYS_TABLE"]),
+	store := dynamo.NewSOSStore(db, fnEnv["SOS_TABLE"]).WithApply(fnEnv["AUDIT_TABLE"], fnEnv["MASTERS_TABLE"], fnEnv["SURVEYS_TABLE"])
+	svc := sos.NewService(sos.Deps{Store: store, Reader: store, Surveys: dynamo.NewSurveyStatusStore(db, fnEnv["SURVEYS_TABLE"]),
 		Insts: dynamo.NewMasterStore(db, fnEnv["MASTERS_TABLE"]), Audit: httpapi.Audited(e.Audit),
 		Mail: notify.New(ep.SESClient(), nil, nil, notify.Config{MailFrom: fnEnv["MAIL_FROM"]}), Accounts: e.Store,
 		Directory: userNames{e.Store}, Now: clock.Now})

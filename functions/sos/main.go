@@ -55,7 +55,11 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger,
 	store := dynamo.NewAuthStore(db, tables)
 	auditLog := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
 	sessCfg.Ended = auth.RecordExpiry(auditLog, time.Now)
-	svc := sos.NewService(sos.Deps{Store: dynamo.NewSOSStore(db, sosTable), Surveys: dynamo.NewSurveyStatusStore(db, surveysTable),
+	// An apply reads the institution, the request and its surveys in one
+	// BatchGetItem and joins the window in one transaction with its audit
+	// record.
+	sosStore := dynamo.NewSOSStore(db, sosTable).WithApply(auditTable, mastersTable, surveysTable)
+	svc := sos.NewService(sos.Deps{Store: sosStore, Reader: sosStore, Surveys: dynamo.NewSurveyStatusStore(db, surveysTable),
 		Insts: dynamo.NewMasterStore(db, mastersTable), Audit: auditLog,
 		Mail:     notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}),
 		Accounts: store, Directory: userNames{store}, Now: now})

@@ -45,7 +45,8 @@ func jst(y int, m time.Month, d, h, min, s int) time.Time {
 }
 
 func sosStore(e *authtest.Env) *dynamo.SOSStore {
-	return dynamo.NewSOSStore(e.Stack.Endpoints.DynamoDBClient(), e.Stack.FunctionEnv("SosRolloverFunction")["SOS_TABLE"])
+	fn := e.Stack.FunctionEnv("SosFunction")
+	return dynamo.NewSOSStore(e.Stack.Endpoints.DynamoDBClient(), fn["SOS_TABLE"]).WithApply(fn["AUDIT_TABLE"], fn["MASTERS_TABLE"], fn["SURVEYS_TABLE"])
 }
 
 // applyAt files and applies a request of institution code (prefecture
@@ -94,7 +95,7 @@ func invoke(t *testing.T, e *authtest.Env, payload []byte) sos.RunResult {
 	return out
 }
 
-func reviewer(t *testing.T, e *authtest.Env, pref string) auth.User {
+func reviewer(t testing.TB, e *authtest.Env, pref string) auth.User {
 	t.Helper()
 	u, _ := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: pref})
 	return u

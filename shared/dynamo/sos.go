@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
+	"github.com/gmis-oss/gmis/shared/audit"
+	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/sos"
 )
 
@@ -19,16 +23,91 @@ import (
 //     time); once applied it carries day "<prefecture>#<business day>" and
 //     applied "<appliedAt>#<id>" for the day-index;
 //   - a window at pk "window", sk "<business day>" (closedAt once closed);
-//     absent means open.
+//     absent means open;
+//   - a window's membership at pk "window#<business day>", sk
+//     "<prefecture>#<id>" (institution code, applied time): written in the
+//     transaction that checks the window open, read by the rollover with a
+//     consistent Query after the close.
 type SOSStore struct {
-	db    TransactClient
+	db    BatchClient
 	table string
+	// The tables an apply reads and writes besides the sos table (WithApply).
+	audit, masters, surveys string
 }
 
-var _ sos.Store = (*SOSStore)(nil)
+var (
+	_ sos.Store       = (*SOSStore)(nil)
+	_ sos.ApplyReader = (*SOSStore)(nil)
+)
 
 // NewSOSStore returns an SOSStore.
-func NewSOSStore(db TransactClient, table string) *SOSStore { return &SOSStore{db: db, table: table} }
+func NewSOSStore(db BatchClient, table string) *SOSStore { return &SOSStore{db: db, table: table} }
+
+// WithApply returns s with the tables of an apply: the audit table, whose
+// record Join writes in its transaction, and the masters and surveys
+// tables, which ReadApply reads with the request in one BatchGetItem.
+func (s *SOSStore) WithApply(audit, masters, surveys string) *SOSStore {
+	c := *s
+	c.audit, c.masters, c.surveys = audit, masters, surveys
+	return &c
+}
+
+// ReadApply reads the institution's master record, the request and the
+// institution's survey status in one consistent BatchGetItem.
+func (s *SOSStore) ReadApply(ctx context.Context, code, id string) (sos.ApplyRead, error) {
+	var out sos.ApplyRead
+	if s.masters == "" || s.surveys == "" {
+		return out, wrap("read sos apply", errors.New("the store has no masters or surveys table (WithApply)"))
+	}
+	req := map[string]types.KeysAndAttributes{
+		s.table:   {Keys: []map[string]types.AttributeValue{sosKey(code, id)}, ConsistentRead: aws.Bool(true)},
+		s.masters: {Keys: []map[string]types.AttributeValue{{"pk": str(masterPK(master.Institutions, code)), "sk": str("current")}}, ConsistentRead: aws.Bool(true)},
+		s.surveys: {Keys: []map[string]types.AttributeValue{{"pk": str(surveyPK(code)), "sk": str("status")}}, ConsistentRead: aws.Bool(true)},
+	}
+	got := map[string]map[string]types.AttributeValue{}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 8 {
+			return out, wrap("read sos apply", errors.New("keys left unprocessed"))
+		}
+		if attempt > 0 {
+			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return out, wrap("read sos apply", err)
+		}
+		for table, items := range res.Responses {
+			for _, it := range items {
+				got[table] = it
+			}
+		}
+		req = res.UnprocessedKeys
+	}
+	if it, ok := got[s.masters]; ok {
+		var m masterItem
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			return out, wrap("decode master record", err)
+		}
+		if m.Fields == nil {
+			m.Fields = map[string]string{}
+		}
+		rec := m.record()
+		out.Institution = &rec
+	}
+	if it, ok := got[s.table]; ok {
+		r, err := decodeRequest(it)
+		if err != nil {
+			return out, err
+		}
+		out.Request = &r
+	}
+	var st statusItem
+	if err := attributevalue.UnmarshalMap(got[s.surveys], &st); err != nil {
+		return out, wrap("decode survey status", err)
+	}
+	out.Surveys = st.status(code)
+	return out, nil
+}
 
 func sosKey(code, id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": str("inst#" + code), "sk": str("req#" + id)}
@@ -140,16 +219,55 @@ func (s *SOSStore) Put(ctx context.Context, r sos.Request, prev int64) error {
 	return nil
 }
 
-// Join writes r in one transaction with the check that its window is open.
-func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
+func memberKey(day, prefecture, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str("window#" + day), "sk": str(prefecture + "#" + id)}
+}
+
+func memberItem(r sos.Request) map[string]types.AttributeValue {
+	item := memberKey(r.BusinessDay, r.PrefectureCode, r.ID)
+	item["institutionCode"] = str(r.InstitutionCode)
+	item["appliedAt"] = str(r.AppliedAt.UTC().Format(time.RFC3339Nano))
+	return item
+}
+
+// SOSItems are the items an applied request is stored as — the request
+// and its window membership — for loaders that write them in bulk.
+func SOSItems(r sos.Request) ([]map[string]types.AttributeValue, error) {
+	item, err := sosItem(r)
+	if err != nil {
+		return nil, wrap("encode sos request", err)
+	}
+	if r.BusinessDay == "" || r.AppliedAt == nil {
+		return []map[string]types.AttributeValue{item}, nil
+	}
+	return []map[string]types.AttributeValue{item, memberItem(r)}, nil
+}
+
+// Join writes r and its membership of the window r.BusinessDay in one
+// transaction with the check that the window is open: a request is a
+// member of the window exactly when its apply committed before the close.
+func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64, ev audit.Event) error {
 	p, err := s.put(r, prev)
 	if err != nil {
 		return err
 	}
+	if r.AppliedAt == nil {
+		return wrap("join sos window", errors.New("request without an applied time"))
+	}
+	if s.audit == "" {
+		return wrap("join sos window", errors.New("the store has no audit table (WithApply)"))
+	}
+	record, err := auditPut(s.audit, audit.Complete(ctx, ev))
+	if err != nil {
+		return err
+	}
+	member := memberItem(r)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: windowKey(r.BusinessDay),
 			ConditionExpression: aws.String("attribute_not_exists(closedAt)")}},
 		{Put: p},
+		{Put: &types.Put{TableName: &s.table, Item: member, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: record},
 	}})
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
@@ -164,13 +282,26 @@ func (s *SOSStore) Join(ctx context.Context, r sos.Request, prev int64) error {
 	return nil
 }
 
-// Delete removes a draft at version prev.
-func (s *SOSStore) Delete(ctx context.Context, code, id string, prev int64) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: sosKey(code, id),
+// Delete removes a draft at version prev. A draft that joined a window
+// (applied, then failing the check on an edit) leaves the window's
+// membership in the same transaction.
+func (s *SOSStore) Delete(ctx context.Context, r sos.Request, prev int64) error {
+	del := &dynamodb.DeleteItemInput{TableName: &s.table, Key: sosKey(r.InstitutionCode, r.ID),
 		ConditionExpression:       aws.String("Version = :v AND (#st = :d OR #st = :e)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "Status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev), ":d": str(string(sos.StatusDraft)), ":e": str(string(sos.StatusError))}})
-	if isConditionFailed(err) {
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(prev), ":d": str(string(sos.StatusDraft)), ":e": str(string(sos.StatusError))}}
+	var err error
+	if r.BusinessDay == "" {
+		_, err = s.db.DeleteItem(ctx, del)
+	} else {
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: del.TableName, Key: del.Key, ConditionExpression: del.ConditionExpression,
+				ExpressionAttributeNames: del.ExpressionAttributeNames, ExpressionAttributeValues: del.ExpressionAttributeValues}},
+			{Delete: &types.Delete{TableName: &s.table, Key: memberKey(r.BusinessDay, r.PrefectureCode, r.ID)}},
+		}})
+	}
+	var tc *types.TransactionCanceledException
+	if isConditionFailed(err) || errors.As(err, &tc) {
 		return changed()
 	}
 	if err != nil {
@@ -208,6 +339,37 @@ func windowKey(day string) map[string]types.AttributeValue {
 
 var _ sos.RolloverStore = (*SOSStore)(nil)
 
+// Members reads the membership of day's window, every prefecture, with
+// a consistent Query of its partition: after the window's close it is
+// every request whose apply committed before the close, and no other.
+func (s *SOSStore) Members(ctx context.Context, day string) ([]sos.Member, error) {
+	var ms []sos.Member
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("window#" + day)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrap("query sos window members", err)
+		}
+		for _, it := range page.Items {
+			var m struct {
+				SK              string `dynamodbav:"sk"`
+				InstitutionCode string `dynamodbav:"institutionCode"`
+			}
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				return nil, wrap("decode sos window member", err)
+			}
+			pref, id, ok := strings.Cut(m.SK, "#")
+			if !ok {
+				return nil, wrap("decode sos window member", fmt.Errorf("sort key %q", m.SK))
+			}
+			ms = append(ms, sos.Member{Day: day, PrefectureCode: pref, RequestID: id, InstitutionCode: m.InstitutionCode})
+		}
+	}
+	return ms, nil
+}
+
 // Windows reads the window records of days from..to (inclusive): one Query.
 func (s *SOSStore) Windows(ctx context.Context, from, to string) ([]sos.WindowRecord, error) {
 	return queryAll[sos.WindowRecord](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
@@ -215,16 +377,20 @@ func (s *SOSStore) Windows(ctx context.Context, from, to string) ([]sos.WindowRe
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("window"), ":from": str(from), ":to": str(to)}}, "sos windows", 0)
 }
 
-// Close sets the window's closedAt unless it is set already.
-func (s *SOSStore) Close(ctx context.Context, day string, at time.Time) error {
+// Close sets the window's closedAt unless it is set already, and answers
+// whether it set it.
+func (s *SOSStore) Close(ctx context.Context, day string, at time.Time) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: windowKey(day),
 		UpdateExpression:          aws.String("SET closedAt = :at"),
 		ConditionExpression:       aws.String("attribute_not_exists(closedAt)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(at.UTC().Format(time.RFC3339Nano))}})
-	if err != nil && !isConditionFailed(err) {
-		return wrap("close sos window", err)
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, wrap("close sos window", err)
+	}
+	return true, nil
 }
 
 // Done marks the window finished: summaries written and mailed.
@@ -267,6 +433,13 @@ func (s *SOSStore) PutSummary(ctx context.Context, sum sos.Summary) (sos.Summary
 		return sos.Summary{}, wrap("put sos summary", err)
 	}
 	return sum, nil
+}
+
+// Summaries reads the summaries of day's window: one consistent Query.
+func (s *SOSStore) Summaries(ctx context.Context, day string) ([]sos.Summary, error) {
+	return queryAll[sos.Summary](ctx, s.db, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("summary#" + day)}}, "sos summaries", 0)
 }
 
 // ClaimMail records the intent to send a summary's mail, unless it was

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/calendar"
 )
@@ -19,7 +21,15 @@ const CatchUpDays = 31
 
 // MailLease is how long a claim to send a prefecture's mail holds: a run
 // that finds a claim older than this without a sent mark takes it that the
-// run which claimed it crashed, and sends the mail.
+// run which claimed it crashed, and sends the mail. It is well above the
+// function's timeout (300 s), so a run still alive never loses its claim.
+//
+// The mail is sent at least once, not exactly once: a run that stops after
+// SES accepted the mail and before Mailed recorded it leaves a claim the
+// next run takes after MailLease, and the reviewers get the mail again
+// (every address of the prefecture, if it stopped half-way). SES has no
+// idempotency key to close that gap; it is the price of never losing the
+// mail.
 const MailLease = 15 * time.Minute
 
 // Prefectures are the codes of Japan's 47 prefectures ("01"–"47").
@@ -53,19 +63,34 @@ type Summary struct {
 	MailedTo       int        `json:"mailedTo" dynamodbav:"mailedTo"`
 }
 
+// Member is one request's membership of a window, written in the same
+// transaction as the apply that checked the window open. Edits never
+// change it: a request keeps the window it joined.
+type Member struct {
+	Day             string
+	PrefectureCode  string
+	RequestID       string
+	InstitutionCode string
+}
+
 // RolloverStore keeps the windows' state and the summaries.
 type RolloverStore interface {
 	// Windows reads the window records of days from..to (inclusive).
 	Windows(ctx context.Context, from, to string) ([]WindowRecord, error)
-	// Close sets the window's closedAt unless it is set already.
-	Close(ctx context.Context, day string, at time.Time) error
+	// Close sets the window's closedAt unless it is set already, and
+	// answers whether it set it.
+	Close(ctx context.Context, day string, at time.Time) (bool, error)
 	// Done marks the window's summaries written and mailed.
 	Done(ctx context.Context, day string, at time.Time) error
-	// Day reads the requests of one prefecture's window.
-	Day(ctx context.Context, prefecture, day string) ([]Request, error)
+	// Members reads the membership of day's window, every prefecture, as
+	// written by the applies that joined it: read after Close, it is
+	// every request whose apply committed before the close, and no other.
+	Members(ctx context.Context, day string) ([]Member, error)
 	// PutSummary writes s unless a summary of its prefecture and day
 	// exists, and returns the stored one.
 	PutSummary(ctx context.Context, s Summary) (Summary, error)
+	// Summaries reads the summaries of day's window, by prefecture.
+	Summaries(ctx context.Context, day string) ([]Summary, error)
 	// ClaimMail records the intent to send s's mail at at, if no claim
 	// younger than lease exists and no mail was sent; false otherwise.
 	ClaimMail(ctx context.Context, day, prefecture string, at time.Time, lease time.Duration) (bool, error)
@@ -107,8 +132,48 @@ func DueWindows(now time.Time) []string {
 
 // RunResult says what one run did.
 type RunResult struct {
-	Closed []string `json:"closed"` // windows this run finished, oldest first
+	Closed []string `json:"closed"` // windows this run closed or went on with, oldest first
 	Mails  int      `json:"mails"`  // mails sent
+	// Windows says per window and prefecture what the run found and did,
+	// oldest first.
+	Windows []WindowReport `json:"windows,omitempty"`
+}
+
+// Actions of a run on a window (WindowReport.Action).
+const (
+	// ActionClosed: this run closed the window.
+	ActionClosed = "closed"
+	// ActionResumed: the window was closed by an earlier run that stopped
+	// before every mail was sent; this run went on from there.
+	ActionResumed = "resumed"
+	// ActionDone: the window was closed and mailed before; nothing done.
+	ActionDone = "done before"
+)
+
+// Mail states of a prefecture's part of a window (PrefectureReport.Mail).
+const (
+	MailSent   = "sent"        // sent by this run
+	MailBefore = "sent before" // sent by an earlier run
+	MailHeld   = "claimed"     // another run holds the claim (sends it, or the next run after MailLease)
+)
+
+// WindowReport is what a run found and did for one window.
+type WindowReport struct {
+	Day      string `json:"day"`
+	Action   string `json:"action"`
+	Requests int    `json:"requests"`
+	// Prefectures are those with requests; the others' summaries say 0
+	// and they get no mail.
+	Prefectures []PrefectureReport `json:"prefectures"`
+	Empty       int                `json:"prefecturesWithoutRequests"`
+}
+
+// PrefectureReport is one prefecture's part of a WindowReport.
+type PrefectureReport struct {
+	PrefectureCode string `json:"prefectureCode"`
+	Count          int    `json:"count"`
+	Mail           string `json:"mail"`
+	MailedTo       int    `json:"mailedTo"`
 }
 
 // Run closes every due window not finished yet as of now (the scheduled
@@ -131,68 +196,132 @@ func (r *Rollover) Run(ctx context.Context, now time.Time) (RunResult, error) {
 		if done[day] {
 			continue
 		}
-		n, err := r.closeWindow(ctx, day, now)
+		rep, n, err := r.closeWindow(ctx, day, now)
 		res.Mails += n
 		if err != nil {
 			return res, fmt.Errorf("close window %s: %w", day, err)
 		}
 		res.Closed = append(res.Closed, day)
+		res.Windows = append(res.Windows, rep)
 	}
 	return res, nil
 }
 
-func (r *Rollover) closeWindow(ctx context.Context, day string, now time.Time) (int, error) {
-	start := r.now()
-	if err := r.store.Close(ctx, day, now); err != nil {
-		return 0, err
+// RunFor runs the rollover as an operator's re-run for business day day:
+// as of its 13:00 JST, so it closes that window if still open and any
+// earlier one a missed run left open, oldest first, and sends every mail
+// not sent yet. When day's window was finished before, the result reports
+// it from its summaries. A day that is not a business day, or whose 13:00
+// JST is after now, is refused.
+func (r *Rollover) RunFor(ctx context.Context, day string, now time.Time) (RunResult, error) {
+	d, err := calendar.Parse(day)
+	if err != nil {
+		return RunResult{}, apperr.InvalidField("date", "date は YYYY-MM-DD で指定してください。", "date must be a business day as YYYY-MM-DD")
 	}
-	var requests, prefectures, mails int
+	if !calendar.IsBusinessDay(d) {
+		return RunResult{}, apperr.InvalidField("date", day+" は営業日ではありません（土日・祝日・12月29日～1月3日）。",
+			day+" is not a business day (a weekend, a national holiday or 29 December to 3 January): no window closes on it")
+	}
+	at := calendar.Deadline(d)
+	if at.After(now) {
+		return RunResult{}, apperr.InvalidField("date", day+" 13:00 はまだ来ていません。",
+			day+" 13:00 JST is still to come: its window is open until then")
+	}
+	res, err := r.Run(ctx, at)
+	if err != nil || slices.Contains(res.Closed, day) {
+		return res, err
+	}
+	ss, err := r.store.Summaries(ctx, day)
+	if err != nil {
+		return res, err
+	}
+	if len(ss) == 0 {
+		// Run as of day's deadline closes day unless it is done, and a
+		// done window has its 47 summaries.
+		return res, fmt.Errorf("window %s is finished but has no summaries", day)
+	}
+	rep := WindowReport{Day: day, Action: ActionDone}
+	for _, s := range ss {
+		rep.add(s, MailBefore)
+	}
+	res.Windows = append(res.Windows, rep)
+	return res, nil
+}
+
+func (w *WindowReport) add(s Summary, mail string) {
+	w.Requests += s.Count
+	if s.Count == 0 {
+		w.Empty++
+		return
+	}
+	w.Prefectures = append(w.Prefectures, PrefectureReport{PrefectureCode: s.PrefectureCode, Count: s.Count, Mail: mail, MailedTo: s.MailedTo})
+}
+
+func (r *Rollover) closeWindow(ctx context.Context, day string, now time.Time) (WindowReport, int, error) {
+	start := r.now()
+	rep := WindowReport{Day: day, Action: ActionResumed}
+	closed, err := r.store.Close(ctx, day, now)
+	if err != nil {
+		return rep, 0, err
+	}
+	if closed {
+		rep.Action = ActionClosed
+	}
+	// The close is committed: every apply that joined this window has
+	// committed its membership, and every later one went to the next.
+	members, err := r.store.Members(ctx, day)
+	if err != nil {
+		return rep, 0, err
+	}
+	byPref := map[string][]Member{}
+	for _, m := range members {
+		byPref[m.PrefectureCode] = append(byPref[m.PrefectureCode], m)
+	}
+	var prefectures, mails int
 	finished := true
 	for _, pref := range Prefectures {
-		rs, err := r.store.Day(ctx, pref, day)
+		s, err := r.store.PutSummary(ctx, NewSummary(day, pref, byPref[pref], now))
 		if err != nil {
-			return mails, err
+			return rep, mails, err
 		}
-		s, err := r.store.PutSummary(ctx, NewSummary(day, pref, rs, now))
-		if err != nil {
-			return mails, err
-		}
-		requests += s.Count
 		if s.Count == 0 || s.MailedAt != nil {
+			rep.add(s, MailBefore)
 			continue
 		}
 		prefectures++
-		sent, err := r.mailPrefecture(ctx, s, now)
+		sent, err := r.mailPrefecture(ctx, &s, now)
 		if err != nil {
-			return mails, err
+			return rep, mails, err
 		}
 		if !sent {
 			finished = false // another run holds the claim
+			rep.add(s, MailHeld)
 			continue
 		}
+		rep.add(s, MailSent)
 		mails++
 	}
 	if finished {
 		if err := r.store.Done(ctx, day, now); err != nil {
-			return mails, err
+			return rep, mails, err
 		}
 	}
-	r.logger.Info("sos window closed", slog.String("day", day), slog.Int("requests", requests),
+	r.logger.Info("sos window closed", slog.String("day", day), slog.String("action", rep.Action), slog.Int("requests", rep.Requests),
 		slog.Int("prefectures_mailed", prefectures), slog.Int("mails", mails), slog.Bool("finished", finished),
 		slog.Int64("duration_ms", r.now().Sub(start).Milliseconds()))
-	return mails, nil
+	return rep, mails, nil
 }
 
 // NewSummary fixes the membership of prefecture's part of day's window.
-func NewSummary(day, prefecture string, rs []Request, at time.Time) Summary {
-	ids := make([]string, 0, len(rs))
-	for _, q := range rs {
-		ids = append(ids, q.ID)
+func NewSummary(day, prefecture string, ms []Member, at time.Time) Summary {
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.RequestID)
 	}
 	return Summary{Day: day, PrefectureCode: prefecture, Count: len(ids), RequestIDs: ids, WrittenAt: at.UTC()}
 }
 
-func (r *Rollover) mailPrefecture(ctx context.Context, s Summary, now time.Time) (bool, error) {
+func (r *Rollover) mailPrefecture(ctx context.Context, s *Summary, now time.Time) (bool, error) {
 	ok, err := r.store.ClaimMail(ctx, s.Day, s.PrefectureCode, r.now(), MailLease)
 	if err != nil {
 		return false, err
@@ -204,7 +333,7 @@ func (r *Rollover) mailPrefecture(ctx context.Context, s Summary, now time.Time)
 	if err != nil {
 		return false, fmt.Errorf("reviewers of %s: %w", s.PrefectureCode, err)
 	}
-	subject, body := r.Message(s)
+	subject, body := r.Message(*s)
 	for _, addr := range to {
 		if err := r.mail.Mail(ctx, addr, subject, body); err != nil {
 			return false, fmt.Errorf("mail reviewers of %s: %w", s.PrefectureCode, err)
@@ -213,6 +342,7 @@ func (r *Rollover) mailPrefecture(ctx context.Context, s Summary, now time.Time)
 	if err := r.store.Mailed(ctx, s.Day, s.PrefectureCode, now, len(to)); err != nil {
 		return false, err
 	}
+	s.MailedTo = len(to)
 	return true, nil
 }
 

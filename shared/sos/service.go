@@ -26,13 +26,29 @@ type Store interface {
 	// Put writes r if the stored version is still prev (0: r is new) and
 	// the stored request is not accepted; Conflict otherwise.
 	Put(ctx context.Context, r Request, prev int64) error
-	// Join writes r like Put, in one transaction with a check that the
-	// window of r.BusinessDay is still open: ErrWindowClosed when it is not.
-	Join(ctx context.Context, r Request, prev int64) error
-	// Delete removes a draft at version prev.
-	Delete(ctx context.Context, code, id string, prev int64) error
+	// Join writes r like Put, with its membership of the window
+	// r.BusinessDay and the audit event ev, in one transaction with a
+	// check that the window is still open: ErrWindowClosed when it is not.
+	Join(ctx context.Context, r Request, prev int64, ev audit.Event) error
+	// Delete removes the draft r at version prev, and its membership of a
+	// window if it joined one.
+	Delete(ctx context.Context, r Request, prev int64) error
 	// Day reads the requests of one prefecture's window, oldest first.
 	Day(ctx context.Context, prefecture, day string) ([]Request, error)
+}
+
+// ApplyRead is what an apply reads: the institution's master record (nil
+// when it is not in the master), the request (nil when there is none) and
+// the institution's latest surveys as they are now.
+type ApplyRead struct {
+	Institution *master.Record
+	Request     *Request
+	Surveys     survey.Status
+}
+
+// ApplyReader reads an apply's ApplyRead in one round trip.
+type ApplyReader interface {
+	ReadApply(ctx context.Context, code, id string) (ApplyRead, error)
 }
 
 // ErrWindowClosed is Join's error when the window closed meanwhile.
@@ -79,6 +95,7 @@ type Service struct {
 	mail      Mailer
 	accounts  Accounts
 	directory Directory
+	reader    ApplyReader
 	now       func() time.Time
 }
 
@@ -93,7 +110,38 @@ type Deps struct {
 	Mail      Mailer
 	Accounts  Accounts
 	Directory Directory
-	Now       func() time.Time
+	// Reader reads what an apply needs in one round trip; nil: Insts,
+	// Store and Surveys one after the other.
+	Reader ApplyReader
+	Now    func() time.Time
+}
+
+// serialReader is the ApplyReader of three reads.
+type serialReader struct {
+	store   Store
+	surveys Surveys
+	insts   Institutions
+}
+
+func (r serialReader) ReadApply(ctx context.Context, code, id string) (ApplyRead, error) {
+	var out ApplyRead
+	rec, err := r.insts.GetRecord(ctx, master.Institutions, code)
+	if err == nil {
+		out.Institution = &rec
+	} else if apperr.CodeOf(err) != apperr.NotFound {
+		return out, fmt.Errorf("find institution %s: %w", code, err)
+	}
+	req, err := r.store.Get(ctx, code, id)
+	if err == nil {
+		out.Request = &req
+	} else if apperr.CodeOf(err) != apperr.NotFound {
+		return out, err
+	}
+	out.Surveys, err = r.surveys.GetStatus(ctx, code)
+	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+		return out, fmt.Errorf("read surveys of %s: %w", code, err)
+	}
+	return out, nil
 }
 
 // NewService returns a Service.
@@ -101,7 +149,10 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, surveys: d.Surveys, insts: d.Insts, audit: d.Audit, mail: d.Mail, accounts: d.Accounts, directory: d.Directory, now: d.Now}
+	if d.Reader == nil {
+		d.Reader = serialReader{store: d.Store, surveys: d.Surveys, insts: d.Insts}
+	}
+	return &Service{store: d.Store, surveys: d.Surveys, insts: d.Insts, audit: d.Audit, mail: d.Mail, accounts: d.Accounts, directory: d.Directory, reader: d.Reader, now: d.Now}
 }
 
 // Window is the open window: the business day it belongs to, its
@@ -129,34 +180,56 @@ func newID(now time.Time) string {
 	return fmt.Sprintf("%013d%s", now.UnixMilli(), hex.EncodeToString(b[:]))
 }
 
-func (s *Service) institution(ctx context.Context, p authz.Principal, a authz.Action, code string) (master.Record, error) {
+// mayAct is what can be decided about p acting on institution code before
+// reading anything.
+func mayAct(p authz.Principal, a authz.Action, code string) error {
 	if err := survey.CheckInstitution(code); err != nil {
-		return master.Record{}, err
+		return err
 	}
 	if err := authz.AuthorizeRole(p, a); err != nil {
-		return master.Record{}, err
+		return err
 	}
 	if p.InstitutionCode != "" && p.InstitutionCode != code {
-		return master.Record{}, authz.Authorize(p, a, authz.Scope{InstitutionCode: code})
+		return authz.Authorize(p, a, authz.Scope{InstitutionCode: code})
+	}
+	return nil
+}
+
+// mayActOn decides p acting on the institution read (nil: not in the
+// master).
+func mayActOn(p authz.Principal, a authz.Action, rec *master.Record) error {
+	if rec == nil {
+		return authz.Unknown(p, a, apperr.New(apperr.NotFound, "医療機関が見つかりません。", "no such institution"))
+	}
+	return authz.Authorize(p, a, rec.Scope())
+}
+
+func (s *Service) institution(ctx context.Context, p authz.Principal, a authz.Action, code string) (master.Record, error) {
+	if err := mayAct(p, a, code); err != nil {
+		return master.Record{}, err
 	}
 	rec, err := s.insts.GetRecord(ctx, master.Institutions, code)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return master.Record{}, authz.Unknown(p, a, apperr.New(apperr.NotFound, "医療機関が見つかりません。", "no such institution"))
+		return master.Record{}, mayActOn(p, a, nil)
 	}
 	if err != nil {
 		return master.Record{}, fmt.Errorf("find institution %s: %w", code, err)
 	}
-	return rec, authz.Authorize(p, a, rec.Scope())
+	return rec, mayActOn(p, a, &rec)
 }
 
-func (s *Service) record(ctx context.Context, p authz.Principal, action string, r Request, extra map[string]string) {
+func (s *Service) event(p authz.Principal, action string, r Request, extra map[string]string) audit.Event {
 	d := map[string]string{"institutionCode": r.InstitutionCode, "requestId": r.ID, "status": string(r.Status), "version": fmt.Sprint(r.Version)}
 	for k, v := range extra {
 		d[k] = v
 	}
+	return audit.Event{At: s.now().UTC(), UserID: p.UserID, Action: action, Detail: d}
+}
+
+func (s *Service) record(ctx context.Context, p authz.Principal, action string, r Request, extra map[string]string) {
 	// The audit log wrapper logs its own failures; a write never fails
 	// for want of its audit record after the fact.
-	_ = s.audit.Record(ctx, audit.Event{At: s.now().UTC(), UserID: p.UserID, Action: action, Detail: d})
+	_ = s.audit.Record(ctx, s.event(p, action, r, extra))
 }
 
 // Create saves a new request (未申請) of institution code.
@@ -279,6 +352,12 @@ func (s *Service) check(ctx context.Context, r *Request) error {
 	if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 		return fmt.Errorf("read surveys of %s: %w", r.InstitutionCode, err)
 	}
+	s.judge(r, st)
+	return nil
+}
+
+// judge runs the eligibility check on r against st, the surveys read.
+func (s *Service) judge(r *Request, st survey.Status) {
 	now := s.now().UTC()
 	r.CheckedAt = &now
 	r.CheckedDaily, r.CheckedWeekly = "", ""
@@ -294,20 +373,28 @@ func (s *Service) check(ctx context.Context, r *Request) error {
 	} else {
 		r.Status = StatusUnderReview
 	}
-	return nil
 }
 
 // Apply is システムチェック&申請: it checks eligibility and, when the
-// institution is eligible, joins the open window.
+// institution is eligible, joins the open window. The institution, the
+// request and the surveys are read in one round trip, and joining the
+// window is one transaction with the request, its membership and its
+// audit record.
 func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string, version int64) (Request, error) {
-	inst, err := s.institution(ctx, p, authz.FileSOS, code)
+	if err := mayAct(p, authz.FileSOS, code); err != nil {
+		return Request{}, err
+	}
+	read, err := s.reader.ReadApply(ctx, code, id)
 	if err != nil {
 		return Request{}, err
 	}
-	r, err := s.store.Get(ctx, code, id)
-	if err != nil {
+	if err := mayActOn(p, authz.FileSOS, read.Institution); err != nil {
 		return Request{}, err
 	}
+	if read.Request == nil {
+		return Request{}, apperr.New(apperr.NotFound, "要請が見つかりません。", "no such request")
+	}
+	inst, r := *read.Institution, *read.Request
 	if !r.Status.Editable() {
 		return Request{}, accepted()
 	}
@@ -318,9 +405,7 @@ func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string,
 	r.Category = inst.Fields["category"]
 	r.Version++
 	r.UpdatedAt, r.UpdatedBy = s.now().UTC(), p.UserID
-	if err := s.check(ctx, &r); err != nil {
-		return Request{}, err
-	}
+	s.judge(&r, read.Surveys)
 	if r.Status != StatusUnderReview || r.BusinessDay != "" {
 		// Failing, or already in a window: an ordinary versioned write.
 		r.note(r.UpdatedAt, p.UserID, ChangeApplied)
@@ -337,7 +422,7 @@ func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string,
 		r.AppliedAt, r.AppliedBy, r.BusinessDay = &at, p.UserID, calendar.Format(day)
 		joined := r
 		joined.note(at, p.UserID, ChangeApplied)
-		err = s.store.Join(ctx, joined, prev)
+		err = s.store.Join(ctx, joined, prev, s.event(p, AuditApplied, joined, map[string]string{"businessDay": joined.BusinessDay, "problems": "0"}))
 		if err == nil {
 			r = joined
 		}
@@ -350,7 +435,6 @@ func (s *Service) Apply(ctx context.Context, p authz.Principal, code, id string,
 	if err != nil {
 		return Request{}, err
 	}
-	s.record(ctx, p, AuditApplied, r, map[string]string{"businessDay": r.BusinessDay, "problems": "0"})
 	return r.view(p), nil
 }
 
@@ -369,7 +453,7 @@ func (s *Service) Delete(ctx context.Context, p authz.Principal, code, id string
 	if err := checkVersion(r, version); err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, code, id, version); err != nil {
+	if err := s.store.Delete(ctx, r, version); err != nil {
 		return err
 	}
 	s.record(ctx, p, AuditDeleted, r, nil)
