@@ -145,7 +145,7 @@ func startBench(tb testing.TB) *bench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if b.bulk, err = issuance.NewService(accounts, b.users, store, nil, log, b.mail, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
+	if b.bulk, err = issuance.NewService(accounts, b.users, store, log, b.mail, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
 		tb.Fatal(err)
 	}
 	b.runner = job.NewRunner(b.jobs, b.starts, map[job.Kind]job.Handler{

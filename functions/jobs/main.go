@@ -102,7 +102,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	bulk, err := issuance.NewService(accounts, store, dynamo.NewMasterStore(db, mastersTable), nil, log, mailer, secret, appURL+"/", nil)
+	bulk, err := issuance.NewService(accounts, store, dynamo.NewMasterStore(db, mastersTable), log, mailer, secret, appURL+"/", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -300,7 +300,10 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bulk, err := issuance.NewService(accounts, users, e.masters, nil, nopLog{}, nil, secret, "http://127.0.0.1:3000/", nil)
+	// One clock for the jobs and the service: initial passwords expire 7
+	// days after the job was created.
+	clk := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	bulk, err := issuance.NewService(accounts, users, e.masters, nopLog{}, nil, secret, "http://127.0.0.1:3000/", clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +319,6 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	if err := e.files.Put(ctx, "uploads/u-national/form", b.Bytes(), "text/csv"); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
 	st := &starts{}
 	svc := job.NewService(e.jobs, st, e.files, map[job.Kind]job.Check{job.Issuance: issuance.CheckIssuance}, clk.Now, nil)
 	j, err := svc.Create(ctx, national, job.Issuance, nil, "uploads/u-national/form", 0)
