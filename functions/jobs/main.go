@@ -109,7 +109,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	handlers := map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(masters, jobs, files),
 		job.Issuance:     issuance.NewIssuanceJob(bulk, jobs, files),
-		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, rate, logger),
+		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, dynamo.NewMailBudget(db, jobsTable, rate, nil), rate, logger),
 		job.Export: survey.NewExportJob(survey.NewExports(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), nil), files,
 			func(j job.Job) string { return uploads.ExportKey(j.Owner, j.ID) }, 0),
 	}

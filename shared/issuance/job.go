@@ -350,6 +350,7 @@ type NotifyJob struct {
 	s      *Service
 	store  job.Store
 	marks  SendMarks
+	budget MailBudget
 	rate   int
 	sleep  func(time.Duration)
 	logger *slog.Logger
@@ -364,18 +365,28 @@ type SendMarks interface {
 	ClearSending(ctx context.Context, id, key, attempt string) error
 }
 
+// MailBudget is the SES send rate shared by every notice-mail job at
+// once: each job paces itself at the rate, and all of them together take
+// their mails from this budget.
+type MailBudget interface {
+	// Take waits until one more mail may be sent within the rate, or ctx ends.
+	Take(ctx context.Context) error
+}
+
 // ResendUnconfirmed is the notify job's param that sends again the mails
 // whose sending was never confirmed (a crash while sending).
 const ResendUnconfirmed = "resendUnconfirmed"
 
 var _ job.Handler = (*NotifyJob)(nil)
 
-// NewNotifyJob returns the handler of notice-mail jobs; rate is mails per second.
-func NewNotifyJob(s *Service, store job.Store, marks SendMarks, rate int, logger *slog.Logger) *NotifyJob {
+// NewNotifyJob returns the handler of notice-mail jobs; rate is mails per
+// second, of this job and, through budget, of all at once (nil: this job's
+// pace alone).
+func NewNotifyJob(s *Service, store job.Store, marks SendMarks, budget MailBudget, rate int, logger *slog.Logger) *NotifyJob {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &NotifyJob{s: s, store: store, marks: marks, rate: max(rate, 1), sleep: time.Sleep, logger: logger}
+	return &NotifyJob{s: s, store: store, marks: marks, budget: budget, rate: max(rate, 1), sleep: time.Sleep, logger: logger}
 }
 
 // NewNotifyCheck is the check before a notice-mail job is created: the
@@ -471,6 +482,13 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
 			r.Fields["name"], r.Fields["userId"], initial, h.s.loginURL)
 		if err := h.send(ctx, r.Fields["mail"], body, gap); err != nil {
+			if ns := (*notSent)(nil); errors.As(err, &ns) {
+				// Nothing left: the mark goes, and the job is retried.
+				if cerr := h.marks.ClearSending(context.WithoutCancel(ctx), issuance, r.Key, attempt); cerr != nil {
+					return false, errors.Join(ns.err, cerr)
+				}
+				return false, ns.err
+			}
 			if !refused(err) {
 				// No answer, or an unclear one: the mail may have left. The
 				// mark stays, so no later job sends it again unasked.
@@ -515,11 +533,17 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	return false, nil
 }
 
-// send sends one mail at the configured rate, retrying throttling.
+// send sends one mail at the configured rate, within the shared budget,
+// retrying throttling.
 func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration) error {
 	wait := gap
 	for attempt := 0; ; attempt++ {
 		h.sleep(wait)
+		if h.budget != nil {
+			if err := h.budget.Take(ctx); err != nil {
+				return &notSent{err}
+			}
+		}
 		err := h.s.mail.Mail(ctx, to, "【医療機関等情報支援システム】アカウント発行のお知らせ", body)
 		if err == nil || attempt >= 5 || !throttled(err) {
 			return err
@@ -527,6 +551,11 @@ func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration
 		wait = gap << (attempt + 1)
 	}
 }
+
+// notSent is a failure before the mail was handed to SES.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return "mail not sent: " + e.err.Error() }
 
 // refused reports an answer from SES that says the mail was not sent
 // (a 4xx error it names), as opposed to a timeout or a server error,
