@@ -297,8 +297,10 @@ func (s *JobStore) Rows(ctx context.Context, id, prefix, after string, limit int
 	}
 	rows := make([]job.Row, len(items))
 	for i, it := range items {
-		rows[i] = job.Row{Key: it.SK, Line: it.Line, Fields: it.Fields, Sealed: it.Sealed, Done: it.Done,
-			ExpiresAt: time.Unix(it.ExpiresAt, 0)}
+		rows[i] = job.Row{Key: it.SK, Line: it.Line, Fields: it.Fields, Sealed: it.Sealed, Done: it.Done}
+		if it.ExpiresAt > 0 {
+			rows[i].ExpiresAt = time.Unix(it.ExpiresAt, 0)
+		}
 	}
 	return rows, nil
 }

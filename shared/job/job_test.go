@@ -18,6 +18,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
@@ -382,5 +383,45 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 		if c != 1 {
 			t.Errorf("%s has %d accounts", mail, c)
 		}
+	}
+
+	// Seven days after the job, its passwords are not served, whether or
+	// not DynamoDB's TTL has deleted them yet (DynamoDB Local never does);
+	// the download that finds them deletes them.
+	download := func() []string {
+		t.Helper()
+		var buf bytes.Buffer
+		w, err := csvio.NewWriter(&buf)
+		if err == nil {
+			err = bulk.AccountsCSV(ctx, national, e.jobs, done, w)
+		}
+		rows, _, rerr := csvio.Read(buf.Bytes(), 1<<20)
+		if err != nil || rerr != nil || len(rows) != n+1 {
+			t.Fatalf("accounts CSV: %v %v, %d rows", err, rerr, len(rows))
+		}
+		out := make([]string, n)
+		for i, r := range rows[1:] {
+			out[i] = r.Field(3)
+		}
+		return out
+	}
+	kept := func() int {
+		t.Helper()
+		pws, err := e.jobs.Rows(ctx, j.ID, issuance.PasswordPrefix, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pws)
+	}
+	clk.Add(issuance.PasswordsKeptFor - time.Hour)
+	if got := download(); strings.HasPrefix(got[0], "（") || strings.HasPrefix(got[n-1], "（") || kept() != n {
+		t.Errorf("before 7 days: passwords %q … %q, %d kept; want them served and kept (not mailed yet)", got[0], got[n-1], kept())
+	}
+	clk.Add(2 * time.Hour)
+	if got := download(); !strings.Contains(got[0], "7日を過ぎた") || !strings.Contains(got[n-1], "7日を過ぎた") {
+		t.Errorf("after 7 days: passwords %q … %q, want none served", got[0], got[n-1])
+	}
+	if k := kept(); k != 0 {
+		t.Errorf("%d expired passwords left after a download found them", k)
 	}
 }
