@@ -163,9 +163,7 @@ func startBench(tb testing.TB) *bench {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := b.masters.Import(ctx, national, master.Kind(kind), data); err != nil {
-			tb.Fatal(err)
-		}
+		b.run(tb, job.MasterImport, map[string]string{"kind": kind}, data)
 	}
 	return b
 }

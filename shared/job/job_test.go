@@ -126,7 +126,6 @@ var national = authz.Principal{UserID: "u-national", Role: authz.National}
 
 func seedMasters(t *testing.T, e env) {
 	t.Helper()
-	ctx := context.Background()
 	for _, f := range []struct {
 		kind master.Kind
 		csv  string
@@ -134,11 +133,34 @@ func seedMasters(t *testing.T, e env) {
 		{master.Prefectures, "都道府県コード,都道府県名\n13,東京都\n"},
 		{master.HealthCenters, "保健所コード,保健所名,都道府県コード\n1301,みどり区保健所,13\n"},
 	} {
-		res, err := e.service.Import(ctx, national, f.kind, []byte(f.csv))
-		if err != nil || res.Rejected > 0 {
-			t.Fatalf("seed %s: %+v %v", f.kind, res, err)
+		if j := importMaster(t, e, f.kind, f.csv); j.Counts["rejected"] > 0 {
+			t.Fatalf("seed %s: %v", f.kind, j.Counts)
 		}
 	}
+}
+
+// importMaster imports a master CSV as a job, run here to its end.
+func importMaster(t *testing.T, e env, kind master.Kind, csv string) job.Job {
+	t.Helper()
+	ctx := context.Background()
+	key := "uploads/u-national/" + job.NewID()
+	if err := e.files.Put(ctx, key, []byte(csv), "text/csv"); err != nil {
+		t.Fatal(err)
+	}
+	st := &starts{}
+	svc := job.NewService(e.jobs, st, e.files, map[job.Kind]job.Check{job.MasterImport: master.CheckImport}, nil, nil)
+	j, err := svc.Create(ctx, national, job.MasterImport, map[string]string{"kind": string(kind)}, key, int64(len(csv)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := job.NewRunner(e.jobs, st, map[job.Kind]job.Handler{job.MasterImport: master.NewImportJob(e.service, e.jobs, e.files)}, job.Config{})
+	if err := runner.Run(ctx, j.ID, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	if j, err = e.jobs.GetJob(ctx, j.ID); err != nil || j.State != job.Done {
+		t.Fatalf("import %s: %s %+v %v", kind, j.State, j.Failure, err)
+	}
+	return j
 }
 
 func institutions(n int) []byte {
@@ -292,8 +314,8 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	e := startEnv(t)
 	seedMasters(t, e)
 	ctx := context.Background()
-	if res, err := e.service.Import(ctx, national, master.Institutions, []byte("医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n")); err != nil || res.Created != 1 {
-		t.Fatalf("seed institution: %+v %v", res, err)
+	if j := importMaster(t, e, master.Institutions, "医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n"); j.Counts["created"] != 1 {
+		t.Fatalf("seed institution: %v", j.Counts)
 	}
 	users := dynamo.NewAuthStore(e.db, dynamo.AuthTables{Users: e.fnEnv["USERS_TABLE"], Sessions: e.fnEnv["SESSIONS_TABLE"], AuthState: e.fnEnv["AUTH_STATE_TABLE"], Audit: e.fnEnv["AUDIT_TABLE"]})
 	secret := []byte("a-test-secret-of-at-least-32-characters")
