@@ -86,10 +86,10 @@ func TestNoExistenceOraclesForLowRoles(t *testing.T) {
 		u, upw := e.Account(t, auth.NewAccount{Role: role, InstitutionCode: "1310000001", PrefectureCode: "13", HealthCenterCode: "1301"})
 		c := e.LoginChanged(t, u, upw)
 		row := "保健所コード,保健所名,都道府県コード\n1399,x,13\n"
-		if r := upload(t, c, "/admin/masters/health-centers/import", []byte(row), nil); r.Status != 403 || strings.Contains(string(r.Body), "1399") {
+		if r := upload(t, c, "/admin/jobs?type=master-import&kind=health-centers", []byte(row), nil); r.Status != 403 || strings.Contains(string(r.Body), "1399") {
 			t.Errorf("%s importing masters = %d %s, want 403", role, r.Status, r.Body)
 		}
-		if r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, "2710000001"))})), nil); r.Status != 403 || strings.Contains(string(r.Body), "problems") {
+		if r := upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{withMail(person(1, "2710000001"))})), nil); r.Status != 403 || strings.Contains(string(r.Body), "problems") {
 			t.Errorf("%s issuing accounts = %d %s, want 403", role, r.Status, r.Body)
 		}
 		if r := c.Do("POST", "/admin/institutions", map[string]any{"fields": map[string]string{"name": "x", "category": "hospital", "prefectureCode": "13", "healthCenterCode": "2701"}}); r.Status != 403 {
@@ -110,8 +110,8 @@ func TestNoExistenceOraclesForLowRoles(t *testing.T) {
 	c27 := e.LoginChanged(t, p27, pw27)
 	problemOf := func(inst string) string {
 		t.Helper()
-		r := upload(t, c27, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, inst))})), nil)
-		problems, _ := r.JSON["error"].(map[string]any)["problems"].([]any)
+		r := issueJob(t, c27, []byte(form([]map[string]string{withMail(person(1, inst))})))
+		problems, _ := r.JSON["problems"].([]any)
 		var out []string
 		for _, p := range problems {
 			m := p.(map[string]any)
@@ -124,8 +124,9 @@ func TestNoExistenceOraclesForLowRoles(t *testing.T) {
 	}
 	hcRow := func(hc string) string {
 		csv := "医療機関コード,名称,区分,都道府県コード,保健所コード\n2710000009,x病院,hospital,27," + hc + "\n"
-		r := upload(t, c27, "/admin/masters/institutions/import", []byte(csv), nil)
-		return strings.ReplaceAll(string(r.Body), hc, "<hc>")
+		r := importJob(t, c27, "institutions", []byte(csv))
+		rej := c27.Do("GET", "/admin/jobs/"+r.String("id")+"/rejections.csv", nil)
+		return jobCounts(r) + " " + strings.ReplaceAll(string(rej.Body), hc, "<hc>")
 	}
 	if f, u := hcRow("1301"), hcRow("1399"); f != u {
 		t.Errorf("master rows: foreign health centre %s, unknown %s; want the same", f, u)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
 )
 
 func TestAdministratorActionsAreAudited(t *testing.T) {
@@ -26,24 +28,35 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 		t.Errorf("account_stopped = %+v, want one by %s with source IP and user agent", stopped, admin.ID)
 	}
 
-	// The initial-password CSV and the notice mails.
-	r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, "1310000002"))})), nil)
-	if r.Status != 201 {
+	// The notice mails, then the initial-password CSV: the password is
+	// kept until both have happened, and no longer.
+	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, "1310000002"))})))
+	if r.String("state") != "done" {
 		t.Fatalf("issue = %d %s", r.Status, r.Body)
 	}
-	batch := r.Header.Get("X-Batch-Id")
+	id := r.String("id")
+	n := c.Do("POST", "/admin/jobs", map[string]string{"type": "notify", "issuance": id})
+	if sent, _ := waitJob(t, c, n.String("jobId")); sent.JSON["counts"].(map[string]any)["sent"] != float64(1) {
+		t.Fatalf("notify = %d %s", n.Status, sent.Body)
+	}
+	if n := passwordItems(t, e, id); n != 1 {
+		t.Errorf("%d sealed passwords after the notice alone, want 1: not downloaded yet", n)
+	}
+	dl := c.Do("GET", "/admin/jobs/"+id+"/accounts.csv", nil)
+	rows, _, err := csvio.Read(dl.Body, 1<<10)
+	if err != nil || len(rows) != 2 || strings.HasPrefix(rows[1].Field(3), "（") {
+		t.Fatalf("accounts.csv = %d %q %v, want the password once", dl.Status, dl.Body, err)
+	}
+	if n := passwordItems(t, e, id); n != 0 {
+		t.Errorf("%d sealed passwords after notice and download, want none", n)
+	}
 	returned := e.AuditOf(t, admin.ID, audit.InitialPasswordsReturned, start)
-	if len(returned) != 1 || returned[0].Detail["batch"] != batch || returned[0].Detail["passwords"] != "1" || returned[0].SourceIP == "" {
-		t.Errorf("initial_passwords_returned = %+v, want one for batch %s", returned, batch)
+	if len(returned) != 1 || returned[0].Detail["job"] != id || returned[0].Detail["accounts"] != "1" || returned[0].SourceIP == "" {
+		t.Errorf("initial_passwords_returned = %+v, want one for job %s", returned, id)
 	}
-	n := c.Do("POST", "/admin/users/import/"+batch+"/notify", nil)
-	results, _ := n.JSON["results"].([]any)
-	if n.Status != 200 || len(results) != 1 {
-		t.Fatalf("notify = %d %s", n.Status, n.Body)
-	}
-	issued := results[0].(map[string]any)["userId"].(string)
+	issued := rows[1].Field(0)
 	mailed := e.AuditOf(t, issued, audit.InitialPasswordMailed, start)
-	if len(mailed) != 1 || mailed[0].Actor != admin.ID || mailed[0].Detail["batch"] != batch || mailed[0].SourceIP == "" {
+	if len(mailed) != 1 || mailed[0].Actor != admin.ID || mailed[0].Detail["job"] != id {
 		t.Errorf("initial_password_mailed = %+v, want one by %s", mailed, admin.ID)
 	}
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -65,13 +64,10 @@ func (h *handler) routes() http.Handler {
 	rt.Private("GET /admin/jobs", h.listJobs)
 	rt.Private("GET /admin/jobs/{id}", h.getJob)
 	rt.Private("GET /admin/jobs/{id}/{file}", h.jobFile)
-	rt.Private("POST /admin/masters/{kind}/import", h.importMaster)
 	rt.Private("GET /admin/masters/{kind}/{code}", h.getRecord)
 	rt.Private("GET /admin/masters/{kind}/{code}/history", h.history)
 	rt.Private("POST /admin/institutions", h.addInstitution)
 	rt.Private("PUT /admin/institutions/{code}", h.editInstitution)
-	rt.Private("POST /admin/users/import", h.importUsers)
-	rt.Private("POST /admin/users/import/{batchId}/notify", h.notify)
 	rt.Private("GET /admin/users", h.listUsers)
 	rt.Private("POST /admin/users/{userId}/{action}", h.userAction)
 	rt.Private("DELETE /admin/users/{userId}", h.deleteUser)
@@ -88,31 +84,6 @@ func (h *handler) routes() http.Handler {
 }
 
 func principal(r *http.Request) authz.Principal { return session.MustFrom(r.Context()).Principal() }
-
-// readUpload reads a CSV upload: the raw body, whatever its content type.
-func readUpload(r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		if strings.Contains(err.Error(), "request body too large") {
-			return nil, apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
-		}
-		return nil, apperr.InvalidField("file", "ファイルを読み取れません。", "cannot read the upload")
-	}
-	if len(data) == 0 {
-		return nil, apperr.InvalidField("file", "CSVファイルを送信してください。", "send the CSV file as the body")
-	}
-	return data, nil
-}
-
-func (h *handler) importMaster(w http.ResponseWriter, r *http.Request) {
-	data, err := readUpload(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	res, err := h.masters.Import(r.Context(), principal(r), master.Kind(r.PathValue("kind")), data)
-	httpapi.Reply(w, r, http.StatusOK, res, err)
-}
 
 func kindOf(w http.ResponseWriter, r *http.Request) (master.Kind, bool) {
 	k := master.Kind(r.PathValue("kind"))
@@ -177,51 +148,6 @@ func (h *handler) editInstitution(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := h.masters.EditInstitution(r.Context(), principal(r), r.PathValue("code"), req.Version, req.Fields)
 	httpapi.Reply(w, r, http.StatusOK, rec, err)
-}
-
-func (h *handler) importUsers(w http.ResponseWriter, r *http.Request) {
-	data, err := readUpload(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > 200 {
-		httpapi.WriteError(w, r, apperr.InvalidField("Idempotency-Key", "Idempotency-Key が長すぎます。", "Idempotency-Key is too long"))
-		return
-	}
-	res, err := h.bulk.Issue(r.Context(), principal(r), key, data)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	body, err := res.CSV()
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", "text/csv; charset=utf-8")
-	hd.Set("Content-Disposition", `attachment; filename="accounts-`+res.BatchID+`.csv"`)
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Batch-Id", res.BatchID)
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(body)
-}
-
-func (h *handler) notify(w http.ResponseWriter, r *http.Request) {
-	results, err := h.bulk.Notify(r.Context(), principal(r), r.PathValue("batchId"))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	sent := 0
-	for _, res := range results {
-		if res.Sent {
-			sent++
-		}
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"sent": sent, "failed": len(results) - sent, "results": results})
 }
 
 // userView is an account as administrators see it: nothing secret.

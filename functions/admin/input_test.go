@@ -15,7 +15,6 @@ func TestPathParametersGet400NamingThem(t *testing.T) {
 		{"GET", "/admin/masters/institutions/" + long + "/history", "code"},
 		{"POST", "/admin/users/" + long + "/stop", "userId"},
 		{"DELETE", "/admin/users/" + long, "userId"},
-		{"POST", "/admin/users/import/" + long + "/notify", "batchId"},
 		{"POST", "/admin/maintenance-windows/" + long + "/end", "id"},
 		{"GET", "/auth/users/AB%00CD", "userId"},
 		{"GET", "/admin/masters/institutions/13%00", "code"},
@@ -63,12 +62,9 @@ func TestControlCharactersAreRefusedInTextFields(t *testing.T) {
 
 	// Master import: the row is rejected with its column, the others go on.
 	csv := "保健所コード,保健所名,都道府県コード\n1381,せいぎょ\x1b保健所,13\n1382,ふつう保健所,13\n"
-	res := upload(t, c, "/admin/masters/health-centers/import", []byte(csv), nil)
-	rejections, _ := res.JSON["rejections"].([]any)
-	if res.Status != 200 || res.JSON["rejected"] != float64(1) || len(rejections) != 1 ||
-		rejections[0].(map[string]any)["row"] != float64(2) || rejections[0].(map[string]any)["field"] != "name" ||
-		rejections[0].(map[string]any)["column"] != "B列（保健所名）" {
-		t.Errorf("master row with ESC = %d %s, want row 2 column B列（保健所名） (name) rejected", res.Status, res.Body)
+	res := importJob(t, c, "health-centers", []byte(csv))
+	if got := rejections(t, c, res); jobCounts(res) != "created 1 updated 0 unchanged 0 rejected 1" || strings.Join(got, " ") != "2:B列（保健所名）" {
+		t.Errorf("master row with ESC = %s %v, want row 2 column B列（保健所名） rejected", jobCounts(res), got)
 	}
 
 	// Application form: the row is named with its column, nothing is created.
@@ -76,9 +72,9 @@ func TestControlCharactersAreRefusedInTextFields(t *testing.T) {
 	before := usersOf(t, e, inst)
 	p := withMail(person(1, inst))
 	p["B"] = "申請\x00花子"
-	up := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{p})), nil)
-	problems, _ := up.JSON["error"].(map[string]any)["problems"].([]any)
-	if up.Status != 400 || len(problems) != 1 || problems[0].(map[string]any)["row"] != float64(2) ||
+	up := issueJob(t, c, []byte(form([]map[string]string{p})))
+	problems, _ := up.JSON["problems"].([]any)
+	if up.String("state") != "failed" || len(problems) != 1 || problems[0].(map[string]any)["row"] != float64(2) ||
 		!strings.HasPrefix(toString(problems[0].(map[string]any)["column"]), "B列") ||
 		!strings.Contains(toString(problems[0].(map[string]any)["message"]), "制御文字") {
 		t.Errorf("form with a NUL in the name = %d %s, want one problem at row 2 column B", up.Status, up.Body)

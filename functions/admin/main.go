@@ -74,7 +74,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	masters := dynamo.NewMasterStore(db, mastersTable).WithSearch(surveysTable)
 	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: tables.Users, Masters: mastersTable, Audit: auditTable}, nil)
-	bulk, err := issuance.NewService(accounts, store, masters, dynamo.NewBatchStore(db, systemTable), log, mailer, secret, appURL+"/", nil)
+	bulk, err := issuance.NewService(accounts, store, masters, log, mailer, secret, appURL+"/", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func TestInstitutionMoveCarriesItsAccounts(t *testing.T) {
 
 	// A master import row moves it too.
 	csv := "医療機関コード,名称,区分,都道府県コード,保健所コード\n" + code + ",うつりかわり病院,hospital,27,2702\n"
-	if r := upload(t, pref27, "/admin/masters/institutions/import", []byte(csv), nil); counts(r) != "created 0 updated 1 unchanged 0 rejected 0" {
+	if r := importJob(t, pref27, "institutions", []byte(csv)); jobCounts(r) != "created 0 updated 1 unchanged 0 rejected 0" {
 		t.Fatalf("import moving the institution to 2702 = %d %s", r.Status, r.Body)
 	}
 	listed(t, admin(t, e, authz.HealthCenterAdmin, "27", "2702"), code, "27", "2702", 2)

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"golang.org/x/text/encoding/japanese"
 
@@ -89,8 +91,58 @@ func national(t *testing.T, e *authtest.Env) *authtest.Client {
 	return e.LoginChanged(t, u, pw)
 }
 
-func counts(r authtest.Response) string {
-	return fmt.Sprintf("created %v updated %v unchanged %v rejected %v", r.JSON["created"], r.JSON["updated"], r.JSON["unchanged"], r.JSON["rejected"])
+// importJob imports a master file as a job and waits for its end; an
+// answer other than 202 (a file refused when the job is created) is
+// returned as it is.
+func importJob(t *testing.T, c *authtest.Client, kind string, data []byte) authtest.Response {
+	t.Helper()
+	r := upload(t, c, "/admin/jobs?type=master-import&kind="+kind, data, nil)
+	if r.Status != 202 {
+		return r
+	}
+	got, _ := waitJob(t, c, r.String("jobId"))
+	return got
+}
+
+// issueJob sends an application form as an issuance job and waits for
+// its end; an answer other than 202 is returned as it is.
+func issueJob(t *testing.T, c *authtest.Client, data []byte) authtest.Response {
+	t.Helper()
+	r := upload(t, c, "/admin/jobs?type=issuance", data, nil)
+	if r.Status != 202 {
+		return r
+	}
+	got, _ := waitJob(t, c, r.String("jobId"))
+	return got
+}
+
+// rejections lists the rejected rows of an import job as "row:column".
+func rejections(t *testing.T, c *authtest.Client, job authtest.Response) []string {
+	t.Helper()
+	r := c.Do("GET", "/admin/jobs/"+job.String("id")+"/rejections.csv", nil)
+	if r.Status != 200 {
+		t.Fatalf("rejections.csv = %d %s", r.Status, r.Body)
+	}
+	rows, _, err := csvio.Read(r.Body, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, row := range rows[1:] {
+		out = append(out, row.Field(0)+":"+row.Field(1))
+	}
+	return out
+}
+
+// problemsOf lists the problems of a failed issuance job as "row column".
+func problemsOf(r authtest.Response) []string {
+	problems, _ := r.JSON["problems"].([]any)
+	var out []string
+	for _, p := range problems {
+		m := p.(map[string]any)
+		out = append(out, fmt.Sprintf("%v %v", m["row"], strings.SplitN(toString(m["column"]), "列", 2)[0]))
+	}
+	return out
 }
 
 // loadMasters imports the demo masters once for the package.
@@ -102,8 +154,7 @@ func loadMasters(t *testing.T, e *authtest.Env, c *authtest.Client) {
 		return
 	}
 	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
-		r := upload(t, c, "/admin/masters/"+kind+"/import", demoFile(t, kind+".csv"), nil)
-		if r.Status != 200 || r.JSON["rejected"] != float64(0) {
+		if r := importJob(t, c, kind, demoFile(t, kind+".csv")); r.String("state") != "done" || !strings.HasSuffix(jobCounts(r), "rejected 0") {
 			t.Fatalf("import %s = %d %s", kind, r.Status, r.Body)
 		}
 	}
@@ -116,9 +167,9 @@ func TestDemoMasterImportIsIdempotent(t *testing.T) {
 	loadMasters(t, e, c)
 	want := map[string]string{"prefectures": "47", "health-centers": "7", "institutions": "35", "sentinels": "3"}
 	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
-		r := upload(t, c, "/admin/masters/"+kind+"/import", demoFile(t, kind+".csv"), nil)
-		if got := counts(r); r.Status != 200 || got != "created 0 updated 0 unchanged "+want[kind]+" rejected 0" {
-			t.Errorf("second import of %s = %d %s", kind, r.Status, got)
+		r := importJob(t, c, kind, demoFile(t, kind+".csv"))
+		if got := jobCounts(r); r.String("state") != "done" || got != "created 0 updated 0 unchanged "+want[kind]+" rejected 0" {
+			t.Errorf("second import of %s = %s %s", kind, r.String("state"), got)
 		}
 	}
 }
@@ -135,16 +186,16 @@ func TestCP932AndUTF8BOMImportTheSameData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := upload(t, c, "/admin/masters/institutions/import", sjis, nil)
-	if r.Status != 200 || r.JSON["encoding"] != "cp932" || counts(r) != "created 2 updated 0 unchanged 0 rejected 0" {
+	r := importJob(t, c, "institutions", sjis)
+	if r.String("state") != "done" || r.JSON["params"].(map[string]any)["encoding"] != "cp932" || jobCounts(r) != "created 2 updated 0 unchanged 0 rejected 0" {
 		t.Fatalf("CP932 import = %d %s", r.Status, r.Body)
 	}
 	first := c.Do("GET", "/admin/masters/institutions/1398000001", nil)
 	second := c.Do("GET", "/admin/masters/institutions/1398000002", nil)
 
 	bom := append([]byte{0xEF, 0xBB, 0xBF}, text...)
-	r = upload(t, c, "/admin/masters/institutions/import", bom, nil)
-	if r.Status != 200 || r.JSON["encoding"] != "utf-8-bom" || counts(r) != "created 0 updated 0 unchanged 2 rejected 0" {
+	r = importJob(t, c, "institutions", bom)
+	if r.String("state") != "done" || r.JSON["params"].(map[string]any)["encoding"] != "utf-8-bom" || jobCounts(r) != "created 0 updated 0 unchanged 2 rejected 0" {
 		t.Fatalf("UTF-8 BOM import of the same content = %d %s, want everything unchanged", r.Status, r.Body)
 	}
 	if again := c.Do("GET", "/admin/masters/institutions/1398000001", nil); !bytes.Equal(again.Body, first.Body) {
@@ -169,21 +220,15 @@ func TestMasterRowsRejectedOneByOne(t *testing.T) {
 		"1391,みしょう保健所,48,\n" + // no such prefecture
 		"1392,①保健所,13,\n" + // machine-dependent character
 		"1390,にじゅう保健所,13,\n" // duplicate code in the file
-	r := upload(t, c, "/admin/masters/health-centers/import", []byte(csv), nil)
-	if r.Status != 200 || counts(r) != "created 1 updated 0 unchanged 0 rejected 4" {
+	r := importJob(t, c, "health-centers", []byte(csv))
+	if r.String("state") != "done" || jobCounts(r) != "created 1 updated 0 unchanged 0 rejected 4" {
 		t.Fatalf("import = %d %s", r.Status, r.Body)
 	}
-	rejections, _ := r.JSON["rejections"].([]any)
-	var got []string
-	for _, x := range rejections {
-		m := x.(map[string]any)
-		got = append(got, fmt.Sprintf("%v:%v:%v", m["row"], m["field"], m["column"]))
-	}
-	// Named by key and by the file's own column letter and Japanese header.
-	if strings.Join(got, " ") != "3:code:A列（保健所コード） 4:prefectureCode:C列（都道府県コード） 5:name:B列（保健所名） 6:code:A列（保健所コード）" {
+	// Named by the file's own column letter and Japanese header.
+	if got := rejections(t, c, r); strings.Join(got, " ") != "3:A列（保健所コード） 4:C列（都道府県コード） 5:B列（保健所名） 6:A列（保健所コード）" {
 		t.Errorf("rejections = %v", got)
 	}
-	if r := upload(t, c, "/admin/masters/health-centers/import", []byte("保健所コード,名前\n1,a\n"), nil); r.Status != 400 || r.ErrorField() != "file" {
+	if r := upload(t, c, "/admin/jobs?type=master-import&kind=health-centers", []byte("保健所コード,名前\n1,a\n"), nil); r.Status != 400 || r.ErrorField() != "file" {
 		t.Errorf("unknown header = %d %s, want 400", r.Status, r.Body)
 	}
 }
@@ -268,6 +313,39 @@ func usersOf(t *testing.T, e *authtest.Env, inst string) int {
 	}
 }
 
+// passwordItems counts the sealed initial passwords an issuance job keeps
+// in the jobs table, read from DynamoDB Local itself.
+func passwordItems(t *testing.T, e *authtest.Env, id string) int {
+	t.Helper()
+	out, err := e.Stack.Endpoints.DynamoDBClient().Query(context.Background(), &dynamodb.QueryInput{
+		TableName: aws.String(e.Stack.FunctionEnv("JobsFunction")["JOBS_TABLE"]), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :pw)"), Select: types.SelectCount,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "job#" + id},
+			":pw": &types.AttributeValueMemberS{Value: "pw#"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(out.Count)
+}
+
+// expirePassword moves the expiry of one kept initial password (the row
+// of line) into the past, as if 7 days had gone by; DynamoDB's TTL
+// deletes such an item late, so readers must check it themselves.
+func expirePassword(t *testing.T, e *authtest.Env, id string, line int) {
+	t.Helper()
+	_, err := e.Stack.Endpoints.DynamoDBClient().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(e.Stack.FunctionEnv("JobsFunction")["JOBS_TABLE"]),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "job#" + id},
+			"sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("pw#%07d", line)}},
+		UpdateExpression:    aws.String("SET expiresAt = :past"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":past": &types.AttributeValueMemberN{Value: fmt.Sprint(time.Now().Add(-time.Minute).Unix())}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBulkIssuanceOf200Accounts(t *testing.T) {
 	e := stackEnv(t)
 	loadMasters(t, e, national(t, e))
@@ -285,15 +363,20 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	r := upload(t, c, "/admin/users/import", sjis, map[string]string{"Idempotency-Key": "form-200"})
-	if r.Status != 201 {
-		t.Fatalf("upload = %d %s", r.Status, r.Body)
+	r := issueJob(t, c, sjis)
+	if r.String("state") != "done" || jobCounts(r) != "created 200 updated <nil> unchanged <nil> rejected <nil>" {
+		t.Fatalf("issuance job = %d %s", r.Status, r.Body)
 	}
+	id := r.String("id")
 	t.Logf("200 accounts in %s", time.Since(start).Round(time.Millisecond))
-	if !bytes.HasPrefix(r.Body, []byte{0xEF, 0xBB, 0xBF}) || !bytes.Contains(r.Body, []byte("\r\n")) || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+	if n := passwordItems(t, e, id); n != 200 {
+		t.Errorf("%d sealed passwords kept, want 200: one item per account", n)
+	}
+	dl := c.Do("GET", "/admin/jobs/"+id+"/accounts.csv", nil)
+	if !bytes.HasPrefix(dl.Body, []byte{0xEF, 0xBB, 0xBF}) || !bytes.Contains(dl.Body, []byte("\r\n")) || !strings.HasPrefix(dl.Header.Get("Content-Type"), "text/csv") {
 		t.Errorf("the result is not an Excel CSV (BOM, CRLF, text/csv)")
 	}
-	out, _, err := csvio.Read(r.Body, 1<<20)
+	out, _, err := csvio.Read(dl.Body, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,12 +385,6 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 	}
 	if got := usersOf(t, e, inst) - before; got != 200 {
 		t.Fatalf("%d accounts created, want 200", got)
-	}
-
-	// The same upload again opens nothing new and answers the same file.
-	again := upload(t, c, "/admin/users/import", sjis, map[string]string{"Idempotency-Key": "form-200"})
-	if again.Status != 201 || !bytes.Equal(again.Body, r.Body) || usersOf(t, e, inst)-before != 200 {
-		t.Errorf("re-submission = %d, same file %v, accounts %d", again.Status, bytes.Equal(again.Body, r.Body), usersOf(t, e, inst)-before)
 	}
 
 	// Initial passwords log in, and the first login must change them.
@@ -326,13 +403,15 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 		}
 	}
 
-	// Notice mails, once each.
-	batch := r.Header.Get("X-Batch-Id")
-	n := c.Do("POST", "/admin/users/import/"+batch+"/notify", nil)
-	if n.Status != 200 || n.JSON["sent"] != float64(200) || n.JSON["failed"] != float64(0) {
-		t.Fatalf("notify = %d %.300s", n.Status, n.Body)
+	// Seven days pass for the last row's password (line 201) before its
+	// mail: it is not sent, and no download shows it.
+	expirePassword(t, e, id, 201)
+	n := c.Do("POST", "/admin/jobs", map[string]string{"type": "notify", "issuance": id})
+	sent, _ := waitJob(t, c, n.String("jobId"))
+	if cs, _ := sent.JSON["counts"].(map[string]any); sent.String("state") != "done" || cs["sent"] != float64(199) || cs["passwordExpired"] != float64(1) {
+		t.Fatalf("notify job = %d %.400s", n.Status, sent.Body)
 	}
-	for _, i := range []int{1, 200} {
+	for _, i := range []int{1, 199} {
 		mails := e.Moto.Mails(out[i].Field(2))
 		if len(mails) == 0 {
 			t.Fatalf("no notice mail to %s", out[i].Field(2))
@@ -342,9 +421,33 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 			t.Errorf("notice mail lacks ID, initial password or URL:\n%s", notice)
 		}
 	}
-	if n := c.Do("POST", "/admin/users/import/"+batch+"/notify", nil); n.JSON["sent"] != float64(200) || len(e.Moto.Mails(out[1].Field(2))) != 2 {
+	if got := e.Moto.MailsBySubject("アカウント発行のお知らせ")[strings.ToLower(out[200].Field(2))]; got != 0 {
+		t.Errorf("%d notice mails with an expired password, want none", got)
+	}
+	// Notified and downloaded: those passwords are deleted; the expired
+	// one is left to the TTL until a download finds it.
+	if n := passwordItems(t, e, id); n != 1 {
+		t.Errorf("%d sealed passwords kept after download and notice, want only the expired one", n)
+	}
+	dl = c.Do("GET", "/admin/jobs/"+id+"/accounts.csv", nil)
+	again, _, _ := csvio.Read(dl.Body, 1<<20)
+	if len(again) != 201 || again[1].Field(0) != out[1].Field(0) || !strings.HasPrefix(again[1].Field(3), "（通知メール送信済み") ||
+		again[200].Field(0) != out[200].Field(0) || !strings.Contains(again[200].Field(3), "7日を過ぎた") {
+		t.Errorf("accounts.csv after the notice: %d rows, row 1 %q, row 200 %q", len(again), again[1].Fields, again[200].Fields)
+	}
+	if n := passwordItems(t, e, id); n != 0 {
+		t.Errorf("%d sealed passwords kept after the second download, want none", n)
+	}
+	if bytes.Contains(dl.Body, []byte(out[1].Field(3))) || bytes.Contains(dl.Body, []byte(out[200].Field(3))) {
+		t.Errorf("a deleted password is still served")
+	}
+
+	// A second notice job sends nothing again.
+	n2 := c.Do("POST", "/admin/jobs", map[string]string{"type": "notify", "issuance": id})
+	second, _ := waitJob(t, c, n2.String("jobId"))
+	if cs, _ := second.JSON["counts"].(map[string]any); cs["sent"] != nil || cs["alreadySent"] != float64(199) || len(e.Moto.Mails(out[1].Field(2))) != 2 {
 		// 2 mails: the code of the login above and one notice, not two notices.
-		t.Errorf("a second notify sent again: %.200s (mails %d)", n.Body, len(e.Moto.Mails(out[1].Field(2))))
+		t.Errorf("a second notify: %.300s (mails %d)", second.Body, len(e.Moto.Mails(out[1].Field(2))))
 	}
 }
 
@@ -373,17 +476,12 @@ func TestFormErrorsAreAllNamedAndNothingIsCreated(t *testing.T) {
 	vetAs09["K"] = "1302"
 	rows := []map[string]string{good, badName, badPhone, badMailAndMethod, unknownInst, wrongHC, smsToLandline, dup, vetAs09}
 
-	r := upload(t, c, "/admin/users/import", []byte(form(rows)), nil)
-	if r.Status != 400 || r.ErrorCode() != "invalid" {
-		t.Fatalf("upload = %d %s", r.Status, r.Body)
+	r := issueJob(t, c, []byte(form(rows)))
+	if r.String("state") != "failed" {
+		t.Fatalf("issuance job = %d %s", r.Status, r.Body)
 	}
-	problems, _ := r.JSON["error"].(map[string]any)["problems"].([]any)
-	var got []string
-	for _, p := range problems {
-		m := p.(map[string]any)
-		got = append(got, fmt.Sprintf("%v %v", m["row"], strings.SplitN(m["column"].(string), "列", 2)[0]))
-	}
-	want := []string{"3 B", "4 C", "5 D", "5 AN", "6 AJ", "7 K", "8 AL", "10 AJ", "9 D"}
+	got := problemsOf(r)
+	want := []string{"3 B", "4 C", "5 D", "5 AN", "6 AJ", "7 K", "8 AL", "9 D", "10 AJ"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("problems (row column) = %v\nwant %v\n%s", got, want, r.Body)
 	}
@@ -399,16 +497,16 @@ func TestAdminOfAnotherPrefectureCannotIssue(t *testing.T) {
 	c := e.LoginChanged(t, admin, pw)
 	const inst = "1310000005"
 	before := usersOf(t, e, inst)
-	r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, inst))})), nil)
-	if r.Status != 400 || !strings.Contains(string(r.Body), "管轄外") {
+	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, inst))})))
+	if r.String("state") != "failed" || !strings.Contains(string(r.Body), "管轄外") {
 		t.Errorf("upload for prefecture 13 by a prefecture-27 admin = %d %s", r.Status, r.Body)
 	}
 	if n := usersOf(t, e, inst) - before; n != 0 {
 		t.Errorf("%d accounts created outside the jurisdiction", n)
 	}
 	// Its own prefecture's 10 rows go through; the other 25 are refused.
-	if r := upload(t, c, "/admin/masters/institutions/import", demoFile(t, "institutions.csv"), nil); counts(r) != "created 0 updated 0 unchanged 10 rejected 25" {
-		t.Errorf("prefecture-27 admin importing every prefecture's institutions: %s", counts(r))
+	if r := importJob(t, c, "institutions", demoFile(t, "institutions.csv")); jobCounts(r) != "created 0 updated 0 unchanged 10 rejected 25" {
+		t.Errorf("prefecture-27 admin importing every prefecture's institutions: %s", jobCounts(r))
 	}
 	if r := c.Do("GET", "/admin/users?prefectureCode=13", nil); r.Status != 403 {
 		t.Errorf("listing prefecture 13's accounts = %d, want 403", r.Status)
@@ -592,12 +690,12 @@ func TestSampleHTTPEvents(t *testing.T) {
 	client := lambda.New(lambda.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(e.Stack.InvokeURL),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 	want := map[string]int{
-		"auth/post-login.json":                         401,
-		"auth/get-me-without-session.json":             401,
-		"admin/get-users-without-session.json":         401,
-		"admin/post-users-import-without-session.json": 401,
-		"admin/get-maintenance-notices.json":           200,
-		"health/get-health.json":                       200,
+		"auth/post-login.json":                 401,
+		"auth/get-me-without-session.json":     401,
+		"admin/get-users-without-session.json": 401,
+		"admin/post-jobs-without-session.json": 401,
+		"admin/get-maintenance-notices.json":   200,
+		"health/get-health.json":               200,
 	}
 	functions := map[string]string{"auth": "AuthFunction", "admin": "AdminFunction", "health": "HealthFunction"}
 	for dir, fn := range functions {
@@ -678,8 +776,8 @@ func TestJurisdictionOfMastersAndAccounts(t *testing.T) {
 	// Naming its own prefecture in the row does not let an admin take over
 	// an Osaka record.
 	csv := "医療機関コード,名称,区分,都道府県コード,保健所コード\n2710000001,のっとり病院,hospital,13,1301\n"
-	if r := upload(t, c, "/admin/masters/institutions/import", []byte(csv), nil); counts(r) != "created 0 updated 0 unchanged 0 rejected 1" {
-		t.Errorf("overwriting another prefecture's record: %s", counts(r))
+	if r := importJob(t, c, "institutions", []byte(csv)); jobCounts(r) != "created 0 updated 0 unchanged 0 rejected 1" {
+		t.Errorf("overwriting another prefecture's record: %s", jobCounts(r))
 	}
 	if r := c.Do("GET", "/admin/masters/institutions/2710000001", nil); r.Status != 403 {
 		t.Errorf("reading another prefecture's record = %d, want 403", r.Status)
@@ -701,24 +799,5 @@ func TestJurisdictionOfMastersAndAccounts(t *testing.T) {
 	}
 	if r := c.Do("GET", "/admin/users?prefectureCode=13&cursor=eyJ1c2VySWQiOiJ4IiwicHJlZmVjdHVyZUNvZGUiOiIyNyJ9", nil); r.Status != 400 || r.ErrorField() != "cursor" {
 		t.Errorf("a cursor of another listing = %d %s, want 400", r.Status, r.Body)
-	}
-}
-
-func TestIdempotencyKeyBelongsToOneFile(t *testing.T) {
-	e := stackEnv(t)
-	c := national(t, e)
-	loadMasters(t, e, c)
-	first := form([]map[string]string{withMail(person(1, "1330000001"))})
-	r := upload(t, c, "/admin/users/import", []byte(first), map[string]string{"Idempotency-Key": "key-1"})
-	if r.Status != 201 {
-		t.Fatalf("first upload = %d %s", r.Status, r.Body)
-	}
-	second := form([]map[string]string{withMail(person(2, "1330000001"))})
-	if r := upload(t, c, "/admin/users/import", []byte(second), map[string]string{"Idempotency-Key": "key-1"}); r.Status != 400 || r.ErrorField() != "Idempotency-Key" {
-		t.Errorf("another file under the same key = %d %s, want 400", r.Status, r.Body)
-	}
-	// The same person in a new upload is refused: one account per person.
-	if r := upload(t, c, "/admin/users/import", []byte(first), map[string]string{"Idempotency-Key": "key-2"}); r.Status != 400 || !strings.Contains(string(r.Body), "既にあります") {
-		t.Errorf("the same person again under a new key = %d %s", r.Status, r.Body)
 	}
 }

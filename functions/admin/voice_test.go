@@ -34,18 +34,18 @@ func TestVoiceNeedsAnOriginationIdentity(t *testing.T) {
 	e = e.For(t)
 	nat := national(t, e)
 	for _, kind := range []string{"prefectures", "health-centers", "institutions", "sentinels"} {
-		if r := upload(t, nat, "/admin/masters/"+kind+"/import", demoFile(t, kind+".csv"), nil); r.Status != 200 {
+		if r := importJob(t, nat, kind, demoFile(t, kind+".csv")); r.String("state") != "done" {
 			t.Fatalf("import %s = %d %s", kind, r.Status, r.Body)
 		}
 	}
 	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	c := e.LoginChanged(t, admin, pw)
 
-	r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{withMail(person(1, "1310000002")), voiceRow(2, "1310000002")})), nil)
-	if r.Status != 400 {
-		t.Fatalf("form with method 3 = %d %s, want 400", r.Status, r.Body)
+	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, "1310000002")), voiceRow(2, "1310000002")})))
+	if r.String("state") != "failed" {
+		t.Fatalf("form with method 3 = %d %s, want a failed job", r.Status, r.Body)
 	}
-	problems, _ := r.JSON["error"].(map[string]any)["problems"].([]any)
+	problems, _ := r.JSON["problems"].([]any)
 	if len(problems) != 1 {
 		t.Fatalf("problems = %v, want one, on row 3's AN", problems)
 	}
@@ -69,8 +69,8 @@ func TestVoiceNeedsAnOriginationIdentity(t *testing.T) {
 		loadMasters(t, e, national(t, e))
 		admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 		c := e.LoginChanged(t, admin, pw)
-		if r := upload(t, c, "/admin/users/import", []byte(form([]map[string]string{voiceRow(3, "1310000002")})), nil); r.Status != 201 {
-			t.Errorf("form with method 3 = %d %s, want 201", r.Status, r.Body)
+		if r := issueJob(t, c, []byte(form([]map[string]string{voiceRow(3, "1310000002")}))); r.String("state") != "done" {
+			t.Errorf("form with method 3 = %d %s, want the account issued", r.Status, r.Body)
 		}
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/infra/local/template"
 	"github.com/gmis-oss/gmis/shared/audit"
@@ -28,15 +30,17 @@ import (
 // bench is the jobs' work in this process over DynamoDB Local and moto,
 // with every DynamoDB call counted.
 type bench struct {
-	calls   atomic.Int64
-	jobs    *dynamo.JobStore
-	files   *uploads.Store
-	masters *master.Service
-	bulk    *issuance.Service
-	users   *dynamo.AuthStore
-	starts  *queue
-	runner  *job.Runner
-	mail    *mailbox
+	calls     atomic.Int64
+	db        *dynamodb.Client
+	jobsTable string
+	jobs      *dynamo.JobStore
+	files     *uploads.Store
+	masters   *master.Service
+	bulk      *issuance.Service
+	users     *dynamo.AuthStore
+	starts    *queue
+	runner    *job.Runner
+	mail      *mailbox
 }
 
 // mailbox is the notice mails' SES: it records each mail it accepts, and
@@ -134,6 +138,7 @@ func startBench(tb testing.TB) *bench {
 	}
 	b := &bench{starts: &queue{}, mail: &mailbox{got: map[string]int{}}}
 	db := ep.CountingDynamoDBClient(func(context.Context) *atomic.Int64 { return &b.calls })
+	b.db, b.jobsTable = db, env["JOBS_TABLE"]
 	log := dynamo.NewAuditLog(db, env["AUDIT_TABLE"])
 	b.users = dynamo.NewAuthStore(db, dynamo.AuthTables{Users: env["USERS_TABLE"], Sessions: env["SESSIONS_TABLE"], AuthState: env["AUTH_STATE_TABLE"], Audit: env["AUDIT_TABLE"]})
 	movers := dynamo.NewAccountMover(db, b.users, dynamo.MoveTables{Users: env["USERS_TABLE"], Masters: env["MASTERS_TABLE"], Audit: env["AUDIT_TABLE"]}, nil)
@@ -145,22 +150,20 @@ func startBench(tb testing.TB) *bench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if b.bulk, err = issuance.NewService(accounts, b.users, store, nil, log, b.mail, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
+	if b.bulk, err = issuance.NewService(accounts, b.users, store, log, b.mail, []byte(env["AUTH_SECRET"]), "http://127.0.0.1:3000/", nil); err != nil {
 		tb.Fatal(err)
 	}
 	b.runner = job.NewRunner(b.jobs, b.starts, map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(b.masters, b.jobs, b.files),
 		job.Issuance:     issuance.NewIssuanceJob(b.bulk, b.jobs, b.files),
-		job.Notify:       issuance.NewNotifyJob(b.bulk, b.jobs, b.jobs, 1000, nil),
+		job.Notify:       issuance.NewNotifyJob(b.bulk, b.jobs, b.jobs, nil, 1000, nil),
 	}, job.Config{})
 	for _, kind := range []string{"prefectures", "health-centers", "institutions"} {
 		data, err := os.ReadFile(filepath.Join(root, "infra", "local", "demo", kind+".csv"))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := b.masters.Import(ctx, national, master.Kind(kind), data); err != nil {
-			tb.Fatal(err)
-		}
+		b.run(tb, job.MasterImport, map[string]string{"kind": kind}, data)
 	}
 	return b
 }

@@ -102,14 +102,14 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	bulk, err := issuance.NewService(accounts, store, dynamo.NewMasterStore(db, mastersTable), nil, log, mailer, secret, appURL+"/", nil)
+	bulk, err := issuance.NewService(accounts, store, dynamo.NewMasterStore(db, mastersTable), log, mailer, secret, appURL+"/", nil)
 	if err != nil {
 		return nil, err
 	}
 	handlers := map[job.Kind]job.Handler{
 		job.MasterImport: master.NewImportJob(masters, jobs, files),
 		job.Issuance:     issuance.NewIssuanceJob(bulk, jobs, files),
-		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, rate, logger),
+		job.Notify:       issuance.NewNotifyJob(bulk, jobs, jobs, dynamo.NewMailBudget(db, jobsTable, rate, nil), rate, logger),
 		job.Export: survey.NewExportJob(survey.NewExports(dynamo.NewSurveyAreaStore(db, surveysTable, mastersTable), nil), files,
 			func(j job.Job) string { return uploads.ExportKey(j.Owner, j.ID) }, 0),
 	}

@@ -71,7 +71,7 @@ func TestNotifyCrashAfterSendNeverResendsUnasked(t *testing.T) {
 	}
 	e.mail.crash = nil
 	// The lease has expired by the time the sweeper starts it again.
-	later := job.NewRunner(e.jobs, e.starts, map[job.Kind]job.Handler{job.Notify: issuance.NewNotifyJob(e.bulk, e.jobs, e.jobs, 1000, nil)},
+	later := job.NewRunner(e.jobs, e.starts, map[job.Kind]job.Handler{job.Notify: issuance.NewNotifyJob(e.bulk, e.jobs, e.jobs, nil, 1000, nil)},
 		job.Config{Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	if e.runCrashing(t, later, j.ID, "resumed") {
 		t.Fatal("crashed again")

@@ -16,6 +16,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/httpapi"
+	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/plaintext"
@@ -41,7 +42,13 @@ type operator struct {
 	sosRollover interface {
 		RunFor(ctx context.Context, day string, now time.Time) (sos.RunResult, error)
 	}
-	audit  audit.Log
+	audit audit.Log
+	// jobs runs master imports as jobs of the jobs function; files holds
+	// their CSV as an upload would.
+	jobs  *job.Service
+	files interface {
+		Put(ctx context.Context, key string, data []byte, contentType string) error
+	}
 	logger *slog.Logger
 	now    func() time.Time
 }
@@ -111,7 +118,7 @@ func (o *operator) run(ctx context.Context, c command) (any, error) {
 		if c.CSV == "" {
 			return nil, usage("csv is required: the master's CSV text, header row first")
 		}
-		return o.masters.Import(ctx, Operator, master.Kind(c.Kind), []byte(c.CSV))
+		return o.importMaster(ctx, master.Kind(c.Kind), []byte(c.CSV))
 	case "finish-moves":
 		// A move whose function stopped half-way is otherwise finished by
 		// the next request about that institution, which may never come.

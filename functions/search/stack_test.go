@@ -648,8 +648,9 @@ func TestMasterEditAndRebuild(t *testing.T) {
 }
 
 // TestImportedInstitutionsAreFound imports a master CSV with coordinates
-// through the admin function: the institutions are in the next search,
-// and a row with coordinates outside Japan is rejected naming the column.
+// as a job of the admin function: the institutions are in the next
+// search, and a row with coordinates outside Japan is rejected naming the
+// column.
 func TestImportedInstitutionsAreFound(t *testing.T) {
 	e := shared.Env(t)
 	addInstitutions(t, e, inst{code: "3700000001", pref: "37", hc: "3701", name: "香川既存病院"})
@@ -657,29 +658,51 @@ func TestImportedInstitutionsAreFound(t *testing.T) {
 	csv := "医療機関コード,名称,カナ,区分,都道府県コード,保健所コード,緯度,経度\r\n" +
 		"3700000002,香川港病院,カガワミナトビョウイン,病院,37,3701,34.35,134.05\r\n" +
 		"3700000003,香川海外病院,カガワカイガイビョウイン,病院,37,3701,48.85,2.35\r\n"
-	req, err := http.NewRequest("POST", pref.Base+"/admin/masters/institutions/import", strings.NewReader(csv))
-	if err != nil {
-		t.Fatal(err)
+	id, done := importJob(t, pref, csv)
+	counts, _ := done.JSON["counts"].(map[string]any)
+	if counts["created"] != float64(1) || counts["rejected"] != float64(1) {
+		t.Fatalf("import job = %s", done.Body)
 	}
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Origin", pref.Origin)
-	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: pref.Cookie})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		Created, Rejected int
-		Rejections        []struct{ Field string }
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&res)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || res.Created != 1 || res.Rejected != 1 || res.Rejections[0].Field != "latitude" {
-		t.Fatalf("import = %d %+v", resp.StatusCode, res)
+	rej := pref.Do("GET", "/admin/jobs/"+id+"/rejections.csv", nil)
+	if rej.Status != 200 || !strings.Contains(string(rej.Body), "G列（緯度）") {
+		t.Errorf("rejections.csv = %d %s, want the row rejected naming G列（緯度）", rej.Status, rej.Body)
 	}
 	rs := results(t, query(pref, "q="+url.QueryEscape("ﾐﾅﾄ")))
 	if len(rs) != 1 || rs[0]["code"] != "3700000002" || rs[0]["latitude"] != 34.35 {
 		t.Errorf("the imported institution = %v", rs)
+	}
+}
+
+// importJob imports an institutions master CSV as a job of the admin
+// function and waits until it is done; it returns the job's ID and view.
+func importJob(t *testing.T, c *authtest.Client, csv string) (string, authtest.Response) {
+	t.Helper()
+	req, err := http.NewRequest("POST", c.Base+"/admin/jobs?type=master-import&kind=institutions", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Origin", c.Origin)
+	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: c.Cookie})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct{ JobID string }
+	_ = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || started.JobID == "" {
+		t.Fatalf("start the import job = %d %+v", resp.StatusCode, started)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := c.Do("GET", "/admin/jobs/"+started.JobID, nil)
+		if st := r.String("state"); st == "done" {
+			return started.JobID, r
+		} else if st == "failed" || time.Now().After(deadline) {
+			t.Fatalf("the import job: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -722,33 +745,7 @@ func TestImportJobKeepsSearchCurrent(t *testing.T) {
 	pref := admin(t, e, authz.PrefectureAdmin, "38", "")
 	csv := "医療機関コード,名称,カナ,区分,都道府県コード,保健所コード\r\n" +
 		"3800000002,愛媛灯台病院,エヒメトウダイビョウイン,病院,38,3801\r\n"
-	req, err := http.NewRequest("POST", pref.Base+"/admin/jobs?type=master-import&kind=institutions", strings.NewReader(csv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Origin", pref.Origin)
-	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: pref.Cookie})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var started struct{ JobID string }
-	_ = json.NewDecoder(resp.Body).Decode(&started)
-	resp.Body.Close()
-	if resp.StatusCode != 202 || started.JobID == "" {
-		t.Fatalf("start the import job = %d %+v", resp.StatusCode, started)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		r := pref.Do("GET", "/admin/jobs/"+started.JobID, nil)
-		if st := r.String("state"); st == "done" {
-			break
-		} else if st == "failed" || time.Now().After(deadline) {
-			t.Fatalf("the import job: %d %s", r.Status, r.Body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	importJob(t, pref, csv)
 	rs := results(t, query(pref, "q="+url.QueryEscape("とうだい")))
 	if len(rs) != 1 || rs[0]["code"] != "3800000002" {
 		t.Errorf("the institution the job imported = %v", rs)

@@ -240,7 +240,11 @@ func (s *JobStore) PutRows(ctx context.Context, id string, rows []job.Row) error
 	for start := 0; start < len(rows); start += 25 {
 		var reqs []types.WriteRequest
 		for _, r := range rows[start:min(start+25, len(rows))] {
-			item, err := attributevalue.MarshalMap(jobRowItem{PK: jobPK(id), SK: r.Key, Line: r.Line, Fields: r.Fields, Sealed: r.Sealed, Done: r.Done, ExpiresAt: expires})
+			it := jobRowItem{PK: jobPK(id), SK: r.Key, Line: r.Line, Fields: r.Fields, Sealed: r.Sealed, Done: r.Done, ExpiresAt: expires}
+			if !r.ExpiresAt.IsZero() {
+				it.ExpiresAt = r.ExpiresAt.Unix()
+			}
+			item, err := attributevalue.MarshalMap(it)
 			if err != nil {
 				return wrap("encode job row", err)
 			}
@@ -294,8 +298,26 @@ func (s *JobStore) Rows(ctx context.Context, id, prefix, after string, limit int
 	rows := make([]job.Row, len(items))
 	for i, it := range items {
 		rows[i] = job.Row{Key: it.SK, Line: it.Line, Fields: it.Fields, Sealed: it.Sealed, Done: it.Done}
+		if it.ExpiresAt > 0 {
+			rows[i].ExpiresAt = time.Unix(it.ExpiresAt, 0)
+		}
 	}
 	return rows, nil
+}
+
+// DeleteRows deletes rows in batches of 25 (BatchWriteItem).
+func (s *JobStore) DeleteRows(ctx context.Context, id string, keys []string) error {
+	for start := 0; start < len(keys); start += 25 {
+		var reqs []types.WriteRequest
+		for _, k := range keys[start:min(start+25, len(keys))] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
+				Key: map[string]types.AttributeValue{"pk": str(jobPK(id)), "sk": str(k)}}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MarkRow sets a row done and removes its sealed part.

@@ -8,11 +8,7 @@
 package issuance
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -25,7 +21,6 @@ import (
 	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/job"
 	"github.com/gmis-oss/gmis/shared/master"
-	"github.com/gmis-oss/gmis/shared/password"
 	"github.com/gmis-oss/gmis/shared/plaintext"
 	"github.com/gmis-oss/gmis/shared/seal"
 )
@@ -59,39 +54,6 @@ const (
 	categoryVeterinary = "11" // 動物診療施設
 )
 
-// MaxRows is the most rows one upload may hold: each account costs an
-// argon2id hash (about 25 ms here), and API Gateway waits 30 s at most. An
-// upload cut off by that limit finishes when the same file is sent again.
-const MaxRows = 500
-
-// Issued is one opened account, as the result CSV and the notice mail show it.
-type Issued struct {
-	UserID          string `json:"userId"`
-	Name            string `json:"name"`
-	Mail            string `json:"mail"`
-	InitialPassword string `json:"initialPassword"`
-	Notified        bool   `json:"notified"`
-}
-
-// Batch is one upload, kept (its initial passwords sealed) so that the same
-// upload again returns the same accounts and the notice mails can follow.
-type Batch struct {
-	ID        string
-	Admin     string
-	Content   string // SHA-256 of the uploaded file: one key, one file
-	Status    string // "pending" until every account exists, then "done"
-	Sealed    string // the sealed JSON of []Issued and the accounts to open
-	CreatedAt time.Time
-	Version   int64
-}
-
-// Store keeps batches.
-type Store interface {
-	GetBatch(ctx context.Context, id string) (Batch, error) // NotFound when absent
-	CreateBatch(ctx context.Context, b Batch) error         // Conflict when it exists
-	UpdateBatch(ctx context.Context, b Batch) error         // Conflict unless b.Version is current; bumps it
-}
-
 // Users is what the duplicate check and account creation need.
 type Users interface {
 	ListUsers(ctx context.Context, by, code string, limit int, cursor string) ([]auth.User, string, error)
@@ -111,7 +73,6 @@ type Service struct {
 	accounts *auth.Service
 	users    Users
 	masters  Masters
-	batches  Store
 	audit    audit.Log
 	mail     Mailer
 	box      *seal.Box
@@ -119,8 +80,9 @@ type Service struct {
 	now      func() time.Time
 }
 
-// NewService returns a Service; secret seals the batches' initial passwords.
-func NewService(accounts *auth.Service, users Users, masters Masters, batches Store, log audit.Log, mail Mailer,
+// NewService returns a Service; secret seals the initial passwords kept
+// until they are mailed and downloaded.
+func NewService(accounts *auth.Service, users Users, masters Masters, log audit.Log, mail Mailer,
 	secret []byte, loginURL string, now func() time.Time) (*Service, error) {
 	box, err := seal.New(seal.DeriveKey(secret, "issuance-batch"))
 	if err != nil {
@@ -129,288 +91,13 @@ func NewService(accounts *auth.Service, users Users, masters Masters, batches St
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{accounts: accounts, users: users, masters: masters, batches: batches, audit: log, mail: mail,
+	return &Service{accounts: accounts, users: users, masters: masters, audit: log, mail: mail,
 		box: box, loginURL: loginURL, now: now}, nil
-}
-
-// sealedBatch is what a batch holds: the accounts to open and what was issued.
-type sealedBatch struct {
-	Accounts []auth.NewAccount `json:"accounts"`
-	Issued   []Issued          `json:"issued"`
-}
-
-// Result is a finished issuance.
-type Result struct {
-	BatchID string
-	Issued  []Issued
-}
-
-// BatchID is the batch of an upload: the same administrator sending the
-// same key (by default the file's own hash) gets the same batch.
-func BatchID(admin, key string) string {
-	sum := sha256.Sum256([]byte(admin + "\x00" + key))
-	return hex.EncodeToString(sum[:12])
-}
-
-// Issue checks the form and opens its accounts. key identifies the upload
-// (the Idempotency-Key header, or "" for the file's hash): the same upload
-// again returns the same accounts instead of opening new ones, and an
-// upload interrupted halfway finishes.
-func (s *Service) Issue(ctx context.Context, actor authz.Principal, key string, data []byte) (Result, error) {
-	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
-		return Result{}, err
-	}
-	sum := sha256.Sum256(data)
-	content := hex.EncodeToString(sum[:])
-	if key == "" {
-		key = content
-	}
-	id := BatchID(actor.UserID, key)
-	b, err := s.batches.GetBatch(ctx, id)
-	switch {
-	case err == nil && b.Content != content:
-		return Result{}, apperr.InvalidField("Idempotency-Key", "この Idempotency-Key は別のファイルの登録に使われています。修正したファイルは新しいキーで送信してください。",
-			"this Idempotency-Key was used for another file; send a corrected file with a new key")
-	case err == nil:
-		return s.finishAudited(ctx, actor, b)
-	case apperr.CodeOf(err) != apperr.NotFound:
-		return Result{}, err
-	}
-
-	accounts, err := s.check(ctx, actor, data)
-	if err != nil {
-		return Result{}, err
-	}
-	sb := sealedBatch{Accounts: accounts}
-	for i := range accounts {
-		uid, err := auth.NewUserID()
-		if err != nil {
-			return Result{}, err
-		}
-		initial, err := password.Generate()
-		if err != nil {
-			return Result{}, err
-		}
-		accounts[i].ID = uid
-		sb.Issued = append(sb.Issued, Issued{UserID: uid, Name: accounts[i].Name, Mail: accounts[i].Mail, InitialPassword: initial})
-	}
-	sealed, err := s.sealBatch(sb)
-	if err != nil {
-		return Result{}, err
-	}
-	b = Batch{ID: id, Admin: actor.UserID, Content: content, Status: "pending", Sealed: sealed, CreatedAt: s.now(), Version: 1}
-	if err := s.batches.CreateBatch(ctx, b); err != nil {
-		if apperr.CodeOf(err) != apperr.Conflict {
-			return Result{}, err
-		}
-		// The same upload arrived twice at once; finish the one stored.
-		if b, err = s.batches.GetBatch(ctx, id); err != nil {
-			return Result{}, err
-		}
-	}
-	return s.finishAudited(ctx, actor, b)
-}
-
-// finishAudited is finish, recording that initial passwords left the
-// system in the answer.
-func (s *Service) finishAudited(ctx context.Context, actor authz.Principal, b Batch) (Result, error) {
-	res, err := s.finish(ctx, actor, b)
-	if err != nil {
-		return Result{}, err
-	}
-	withPassword := 0
-	for _, is := range res.Issued {
-		if !is.Notified {
-			withPassword++
-		}
-	}
-	err = s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
-		Detail: map[string]string{"batch": res.BatchID, "accounts": fmt.Sprint(len(res.Issued)), "passwords": fmt.Sprint(withPassword)}})
-	if err != nil {
-		return Result{}, fmt.Errorf("audit batch %s: %w", res.BatchID, err)
-	}
-	return res, nil
-}
-
-func (s *Service) sealBatch(sb sealedBatch) (string, error) {
-	raw, err := json.Marshal(sb)
-	if err != nil {
-		return "", err
-	}
-	return s.box.Seal(raw)
-}
-
-func (s *Service) openBatch(b Batch) (sealedBatch, error) {
-	raw, err := s.box.Open(b.Sealed)
-	if err != nil {
-		return sealedBatch{}, fmt.Errorf("batch %s: %w", b.ID, err)
-	}
-	var sb sealedBatch
-	return sb, json.Unmarshal(raw, &sb)
-}
-
-// finish opens the accounts of a batch that do not exist yet.
-func (s *Service) finish(ctx context.Context, actor authz.Principal, b Batch) (Result, error) {
-	if b.Admin != actor.UserID {
-		return Result{}, apperr.New(apperr.Forbidden, "この一括登録は別の管理者のものです。", "another administrator's batch")
-	}
-	sb, err := s.openBatch(b)
-	if err != nil {
-		return Result{}, err
-	}
-	if b.Status != "done" {
-		for i, a := range sb.Accounts {
-			// Opened by an earlier try: skip it before paying for a hash, so
-			// a retry only does what is left.
-			if _, err := s.users.GetUser(ctx, a.ID); err == nil {
-				continue
-			} else if apperr.CodeOf(err) != apperr.NotFound {
-				return Result{}, err
-			}
-			if _, err := s.accounts.OpenAccount(ctx, actor.UserID, a, sb.Issued[i].InitialPassword); err != nil {
-				if e := apperr.As(err); e != nil && e.Field == "person" {
-					return Result{}, &apperr.Error{Code: apperr.Conflict, Field: "file",
-						Message:   fmt.Sprintf("%s さんのアカウントが、この登録の途中で別の登録により作成されました。申請様式から除いて新しいファイルとして送信してください。", a.Name),
-						MessageEn: "another upload opened an account for the same person meanwhile; remove that row and send the file again as a new upload"}
-				}
-				return Result{}, fmt.Errorf("open account %d of batch %s: %w", i+1, b.ID, err)
-			}
-		}
-		b.Status = "done"
-		if err := s.batches.UpdateBatch(ctx, b); err != nil && apperr.CodeOf(err) != apperr.Conflict {
-			return Result{}, err
-		}
-	}
-	return Result{BatchID: b.ID, Issued: sb.Issued}, nil
-}
-
-// CSV is the result file: user ID, name, mail and initial password, for
-// Excel (UTF-8 with BOM, CRLF).
-func (r Result) CSV() ([]byte, error) {
-	rows := [][]string{{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}}
-	for _, is := range r.Issued {
-		pw := is.InitialPassword
-		if is.Notified {
-			pw = "（通知メール送信済み）"
-		}
-		rows = append(rows, []string{is.UserID, is.Name, is.Mail, pw})
-	}
-	var buf bytes.Buffer
-	err := csvio.WriteExcel(&buf, rows)
-	return buf.Bytes(), err
-}
-
-// NotifyResult is the outcome of one notice mail.
-type NotifyResult struct {
-	UserID string `json:"userId"`
-	Mail   string `json:"mail"`
-	Sent   bool   `json:"sent"`
-	Error  string `json:"error,omitempty"`
-}
-
-// Notify sends each person of a batch the notice mail with their ID,
-// initial password and the login URL, once: the batch is claimed before
-// anything is sent (a second call at the same time gets 409), each sent
-// mail is recorded at once, and a later call sends only what failed. Once
-// mailed, an initial password is no longer kept.
-func (s *Service) Notify(ctx context.Context, actor authz.Principal, batchID string) ([]NotifyResult, error) {
-	if err := authz.AuthorizeRole(actor, authz.ManageAccounts); err != nil {
-		return nil, err
-	}
-	b, err := s.batches.GetBatch(ctx, batchID)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && b.Admin != actor.UserID) {
-		return nil, apperr.New(apperr.NotFound, "一括登録が見つかりません。", "no such batch")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if b.Status != "done" {
-		return nil, apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。同じファイルをもう一度アップロードしてください。", "the batch is not finished; upload the same file again")
-	}
-	sb, err := s.openBatch(b)
-	if err != nil {
-		return nil, err
-	}
-	busy := apperr.New(apperr.Conflict, "この一括登録の通知は別の操作で送信中です。", "the notice mails of this batch are being sent by another request")
-	// Claim: only one request moves the version from here.
-	if err := s.batches.UpdateBatch(ctx, b); err != nil {
-		if apperr.CodeOf(err) == apperr.Conflict {
-			return nil, busy
-		}
-		return nil, err
-	}
-	b.Version++
-	results := make([]NotifyResult, len(sb.Issued))
-	for i, is := range sb.Issued {
-		results[i] = NotifyResult{UserID: is.UserID, Mail: is.Mail, Sent: is.Notified}
-		if is.Notified {
-			continue
-		}
-		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
-			is.Name, is.UserID, is.InitialPassword, s.loginURL)
-		if err := s.mail.Mail(ctx, is.Mail, "【医療機関等情報支援システム】アカウント発行のお知らせ", body); err != nil {
-			results[i].Error = "送信できませんでした"
-			continue
-		}
-		sb.Issued[i].Notified, sb.Issued[i].InitialPassword, results[i].Sent = true, "", true
-		if b.Sealed, err = s.sealBatch(sb); err != nil {
-			return nil, err
-		}
-		if err := s.batches.UpdateBatch(ctx, b); err != nil {
-			if apperr.CodeOf(err) == apperr.Conflict {
-				return nil, busy
-			}
-			return nil, err
-		}
-		b.Version++
-		if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: is.UserID, Actor: actor.UserID, Action: audit.InitialPasswordMailed,
-			Detail: map[string]string{"batch": b.ID}}); err != nil {
-			return nil, fmt.Errorf("audit notice to %s: %w", is.UserID, err)
-		}
-	}
-	return results, nil
 }
 
 // problem is one error of the form, named by row and column.
 func problem(line int, col, ja, en string) apperr.Problem {
 	return apperr.Problem{Row: line, Column: col + "列（" + columnNames[col] + "）", Message: ja, MessageEn: en}
-}
-
-// check reads and checks the whole form; with any problem it returns them
-// all and nothing is opened.
-func (s *Service) check(ctx context.Context, actor authz.Principal, data []byte) ([]auth.NewAccount, error) {
-	rows, _, err := csvio.Read(data, 4<<20)
-	if err != nil {
-		if pe, ok := err.(*csvio.ParseError); ok {
-			return nil, &apperr.Error{Code: apperr.Invalid, Field: "file", Message: pe.Message, MessageEn: pe.MessageEn,
-				Problems: []apperr.Problem{{Row: pe.Line, Message: pe.Message, MessageEn: pe.MessageEn}}}
-		}
-		if err == csvio.ErrTooLarge {
-			return nil, apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
-		}
-		return nil, apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV")
-	}
-	rows = DataRows(rows)
-	if len(rows) == 0 {
-		return nil, apperr.InvalidField("file", "申請様式にデータ行がありません。", "the form has no rows")
-	}
-	if len(rows) > MaxRows {
-		return nil, apperr.InvalidField("file", fmt.Sprintf("1回に登録できるのは%d行までです。", MaxRows), fmt.Sprintf("at most %d rows per upload", MaxRows))
-	}
-	accounts, lines, registered, err := s.checkRows(ctx, actor, rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(registered) > 0 {
-		var ps []apperr.Problem
-		for i, id := range registered {
-			ps = append(ps, registeredNote(lines[i], id))
-		}
-		return nil, &apperr.Error{Code: apperr.Invalid, Field: "file", Problems: ps,
-			Message:   "登録済みの方の行があります。除いて送信するか、一括発行の処理（POST /admin/jobs）で送信してください。",
-			MessageEn: "the form has rows of people already registered; remove them or send the form as an issuance job"}
-	}
-	return accounts, nil
 }
 
 // DataRows drops what comes before the form's data: its header row (利用者名

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +24,55 @@ import (
 // AccountPrefix starts the keys of an issuance job's rows: one account each.
 const AccountPrefix = "row#"
 
-// PasswordsKeptFor is how long initial passwords stay downloadable at most.
+// PasswordPrefix starts the keys of an issuance job's sealed initial
+// passwords, one item per account ("pw#0000012" for the row of line 12),
+// apart from the account's row so that each can be deleted on its own:
+// once the account is notified and the accounts CSV has been downloaded,
+// or PasswordsKeptFor after the job was created (a TTL, checked on every
+// read as well, since DynamoDB deletes expired items late).
+const PasswordPrefix = "pw#"
+
+// DownloadedKey is the row of an issuance job recording that its accounts
+// CSV has been downloaded.
+const DownloadedKey = "downloaded"
+
+// PasswordsKeptFor is how long initial passwords are kept at most.
 const PasswordsKeptFor = 7 * 24 * time.Hour
+
+func passwordKey(line int) string { return fmt.Sprintf("%s%07d", PasswordPrefix, line) }
+
+// passwords reads the sealed passwords of the rows after the row key after
+// ("" from the first), at most n, by line. Rows of people already
+// registered have none, so n rows' passwords are among the next n.
+func passwords(ctx context.Context, store job.Store, id, after string, n int) (map[int]job.Row, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if after != "" {
+		after = PasswordPrefix + strings.TrimPrefix(after, AccountPrefix)
+	}
+	rows, err := store.Rows(ctx, id, PasswordPrefix, after, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]job.Row, len(rows))
+	for _, r := range rows {
+		out[r.Line] = r
+	}
+	return out, nil
+}
+
+// downloaded reports whether the accounts CSV of issuance job id has been
+// downloaded.
+func downloaded(ctx context.Context, store job.Store, id string) (bool, error) {
+	rows, err := store.Rows(ctx, id, DownloadedKey, "", 1)
+	return len(rows) > 0, err
+}
+
+// errPasswordGone fails an issuance whose accounts were not all opened
+// before their initial passwords expired.
+var errPasswordGone = &job.Failure{Message: "初期パスワードの保存期間（7日）を過ぎたため、残りのアカウントを作成できません。申請様式をもう一度アップロードしてください。",
+	MessageEn: "the initial passwords expired (7 days) before every account was opened; upload the form again"}
 
 // accountChunk is how many accounts one step opens.
 const accountChunk = 64
@@ -90,7 +138,8 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 	if err != nil {
 		return err
 	}
-	out := make([]job.Row, len(accounts), len(accounts)+len(registered))
+	out := make([]job.Row, len(accounts), 2*len(accounts))
+	expires := j.CreatedAt.Add(PasswordsKeptFor)
 	for i, a := range accounts {
 		if id, ok := registered[i]; ok {
 			// Shown in the accounts CSV in its place, and as a note of the job.
@@ -115,8 +164,9 @@ func (h *IssuanceJob) Validate(ctx context.Context, j *job.Job) error {
 		if err != nil {
 			return err
 		}
-		out[i] = job.Row{Key: fmt.Sprintf("%s%07d", AccountPrefix, lines[i]), Line: lines[i], Sealed: sealed,
+		out[i] = job.Row{Key: fmt.Sprintf("%s%07d", AccountPrefix, lines[i]), Line: lines[i],
 			Fields: map[string]string{"userId": a.ID, "name": a.Name, "mail": a.Mail, "account": string(raw)}}
+		out = append(out, job.Row{Key: passwordKey(lines[i]), Line: lines[i], Sealed: sealed, ExpiresAt: expires})
 	}
 	// Rows keyed by line: validating again after a lost invocation
 	// replaces them, and no account exists yet.
@@ -140,6 +190,16 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	if len(rows) == 0 {
 		return true, nil
 	}
+	pws, err := passwords(ctx, h.store, j.ID, j.Cursor, len(rows))
+	if err != nil {
+		return false, err
+	}
+	now := h.s.now()
+	for _, r := range rows {
+		if pw, ok := pws[r.Line]; r.Fields["registered"] == "" && (!ok || pw.Expired(now)) {
+			return false, errPasswordGone
+		}
+	}
 	actor := j.Principal()
 	errs := make([]error, len(rows))
 	next := make(chan int)
@@ -147,7 +207,7 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	for range min(h.workers, len(rows)) {
 		wg.Go(func() {
 			for i := range next {
-				errs[i] = h.open(ctx, actor.UserID, rows[i])
+				errs[i] = h.open(ctx, actor.UserID, rows[i], pws[rows[i].Line].Sealed)
 			}
 		})
 	}
@@ -174,12 +234,12 @@ func (h *IssuanceJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	return false, nil
 }
 
-func (h *IssuanceJob) open(ctx context.Context, actor string, r job.Row) error {
+func (h *IssuanceJob) open(ctx context.Context, actor string, r job.Row, sealed string) error {
 	var a auth.NewAccount
 	if err := json.Unmarshal([]byte(r.Fields["account"]), &a); err != nil {
 		return err
 	}
-	initial, err := h.s.box.Open(r.Sealed)
+	initial, err := h.s.box.Open(sealed)
 	if err != nil {
 		return err
 	}
@@ -190,18 +250,35 @@ func (h *IssuanceJob) open(ctx context.Context, actor string, r job.Row) error {
 	return err
 }
 
+// The password column of an account whose initial password is not shown.
+const (
+	notIssued      = "（登録済みのため発行していません）"
+	mailedAndTaken = "（通知メール送信済み・ダウンロード済みのため初期パスワードは削除しました）"
+	passwordGone   = "（保存期間の7日を過ぎたため初期パスワードは削除しました）"
+)
+
 // AccountsCSV writes the result of an issuance job: user ID, name, mail
-// and initial password, the password only while it is kept (not yet
-// mailed, and for PasswordsKeptFor). Each download is audited.
+// and initial password, while it is kept. A password is kept until its
+// account has been notified and this CSV downloaded — both — or for
+// PasswordsKeptFor; after that the row lists the ID and says why the
+// password is gone. Each download is audited, recorded on the job, and
+// deletes the passwords of accounts already notified.
 func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store job.Store, j job.Job, w *csvio.Writer) error {
 	if j.Kind != job.Issuance || j.State != job.Done {
 		return apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。", "the accounts are not issued yet")
 	}
-	keep := s.now().Before(j.CreatedAt.Add(PasswordsKeptFor))
+	now := s.now()
+	keep := now.Before(j.CreatedAt.Add(PasswordsKeptFor))
 	// Audited before anything leaves: a download cut short still counts.
-	if err := s.audit.Record(ctx, audit.Event{At: s.now(), UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
+	if err := s.audit.Record(ctx, audit.Event{At: now, UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
 		Detail: map[string]string{"job": j.ID, "accounts": strconv.Itoa(j.RowsDone), "passwordsKept": strconv.FormatBool(keep)}}); err != nil {
 		return fmt.Errorf("audit download of job %s: %w", j.ID, err)
+	}
+	// Recorded before the rows are read: a notice job that reads no such
+	// record after marking its rows has marked them before these reads,
+	// so this download sees them notified and deletes their passwords.
+	if err := store.PutRows(ctx, j.ID, []job.Row{{Key: DownloadedKey, Fields: map[string]string{"at": now.UTC().Format(time.RFC3339)}}}); err != nil {
+		return err
 	}
 	if err := w.Write([]string{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}); err != nil {
 		return err
@@ -212,26 +289,38 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 		if err != nil {
 			return err
 		}
+		pws, err := passwords(ctx, store, j.ID, after, len(rows))
+		if err != nil {
+			return err
+		}
+		var drop []string
 		for _, r := range rows {
-			pw := ""
+			pw, kept := pws[r.Line]
+			if kept && (r.Done || pw.Expired(now)) {
+				drop = append(drop, pw.Key)
+			}
+			text := ""
 			switch {
 			case r.Fields["registered"] != "":
-				pw = "（登録済みのため発行していません）"
-			case r.Done:
-				pw = "（通知メール送信済み）"
-			case keep && r.Sealed != "":
-				raw, err := s.box.Open(r.Sealed)
+				text = notIssued
+			case kept && !pw.Expired(now):
+				raw, err := s.box.Open(pw.Sealed)
 				if err != nil {
 					return err
 				}
-				pw = string(raw)
+				text = string(raw)
+			case r.Done:
+				text = mailedAndTaken
 			default:
-				pw = "（保存期間を過ぎたため削除済み）"
+				text = passwordGone
 			}
-			if err := w.Write([]string{r.Fields["userId"], r.Fields["name"], r.Fields["mail"], pw}); err != nil {
+			if err := w.Write([]string{r.Fields["userId"], r.Fields["name"], r.Fields["mail"], text}); err != nil {
 				return err
 			}
 			after = r.Key
+		}
+		if err := store.DeleteRows(ctx, j.ID, drop); err != nil {
+			return err
 		}
 		if len(rows) < 1000 {
 			break
@@ -243,7 +332,8 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 // NotifyJob sends the notice mails of an issuance job as a job
 // (job.Notify, params "issuance": the issuance job): one mail per account
 // not yet notified, at most rate a second, each account marked notified
-// (and its password dropped) as soon as its mail is sent.
+// as soon as its mail is sent, and its password deleted once the accounts
+// CSV has been downloaded too.
 //
 // A mail is never sent twice without a decision. Before SES is called
 // the row is marked "sending" by this attempt; once SES accepts the mail
@@ -260,6 +350,7 @@ type NotifyJob struct {
 	s      *Service
 	store  job.Store
 	marks  SendMarks
+	budget MailBudget
 	rate   int
 	sleep  func(time.Duration)
 	logger *slog.Logger
@@ -274,18 +365,28 @@ type SendMarks interface {
 	ClearSending(ctx context.Context, id, key, attempt string) error
 }
 
+// MailBudget is the SES send rate shared by every notice-mail job at
+// once: each job paces itself at the rate, and all of them together take
+// their mails from this budget.
+type MailBudget interface {
+	// Take waits until one more mail may be sent within the rate, or ctx ends.
+	Take(ctx context.Context) error
+}
+
 // ResendUnconfirmed is the notify job's param that sends again the mails
 // whose sending was never confirmed (a crash while sending).
 const ResendUnconfirmed = "resendUnconfirmed"
 
 var _ job.Handler = (*NotifyJob)(nil)
 
-// NewNotifyJob returns the handler of notice-mail jobs; rate is mails per second.
-func NewNotifyJob(s *Service, store job.Store, marks SendMarks, rate int, logger *slog.Logger) *NotifyJob {
+// NewNotifyJob returns the handler of notice-mail jobs; rate is mails per
+// second, of this job and, through budget, of all at once (nil: this job's
+// pace alone).
+func NewNotifyJob(s *Service, store job.Store, marks SendMarks, budget MailBudget, rate int, logger *slog.Logger) *NotifyJob {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &NotifyJob{s: s, store: store, marks: marks, rate: max(rate, 1), sleep: time.Sleep, logger: logger}
+	return &NotifyJob{s: s, store: store, marks: marks, budget: budget, rate: max(rate, 1), sleep: time.Sleep, logger: logger}
 }
 
 // NewNotifyCheck is the check before a notice-mail job is created: the
@@ -331,6 +432,11 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	if len(rows) == 0 {
 		return true, nil
 	}
+	pws, err := passwords(ctx, h.store, issuance, j.Cursor, len(rows))
+	if err != nil {
+		return false, err
+	}
+	var sent []string // the password keys of the accounts notified here
 	gap := time.Second / time.Duration(h.rate)
 	// An attempt is this call: a retried invocation (same request ID)
 	// is another attempt, and finds the marks this one leaves.
@@ -344,6 +450,11 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		}
 		if r.Done {
 			j.Add("alreadySent", 1)
+			continue
+		}
+		pw, kept := pws[r.Line]
+		if !kept || pw.Expired(h.s.now()) {
+			j.Add("passwordExpired", 1) // no password left to send
 			continue
 		}
 		resend := r.Fields["sending"] != ""
@@ -364,13 +475,20 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		if resend {
 			h.logger.Warn("notice mail sent again after an unconfirmed attempt, as asked", "job_id", j.ID, "issuance", issuance, "user_id", r.Fields["userId"], "attempt", r.Fields["sending"])
 		}
-		initial, err := h.s.box.Open(r.Sealed)
+		initial, err := h.s.box.Open(pw.Sealed)
 		if err != nil {
 			return false, err
 		}
 		body := fmt.Sprintf("%s 様\n\n医療機関等情報支援システムのアカウントを発行しました。\n\n利用者ID: %s\n初期パスワード: %s\nURL: %s\n\n初回ログイン時にパスワードの変更が必要です。このメールは他の人に転送しないでください。\n",
 			r.Fields["name"], r.Fields["userId"], initial, h.s.loginURL)
 		if err := h.send(ctx, r.Fields["mail"], body, gap); err != nil {
+			if ns := (*notSent)(nil); errors.As(err, &ns) {
+				// Nothing left: the mark goes, and the job is retried.
+				if cerr := h.marks.ClearSending(context.WithoutCancel(ctx), issuance, r.Key, attempt); cerr != nil {
+					return false, errors.Join(ns.err, cerr)
+				}
+				return false, ns.err
+			}
 			if !refused(err) {
 				// No answer, or an unclear one: the mail may have left. The
 				// mark stays, so no later job sends it again unasked.
@@ -389,6 +507,7 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, err
 		}
 		j.Add("sent", 1)
+		sent = append(sent, pw.Key)
 		detail := map[string]string{"job": issuance}
 		if resend {
 			detail["resentAfter"] = r.Fields["sending"]
@@ -398,14 +517,33 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, err
 		}
 	}
+	// Read after the rows were marked: a download recorded later sees
+	// them notified and deletes their passwords itself.
+	if len(sent) > 0 {
+		taken, err := downloaded(ctx, h.store, issuance)
+		if err != nil {
+			return false, err
+		}
+		if taken {
+			if err := h.store.DeleteRows(ctx, issuance, sent); err != nil {
+				return false, err
+			}
+		}
+	}
 	return false, nil
 }
 
-// send sends one mail at the configured rate, retrying throttling.
+// send sends one mail at the configured rate, within the shared budget,
+// retrying throttling.
 func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration) error {
 	wait := gap
 	for attempt := 0; ; attempt++ {
 		h.sleep(wait)
+		if h.budget != nil {
+			if err := h.budget.Take(ctx); err != nil {
+				return &notSent{err}
+			}
+		}
 		err := h.s.mail.Mail(ctx, to, "【医療機関等情報支援システム】アカウント発行のお知らせ", body)
 		if err == nil || attempt >= 5 || !throttled(err) {
 			return err
@@ -413,6 +551,11 @@ func (h *NotifyJob) send(ctx context.Context, to, body string, gap time.Duration
 		wait = gap << (attempt + 1)
 	}
 }
+
+// notSent is a failure before the mail was handed to SES.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return "mail not sent: " + e.err.Error() }
 
 // refused reports an answer from SES that says the mail was not sent
 // (a 4xx error it names), as opposed to a timeout or a server error,

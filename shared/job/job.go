@@ -120,7 +120,14 @@ type Row struct {
 	// Sealed holds what must stay secret (an initial password), sealed.
 	Sealed string
 	Done   bool // the row's follow-up (its notice mail) is done
+	// ExpiresAt, when set, is when the row is deleted (a TTL sooner than
+	// the job's retention); a reader treats it as gone from then on,
+	// whether or not DynamoDB has deleted it yet.
+	ExpiresAt time.Time
 }
+
+// Expired reports whether the row has passed its ExpiresAt at now.
+func (r Row) Expired(now time.Time) bool { return !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt) }
 
 // Store keeps jobs and their rows.
 type Store interface {
@@ -144,6 +151,8 @@ type Store interface {
 	Rows(ctx context.Context, id, prefix, after string, limit int) ([]Row, error)
 	// MarkRow sets a row done and drops its sealed part.
 	MarkRow(ctx context.Context, id, key string) error
+	// DeleteRows deletes rows by key; a key without a row is no error.
+	DeleteRows(ctx context.Context, id string, keys []string) error
 }
 
 // Starter starts an invocation that works on a job, asynchronously.

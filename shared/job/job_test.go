@@ -18,6 +18,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authz"
+	"github.com/gmis-oss/gmis/shared/csvio"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
@@ -125,7 +126,6 @@ var national = authz.Principal{UserID: "u-national", Role: authz.National}
 
 func seedMasters(t *testing.T, e env) {
 	t.Helper()
-	ctx := context.Background()
 	for _, f := range []struct {
 		kind master.Kind
 		csv  string
@@ -133,11 +133,34 @@ func seedMasters(t *testing.T, e env) {
 		{master.Prefectures, "都道府県コード,都道府県名\n13,東京都\n"},
 		{master.HealthCenters, "保健所コード,保健所名,都道府県コード\n1301,みどり区保健所,13\n"},
 	} {
-		res, err := e.service.Import(ctx, national, f.kind, []byte(f.csv))
-		if err != nil || res.Rejected > 0 {
-			t.Fatalf("seed %s: %+v %v", f.kind, res, err)
+		if j := importMaster(t, e, f.kind, f.csv); j.Counts["rejected"] > 0 {
+			t.Fatalf("seed %s: %v", f.kind, j.Counts)
 		}
 	}
+}
+
+// importMaster imports a master CSV as a job, run here to its end.
+func importMaster(t *testing.T, e env, kind master.Kind, csv string) job.Job {
+	t.Helper()
+	ctx := context.Background()
+	key := "uploads/u-national/" + job.NewID()
+	if err := e.files.Put(ctx, key, []byte(csv), "text/csv"); err != nil {
+		t.Fatal(err)
+	}
+	st := &starts{}
+	svc := job.NewService(e.jobs, st, e.files, map[job.Kind]job.Check{job.MasterImport: master.CheckImport}, nil, nil)
+	j, err := svc.Create(ctx, national, job.MasterImport, map[string]string{"kind": string(kind)}, key, int64(len(csv)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := job.NewRunner(e.jobs, st, map[job.Kind]job.Handler{job.MasterImport: master.NewImportJob(e.service, e.jobs, e.files)}, job.Config{})
+	if err := runner.Run(ctx, j.ID, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	if j, err = e.jobs.GetJob(ctx, j.ID); err != nil || j.State != job.Done {
+		t.Fatalf("import %s: %s %+v %v", kind, j.State, j.Failure, err)
+	}
+	return j
 }
 
 func institutions(n int) []byte {
@@ -291,8 +314,8 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	e := startEnv(t)
 	seedMasters(t, e)
 	ctx := context.Background()
-	if res, err := e.service.Import(ctx, national, master.Institutions, []byte("医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n")); err != nil || res.Created != 1 {
-		t.Fatalf("seed institution: %+v %v", res, err)
+	if j := importMaster(t, e, master.Institutions, "医療機関コード,名称,区分,都道府県コード,保健所コード\n1310000001,中央病院,hospital,13,1301\n"); j.Counts["created"] != 1 {
+		t.Fatalf("seed institution: %v", j.Counts)
 	}
 	users := dynamo.NewAuthStore(e.db, dynamo.AuthTables{Users: e.fnEnv["USERS_TABLE"], Sessions: e.fnEnv["SESSIONS_TABLE"], AuthState: e.fnEnv["AUTH_STATE_TABLE"], Audit: e.fnEnv["AUDIT_TABLE"]})
 	secret := []byte("a-test-secret-of-at-least-32-characters")
@@ -300,7 +323,10 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bulk, err := issuance.NewService(accounts, users, e.masters, nil, nopLog{}, nil, secret, "http://127.0.0.1:3000/", nil)
+	// One clock for the jobs and the service: initial passwords expire 7
+	// days after the job was created.
+	clk := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	bulk, err := issuance.NewService(accounts, users, e.masters, nopLog{}, nil, secret, "http://127.0.0.1:3000/", clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +342,6 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 	if err := e.files.Put(ctx, "uploads/u-national/form", b.Bytes(), "text/csv"); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
 	st := &starts{}
 	svc := job.NewService(e.jobs, st, e.files, map[job.Kind]job.Check{job.Issuance: issuance.CheckIssuance}, clk.Now, nil)
 	j, err := svc.Create(ctx, national, job.Issuance, nil, "uploads/u-national/form", 0)
@@ -380,5 +405,45 @@ func TestCrashedIssuanceOpensEveryAccountOnce(t *testing.T) {
 		if c != 1 {
 			t.Errorf("%s has %d accounts", mail, c)
 		}
+	}
+
+	// Seven days after the job, its passwords are not served, whether or
+	// not DynamoDB's TTL has deleted them yet (DynamoDB Local never does);
+	// the download that finds them deletes them.
+	download := func() []string {
+		t.Helper()
+		var buf bytes.Buffer
+		w, err := csvio.NewWriter(&buf)
+		if err == nil {
+			err = bulk.AccountsCSV(ctx, national, e.jobs, done, w)
+		}
+		rows, _, rerr := csvio.Read(buf.Bytes(), 1<<20)
+		if err != nil || rerr != nil || len(rows) != n+1 {
+			t.Fatalf("accounts CSV: %v %v, %d rows", err, rerr, len(rows))
+		}
+		out := make([]string, n)
+		for i, r := range rows[1:] {
+			out[i] = r.Field(3)
+		}
+		return out
+	}
+	kept := func() int {
+		t.Helper()
+		pws, err := e.jobs.Rows(ctx, j.ID, issuance.PasswordPrefix, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pws)
+	}
+	clk.Add(issuance.PasswordsKeptFor - time.Hour)
+	if got := download(); strings.HasPrefix(got[0], "（") || strings.HasPrefix(got[n-1], "（") || kept() != n {
+		t.Errorf("before 7 days: passwords %q … %q, %d kept; want them served and kept (not mailed yet)", got[0], got[n-1], kept())
+	}
+	clk.Add(2 * time.Hour)
+	if got := download(); !strings.Contains(got[0], "7日を過ぎた") || !strings.Contains(got[n-1], "7日を過ぎた") {
+		t.Errorf("after 7 days: passwords %q … %q, want none served", got[0], got[n-1])
+	}
+	if k := kept(); k != 0 {
+		t.Errorf("%d expired passwords left after a download found them", k)
 	}
 }

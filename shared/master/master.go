@@ -80,10 +80,6 @@ func NewService(store Store, accounts Accounts, log audit.Log, now func() time.T
 	return &Service{store: store, moves: store, accounts: accounts, audit: log, now: now}
 }
 
-// MaxImportBytes is the largest CSV an import takes in one request;
-// larger files are imported as a job.
-const MaxImportBytes = 4 << 20
-
 // ImportResult counts what an import did; each rejected row says why.
 type ImportResult struct {
 	Kind       Kind             `json:"kind"`
@@ -111,36 +107,6 @@ func (im *Importer) reject(res *ImportResult, line int, key, ja, en string) {
 	res.Rejections = append(res.Rejections, apperr.Problem{Field: key, Row: line, Column: column, Message: ja, MessageEn: en})
 }
 
-// Import reads a master CSV (first row: headers) and creates or updates
-// each good row; a bad row is rejected with its reason and the rest go on.
-// Importing the same file again changes nothing.
-func (s *Service) Import(ctx context.Context, actor authz.Principal, kind Kind, data []byte) (ImportResult, error) {
-	if err := CanImport(actor, kind); err != nil {
-		return ImportResult{}, err
-	}
-	rows, enc, err := csvio.Read(data, MaxImportBytes)
-	if err != nil {
-		return ImportResult{}, csvError(err)
-	}
-	if len(rows) == 0 {
-		return ImportResult{}, apperr.InvalidField("file", "CSVにデータがありません。", "the CSV is empty")
-	}
-	cols, err := HeaderMap(kind, rows[0])
-	if err != nil {
-		return ImportResult{}, err
-	}
-	res := ImportResult{Kind: kind, Encoding: enc}
-	imp := s.NewImport(actor, kind, cols, "")
-	for start := 1; start < len(rows); start += ImportChunk {
-		out, err := imp.Rows(ctx, rows[start:min(start+ImportChunk, len(rows))])
-		if err != nil {
-			return res, err
-		}
-		res.add(out)
-	}
-	return res, nil
-}
-
 // CanImport refuses callers who may not import the kind of master.
 func CanImport(actor authz.Principal, kind Kind) error {
 	if err := authz.AuthorizeRole(actor, authz.ManageMasters); err != nil {
@@ -153,14 +119,6 @@ func CanImport(actor authz.Principal, kind Kind) error {
 		return apperr.New(apperr.Forbidden, "都道府県マスタは厚生労働省のみ更新できます。", "only national administrators import prefectures")
 	}
 	return nil
-}
-
-func (r *ImportResult) add(o ImportResult) {
-	r.Created += o.Created
-	r.Updated += o.Updated
-	r.Unchanged += o.Unchanged
-	r.Rejected += o.Rejected
-	r.Rejections = append(r.Rejections, o.Rejections...)
 }
 
 // importWorkers is how many rows of a chunk are written at once.
@@ -339,17 +297,6 @@ func newSource() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "import-" + hex.EncodeToString(b[:])
-}
-
-func csvError(err error) error {
-	if err == csvio.ErrTooLarge {
-		return apperr.New(apperr.TooLarge, "ファイルが大きすぎます。", "the file is too large")
-	}
-	if pe, ok := err.(*csvio.ParseError); ok {
-		return &apperr.Error{Code: apperr.Invalid, Field: "file", Message: pe.Message, MessageEn: pe.MessageEn,
-			Problems: []apperr.Problem{{Row: pe.Line, Message: pe.Message, MessageEn: pe.MessageEn}}}
-	}
-	return apperr.InvalidField("file", "CSVを読み取れません。", "cannot read the CSV: "+err.Error())
 }
 
 // HeaderMap finds each column of the schema in the header row.
