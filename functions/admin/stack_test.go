@@ -424,10 +424,10 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 	if got := e.Moto.MailsBySubject("アカウント発行のお知らせ")[strings.ToLower(out[200].Field(2))]; got != 0 {
 		t.Errorf("%d notice mails with an expired password, want none", got)
 	}
-	// Notified and downloaded: those passwords are deleted; the expired
-	// one is left to the TTL until a download finds it.
+	// Mailed: those passwords are deleted; the expired one is left to the
+	// TTL until a download finds it.
 	if n := passwordItems(t, e, id); n != 1 {
-		t.Errorf("%d sealed passwords kept after download and notice, want only the expired one", n)
+		t.Errorf("%d sealed passwords kept after the notice, want only the expired one", n)
 	}
 	dl = c.Do("GET", "/admin/jobs/"+id+"/accounts.csv", nil)
 	again, _, _ := csvio.Read(dl.Body, 1<<20)

@@ -27,14 +27,10 @@ const AccountPrefix = "row#"
 // PasswordPrefix starts the keys of an issuance job's sealed initial
 // passwords, one item per account ("pw#0000012" for the row of line 12),
 // apart from the account's row so that each can be deleted on its own:
-// once the account is notified and the accounts CSV has been downloaded,
-// or PasswordsKeptFor after the job was created (a TTL, checked on every
+// once the account's notice mail (which carries it) has been sent, or
+// PasswordsKeptFor after the job was created (a TTL, checked on every
 // read as well, since DynamoDB deletes expired items late).
 const PasswordPrefix = "pw#"
-
-// DownloadedKey is the row of an issuance job recording that its accounts
-// CSV has been downloaded.
-const DownloadedKey = "downloaded"
 
 // PasswordsKeptFor is how long initial passwords are kept at most.
 const PasswordsKeptFor = 7 * 24 * time.Hour
@@ -60,13 +56,6 @@ func passwords(ctx context.Context, store job.Store, id, after string, n int) (m
 		out[r.Line] = r
 	}
 	return out, nil
-}
-
-// downloaded reports whether the accounts CSV of issuance job id has been
-// downloaded.
-func downloaded(ctx context.Context, store job.Store, id string) (bool, error) {
-	rows, err := store.Rows(ctx, id, DownloadedKey, "", 1)
-	return len(rows) > 0, err
 }
 
 // errPasswordGone fails an issuance whose accounts were not all opened
@@ -252,17 +241,16 @@ func (h *IssuanceJob) open(ctx context.Context, actor string, r job.Row, sealed 
 
 // The password column of an account whose initial password is not shown.
 const (
-	notIssued      = "（登録済みのため発行していません）"
-	mailedAndTaken = "（通知メール送信済み・ダウンロード済みのため初期パスワードは削除しました）"
-	passwordGone   = "（保存期間の7日を過ぎたため初期パスワードは削除しました）"
+	notIssued     = "（登録済みのため発行していません）"
+	mailedAndGone = "（通知メール送信済みのため初期パスワードは削除しました）"
+	passwordGone  = "（保存期間の7日を過ぎたため初期パスワードは削除しました）"
 )
 
 // AccountsCSV writes the result of an issuance job: user ID, name, mail
-// and initial password, while it is kept. A password is kept until its
-// account has been notified and this CSV downloaded — both — or for
-// PasswordsKeptFor; after that the row lists the ID and says why the
-// password is gone. Each download is audited, recorded on the job, and
-// deletes the passwords of accounts already notified.
+// and initial password, while it is kept: until its account's notice mail
+// has been sent, or for PasswordsKeptFor; after that the row lists the ID
+// and says why the password is gone. Each download is audited and deletes
+// what a notice job left of passwords no longer served.
 func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store job.Store, j job.Job, w *csvio.Writer) error {
 	if j.Kind != job.Issuance || j.State != job.Done {
 		return apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。", "the accounts are not issued yet")
@@ -273,12 +261,6 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 	if err := s.audit.Record(ctx, audit.Event{At: now, UserID: actor.UserID, Actor: actor.UserID, Action: audit.InitialPasswordsReturned,
 		Detail: map[string]string{"job": j.ID, "accounts": strconv.Itoa(j.RowsDone), "passwordsKept": strconv.FormatBool(keep)}}); err != nil {
 		return fmt.Errorf("audit download of job %s: %w", j.ID, err)
-	}
-	// Recorded before the rows are read: a notice job that reads no such
-	// record after marking its rows has marked them before these reads,
-	// so this download sees them notified and deletes their passwords.
-	if err := store.PutRows(ctx, j.ID, []job.Row{{Key: DownloadedKey, Fields: map[string]string{"at": now.UTC().Format(time.RFC3339)}}}); err != nil {
-		return err
 	}
 	if err := w.Write([]string{"利用者ID", "利用者名", "メールアドレス", "初期パスワード"}); err != nil {
 		return err
@@ -303,14 +285,14 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 			switch {
 			case r.Fields["registered"] != "":
 				text = notIssued
-			case kept && !pw.Expired(now):
+			case kept && !r.Done && !pw.Expired(now):
 				raw, err := s.box.Open(pw.Sealed)
 				if err != nil {
 					return err
 				}
 				text = string(raw)
 			case r.Done:
-				text = mailedAndTaken
+				text = mailedAndGone
 			default:
 				text = passwordGone
 			}
@@ -332,8 +314,8 @@ func (s *Service) AccountsCSV(ctx context.Context, actor authz.Principal, store 
 // NotifyJob sends the notice mails of an issuance job as a job
 // (job.Notify, params "issuance": the issuance job): one mail per account
 // not yet notified, at most rate a second, each account marked notified
-// as soon as its mail is sent, and its password deleted once the accounts
-// CSV has been downloaded too.
+// as soon as its mail is sent, and its password deleted then: the mail
+// has carried it, and the accounts CSV no longer shows it.
 //
 // A mail is never sent twice without a decision. Before SES is called
 // the row is marked "sending" by this attempt; once SES accepts the mail
@@ -517,18 +499,10 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, err
 		}
 	}
-	// Read after the rows were marked: a download recorded later sees
-	// them notified and deletes their passwords itself.
-	if len(sent) > 0 {
-		taken, err := downloaded(ctx, h.store, issuance)
-		if err != nil {
-			return false, err
-		}
-		if taken {
-			if err := h.store.DeleteRows(ctx, issuance, sent); err != nil {
-				return false, err
-			}
-		}
+	// After the rows were marked: a crash in between leaves passwords
+	// that no download serves, and the next download deletes them.
+	if err := h.store.DeleteRows(ctx, issuance, sent); err != nil {
+		return false, err
 	}
 	return false, nil
 }
