@@ -139,11 +139,21 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 	account := func(h hospital) (auth.User, string) {
 		return e.Account(t, auth.NewAccount{Role: authz.InstitutionUser, InstitutionCode: h.code, PrefectureCode: searchPref, HealthCenterCode: searchHC})
 	}
-	// Hospital A saves today's daily survey with 4 beds free; the other
-	// one last reported three days ago, with more.
+	// Hospital A's user enters today's daily survey on its page, with 4
+	// beds free, and logs out; the other one last reported three days
+	// ago, with more.
 	today := survey.Today(time.Now())
 	ua, pa := account(a)
-	reportBeds(t, e.LoginChanged(t, ua, pa), a.code, today, 4)
+	firstLoginInBrowser(t, ctx, e, ua, pa, "/daily", "#daily")
+	value(t, ctx, chromedp.Evaluate[any](`(`+fillDaily+`)(5)`))
+	do(t, ctx,
+		chromedp.SetValue("#f-beds-covidAvailable", "4"),
+		chromedp.SetValue("#f-services-inpatient", "normal"),
+		chromedp.SetValue("#f-services-emergency", "limited"),
+		chromedp.SetValue("#f-services-surgery", "stopped"),
+		chromedp.Click("#daily button[type=submit]"))
+	saved(t, ctx)
+	do(t, ctx, chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
 	uo, po := account(old)
 	reportBeds(t, e.LoginChanged(t, uo, po), old.code, survey.AddDays(today, -3), 9)
 
