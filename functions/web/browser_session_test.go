@@ -302,6 +302,9 @@ func TestSessionNextPageStaysOnThisSite(t *testing.T) {
 		"javascript:alert(1)":    "/",
 		"/login?next=/x":         "/",
 		"%2F%2Fevil.example":     "/",
+		"/.//evil.example/x":     "/",
+		"/..//evil.example/x":    "/",
+		"/a/..//evil.example":    "/",
 	} {
 		got := value(t, ctx, chromedp.Evaluate[string](fmt.Sprintf(`(async () => {
 		  const { nextPage } = await import(document.querySelector('script[type=module]').src.replace(/pages\/login\.js$/, 'api.js'));

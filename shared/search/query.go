@@ -83,14 +83,16 @@ func ParseQuery(v url.Values) (Query, error) {
 		lat, lon, ok := strings.Cut(s, ",")
 		la, errLa := strconv.ParseFloat(strings.TrimSpace(lat), 64)
 		lo, errLo := strconv.ParseFloat(strings.TrimSpace(lon), 64)
-		if !ok || errLa != nil || errLo != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+		// Written as "not within" so that NaN, which compares false with
+		// everything, is refused too.
+		if !ok || errLa != nil || errLo != nil || !(la >= -90 && la <= 90) || !(lo >= -180 && lo <= 180) {
 			return Query{}, apperr.InvalidField("near", "near は「緯度,経度」（例: 35.68,139.76）で指定してください。", "near must be <lat>,<lon>")
 		}
 		q.Near = &Point{la, lo}
 	}
 	if s := v.Get("withinKm"); s != "" {
 		km, err := strconv.ParseFloat(s, 64)
-		if err != nil || km <= 0 || km > 3000 {
+		if err != nil || !(km > 0 && km <= 3000) {
 			return Query{}, apperr.InvalidField("withinKm", "withinKm は0より大きく3000以下の数で指定してください。", "withinKm must be a number above 0 and at most 3000")
 		}
 		if q.Near == nil {

@@ -173,7 +173,7 @@ func TestCursorPagesEveryResultOnce(t *testing.T) {
 
 func TestParseQueryRefusals(t *testing.T) {
 	for q, field := range map[string]string{"prefecture=00": "prefecture", "limit=101": "limit", "sort=x": "sort", "near=1": "near",
-		"near=35,139&withinKm=-1": "withinKm", "withinKm=3": "near", "pcr=1": "pcr", "healthCenter=abc": "healthCenter"} {
+		"near=35,139&withinKm=-1": "withinKm", "near=NaN,NaN": "near", "near=35,NaN": "near", "near=35,139&withinKm=NaN": "withinKm", "withinKm=3": "near", "pcr=1": "pcr", "healthCenter=abc": "healthCenter"} {
 		v, _ := url.ParseQuery(q)
 		if _, err := ParseQuery(v); apperr.As(err) == nil || apperr.As(err).Field != field {
 			t.Errorf("%s: %v, want a problem with %s", q, err, field)

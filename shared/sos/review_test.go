@@ -80,3 +80,12 @@ func TestExportCSV(t *testing.T) {
 		t.Fatalf("csv %q", s)
 	}
 }
+
+func TestValidPrefecture(t *testing.T) {
+	for code, want := range map[string]bool{"01": true, "13": true, "47": true, "00": false, "48": false, "1": false, "013": false,
+		"0a": false, `";`: false, "..": false, "\r\n": false, "": false} {
+		if got := validPrefecture(code); got != want {
+			t.Errorf("validPrefecture(%q) = %v, want %v", code, got, want)
+		}
+	}
+}

@@ -469,8 +469,8 @@ func (s *Service) Day(ctx context.Context, p authz.Principal, prefecture, day st
 	if prefecture == "" {
 		prefecture = p.PrefectureCode
 	}
-	if len(prefecture) != 2 {
-		return nil, apperr.InvalidField("prefectureCode", "都道府県コード（2桁）を指定してください。", "give prefectureCode (2 digits)")
+	if !validPrefecture(prefecture) {
+		return nil, apperr.InvalidField("prefectureCode", "都道府県コード（01〜47）を指定してください。", "give prefectureCode (01 to 47)")
 	}
 	if err := authz.Authorize(p, authz.ReviewSOS, authz.Scope{PrefectureCode: prefecture}); err != nil {
 		return nil, err
@@ -572,4 +572,9 @@ func (s *Service) Accept(ctx context.Context, p authz.Principal, code, id string
 		}
 	}
 	return r.view(p), nil
+}
+
+// validPrefecture reports whether code is a prefecture's: 01 to 47.
+func validPrefecture(code string) bool {
+	return len(code) == 2 && code >= "01" && code <= "47" && code[0] >= '0' && code[0] <= '4' && code[1] >= '0' && code[1] <= '9'
 }

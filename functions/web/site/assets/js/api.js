@@ -78,7 +78,9 @@ export function nextPage() {
   if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return '/';
   let u;
   try { u = new URL(raw, location.origin); } catch { return '/'; }
-  if (u.origin !== location.origin || u.pathname.startsWith('/login')) return '/';
+  // A path that resolves to "//host/..." (from "/.//host" or "/..//host")
+  // would leave the site when assigned to location.
+  if (u.origin !== location.origin || u.pathname.startsWith('/login') || u.pathname.startsWith('//')) return '/';
   return u.pathname + u.search;
 }
 
