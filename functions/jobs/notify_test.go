@@ -109,4 +109,9 @@ func TestNotifyCrashAfterSendNeverResendsUnasked(t *testing.T) {
 	if n := e.mail.got["notice-2@hospital.example.jp"]; n != 2 {
 		t.Errorf("the unconfirmed mail was sent %d times in all, want 2 (once more when asked)", n)
 	}
+	// Every account is mailed: no initial password is left, not even those
+	// mailed by the step that crashed.
+	if pws, err := e.jobs.Rows(ctx, issued.ID, issuance.PasswordPrefix, "", 0); err != nil || len(pws) != 0 {
+		t.Errorf("%d initial passwords kept after every account was mailed (%v), want none", len(pws), err)
+	}
 }

@@ -402,10 +402,17 @@ func (h *NotifyJob) Validate(ctx context.Context, j *job.Job) error {
 	return nil
 }
 
-// Step sends the mails of the next chunk of accounts. Throttling by SES
-// is retried with backoff; an account whose mail fails otherwise is
-// counted as failed and left unmarked for a later job.
-func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
+// notifyStepFor bounds one step's sending, well inside the job's lease
+// (renewed between steps): with many notice jobs sharing the send rate a
+// chunk of mails can take minutes, and a lease running out under a step
+// lets the sweeper start a second runner on the same job.
+const notifyStepFor = 30 * time.Second
+
+// Step sends the mails of the next chunk of accounts, for at most
+// notifyStepFor. Throttling by SES is retried with backoff; an account
+// whose mail fails otherwise is counted as failed and left unmarked for a
+// later job.
+func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (done bool, err error) {
 	issuance := j.Params["issuance"]
 	rows, err := h.store.Rows(ctx, issuance, AccountPrefix, j.Cursor, accountChunk)
 	if err != nil {
@@ -418,23 +425,38 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var sent []string // the password keys of the accounts notified here
+	// The password keys of the accounts notified, deleted however the
+	// step ends: the mail has carried them.
+	var sent []string
+	defer func() {
+		if derr := h.store.DeleteRows(context.WithoutCancel(ctx), issuance, sent); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
 	gap := time.Second / time.Duration(h.rate)
+	started := h.s.now()
 	// An attempt is this call: a retried invocation (same request ID)
 	// is another attempt, and finds the marks this one leaves.
 	attempt := j.ID + "/" + job.NewID()
-	for _, r := range rows {
+	for i, r := range rows {
+		if i > 0 && h.s.now().Sub(started) >= notifyStepFor {
+			return false, nil // the rest in the next step
+		}
 		j.RowsDone++
 		j.Cursor = r.Key
 		if r.Fields["registered"] != "" {
 			j.Add("alreadyRegistered", 1) // no new account, no mail
 			continue
 		}
+		pw, kept := pws[r.Line]
 		if r.Done {
 			j.Add("alreadySent", 1)
+			if kept {
+				// Mailed by a step that ended before deleting it.
+				sent = append(sent, pw.Key)
+			}
 			continue
 		}
-		pw, kept := pws[r.Line]
 		if !kept || pw.Expired(h.s.now()) {
 			j.Add("passwordExpired", 1) // no password left to send
 			continue
@@ -499,11 +521,9 @@ func (h *NotifyJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, err
 		}
 	}
-	// After the rows were marked: a crash in between leaves passwords
-	// that no download serves, and the next download deletes them.
-	if err := h.store.DeleteRows(ctx, issuance, sent); err != nil {
-		return false, err
-	}
+	// The deferred delete runs after the rows were marked: a crash in
+	// between leaves passwords that no download serves, and the next
+	// step or download deletes them.
 	return false, nil
 }
 
