@@ -388,9 +388,11 @@ func (s *SearchStore) Ranked(ctx context.Context, r search.RankedRead, fn func(s
 	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(SearchBedsIndex),
 		KeyConditionExpression:    aws.String("searchPrefectureCode = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(r.Prefecture), ":since": str(r.Since)},
-		FilterExpression:          aws.String("latestDailyPeriod >= :since")}
+		// A superset of the group: as of r.AsOf the latest was either the
+		// latest now or the one before it; each entry is judged below.
+		FilterExpression: aws.String("latestDailyPeriod >= :since OR prevDaily >= :since")}
 	if r.Stale {
-		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since")
+		in.FilterExpression = aws.String("attribute_not_exists(latestDailyPeriod) OR latestDailyPeriod < :since OR prevDaily < :since")
 	}
 	switch {
 	case r.After != "" && r.Before != "":
@@ -430,6 +432,13 @@ func (s *SearchStore) Ranked(ctx context.Context, r search.RankedRead, fn func(s
 			}
 			if !ok {
 				continue
+			}
+			latest := e.LatestAsOf(r.AsOf)
+			if r.AsOf.IsZero() && e.Status != nil {
+				latest = e.Status.Date
+			}
+			if current := latest != "" && latest >= r.Since; current == r.Stale {
+				continue // the other group as of r.AsOf
 			}
 			kept++
 			if !fn(e) {

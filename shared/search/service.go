@@ -36,9 +36,11 @@ type Store interface {
 type RankedRead struct {
 	Prefecture string
 	// Since and Stale choose a group: the entries whose latest daily
-	// survey is of Since or later, or with Stale the others.
+	// survey as of AsOf (Entry.LatestAsOf) is of Since or later, or with
+	// Stale the others.
 	Since string
 	Stale bool
+	AsOf  time.Time
 	// After is the rank to start after ("": from the first); Before, if
 	// set, the rank to stop before.
 	After, Before string
@@ -301,7 +303,9 @@ func (s *Service) Search(ctx context.Context, p authz.Principal, q Query) (Page,
 // by-beds index for a first page, however large the prefecture. Its keys
 // are those of Query.key.
 func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, t0 time.Time, after string) (Page, error) {
-	today := survey.Today(s.cfg.Now())
+	// Staleness as of the first page: a report or midnight between pages
+	// moves nobody between the groups while the search is paged through.
+	today := survey.Today(t0)
 	since := survey.AddDays(today, -s.cfg.StaleDays)
 	filtered := q.Accepting || q.Inpatient || q.Emergency || q.PCR || q.Designated
 	page := Page{Prefecture: q.Prefecture, Sort: q.Sort, Results: make([]Result, 0, q.Limit)}
@@ -323,7 +327,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, t0 tim
 		if stale && filtered {
 			break // a stale report matches no status filter
 		}
-		read := RankedRead{Prefecture: q.Prefecture, Since: since, Stale: stale, After: from, Want: q.Limit + 1 - len(page.Results)}
+		read := RankedRead{Prefecture: q.Prefecture, Since: since, Stale: stale, AsOf: t0, After: from, Want: q.Limit + 1 - len(page.Results)}
 		if q.Accepting {
 			read.Before = Rank(0, "") // 0 beds and below accept no one
 		}
@@ -337,7 +341,7 @@ func (s *Service) byRank(ctx context.Context, p authz.Principal, q Query, t0 tim
 				return false
 			}
 			page.Results = append(page.Results, r)
-			lastKey = q.key(r, e, r.Stale)
+			lastKey = q.key(r, e, stale)
 			return true
 		})
 		if err != nil {
