@@ -13,7 +13,7 @@ import { api, clock, toLogin, formatTime } from './api.js';
 const LEAD_MAX = 5 * 60 * 1000; // warn this long before the end at most
 const SHARED = 'gmis.session.end'; // the end as the last active tab knew it
 
-const state = { end: 0, absolute: 0, idle: 0, touchEvery: 0, timer: 0, checking: false, box: null, before: null };
+const state = { end: 0, absolute: 0, idle: 0, touchEvery: 0, timer: 0, checking: false, retryAt: 0, box: null, before: null };
 
 // local converts a time of the server's clock to this browser's.
 const local = (iso) => Date.parse(iso) - clock.skew;
@@ -63,7 +63,7 @@ function share() {
 
 function tick() {
   const left = state.end - Date.now();
-  if (left <= 0) return ended();
+  if (left <= 0) return Date.now() >= state.retryAt ? ended() : undefined;
   if (left <= lead()) warn(); else hideWarning();
 }
 
@@ -79,6 +79,10 @@ async function ended() {
     if (err.status === 401) {
       clearInterval(state.timer);
       toLogin('expired');
+    } else {
+      // Offline or a server error: ask again in half a minute, not at
+      // every tick.
+      state.retryAt = Date.now() + 30_000;
     }
   } finally {
     state.checking = false;
