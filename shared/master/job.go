@@ -107,7 +107,7 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		}
 		h.imp, h.jobID = h.s.NewImport(j.Principal(), Kind(j.Params["kind"]), cols, j.ID), j.ID
 		if _, ok := j.Params[columnsParam]; !ok {
-			j.Params[columnsParam] = strings.Join(headerLabels(Kind(j.Params["kind"]), cols), unitSep)
+			j.Params[columnsParam] = strings.Join(headerLabels(Kind(j.Params["kind"]), cols), ",")
 		}
 	}
 	rows, pos, err := h.files.Next(ctx, j, ImportChunk)
@@ -126,15 +126,15 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		columns := strings.Split(j.Params[columnsParam], unitSep)
+		columns := strings.Split(j.Params[columnsParam], ",")
 		for _, r := range rej {
 			// A row longer than the header gets unnamed columns, so that
 			// the rejections file's header covers every cell.
-			for n := len(strings.Split(r.Fields["raw"], unitSep)); len(columns) < n; {
+			for n := len(rowCells(r)); len(columns) < n; {
 				columns = append(columns, "")
 			}
 		}
-		j.Params[columnsParam] = strings.Join(columns, unitSep)
+		j.Params[columnsParam] = strings.Join(columns, ",")
 		if err := h.store.PutRows(ctx, j.ID, rej); err != nil {
 			return false, err
 		}
@@ -149,12 +149,13 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	return false, nil
 }
 
-// unitSep joins cells in a stored field: a control character no accepted
-// cell holds.
+// unitSep joined the cells of rejected rows stored before they were kept
+// as JSON.
 const unitSep = "\x1f"
 
 // columnsParam is the job parameter that keeps the Japanese headers of the
-// file's columns, in the file's order, for the rejections file.
+// file's columns, in the file's order and joined by commas (no header has
+// one), for the rejections file.
 const columnsParam = "columns"
 
 // headerLabels names the file's columns (cols, from its header) by their
@@ -193,7 +194,7 @@ func rejectedRows(problems []apperr.Problem, rows []csvio.Row) ([]job.Row, error
 			return nil, err
 		}
 		out = append(out, job.Row{Key: fmt.Sprintf("%s%09d", RejectionPrefix, line), Line: line, Fields: map[string]string{
-			"problems": string(enc), "raw": raw(rows, line),
+			"problems": string(enc), "cells": cellsOf(rows, line),
 			// The first problem alone, as rows stored before "problems" have it.
 			"column": ps[0].Column, "field": ps[0].Field, "message": ps[0].Message, "messageEn": ps[0].MessageEn}})
 	}
@@ -209,15 +210,29 @@ func rowProblems(r job.Row) []apperr.Problem {
 	return []apperr.Problem{{Row: r.Line, Field: r.Fields["field"], Column: r.Fields["column"], Message: r.Fields["message"], MessageEn: r.Fields["messageEn"]}}
 }
 
-// raw is the rejected row's cells, joined by unitSep for the rejections
-// file.
-func raw(rows []csvio.Row, line int) string {
+// cellsOf is the rejected row's cells as a JSON array (a rejected cell may
+// hold any character, a separator too).
+func cellsOf(rows []csvio.Row, line int) string {
 	for _, r := range rows {
 		if r.Line == line {
-			return strings.Join(r.Fields, unitSep)
+			enc, _ := json.Marshal(r.Fields)
+			return string(enc)
 		}
 	}
-	return ""
+	return "[]"
+}
+
+// rowCells are the cells of a stored rejected row; rows stored before
+// "cells" have them in "raw", joined by unitSep.
+func rowCells(r job.Row) []string {
+	var cells []string
+	if enc := r.Fields["cells"]; enc != "" && json.Unmarshal([]byte(enc), &cells) == nil {
+		return cells
+	}
+	if raw := r.Fields["raw"]; raw != "" {
+		return strings.Split(raw, unitSep)
+	}
+	return nil
 }
 
 // Rejections returns every problem of an import job's first limit
@@ -240,7 +255,7 @@ func Rejections(ctx context.Context, store job.Store, id string, limit int) ([]a
 func RejectionsCSV(ctx context.Context, store job.Store, j job.Job, w *csvio.Writer) error {
 	var columns []string
 	if c, ok := j.Params[columnsParam]; ok {
-		columns = strings.Split(c, unitSep)
+		columns = strings.Split(c, ",")
 	} else {
 		// Jobs from before the headers were kept: the schema's order.
 		for _, c := range schemas[Kind(j.Params["kind"])] {
@@ -262,9 +277,7 @@ func RejectionsCSV(ctx context.Context, store job.Store, j job.Job, w *csvio.Wri
 				reasons = append(reasons, p.Message)
 			}
 			cells := make([]string, len(columns))
-			if c := r.Fields["raw"]; c != "" {
-				copy(cells, strings.Split(c, unitSep))
-			}
+			copy(cells, rowCells(r))
 			if err := w.Write(append([]string{strconv.Itoa(r.Line), strings.Join(reasons, "\n")}, cells...)); err != nil {
 				return err
 			}

@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/csvio"
+	"github.com/gmis-oss/gmis/shared/job"
 )
 
 func TestRejectedRowNamesEveryProblem(t *testing.T) {
@@ -80,8 +82,19 @@ func TestRejectedRowsGroupProblemsByLine(t *testing.T) {
 	if ps := rowProblems(stored[1]); len(ps) != 1 || ps[0].Field != "code" || ps[0].Column != "A列（医療機関コード）" {
 		t.Errorf("row 3's problems %+v, want code", ps)
 	}
-	if got := strings.Split(stored[1].Fields["raw"], unitSep); len(got) != 7 || got[6] != "余分" {
+	if got := rowCells(stored[1]); len(got) != 7 || got[6] != "余分" {
 		t.Errorf("row 3's cells %q", got)
+	}
+	// A cell may hold any character, the old separator too.
+	odd, err := rejectedRows([]apperr.Problem{{Row: 9, Field: "name"}}, []csvio.Row{{Line: 9, Fields: []string{"a\x1fb", "c"}}})
+	if err != nil || len(odd) != 1 {
+		t.Fatal(odd, err)
+	}
+	if got := rowCells(odd[0]); len(got) != 2 || got[0] != "a\x1fb" {
+		t.Errorf("cells with a unit separator %q", got)
+	}
+	if got := rowCells(job.Row{Fields: map[string]string{"raw": "x" + unitSep + "y"}}); len(got) != 2 || got[1] != "y" {
+		t.Errorf("cells of an old row %q", got)
 	}
 	if got, want := strings.Join(headerLabels(Institutions, cols), ","), "医療機関コード,名称,郵便番号,区分,都道府県コード,保健所コード"; got != want {
 		t.Errorf("header labels %q, want %q", got, want)
