@@ -195,9 +195,17 @@ type jobView struct {
 	Problems []apperr.Problem `json:"problems,omitempty"`
 	// Registered are the rows of an issuance job not issued because the
 	// person already has an account (at most job.MaxProblems).
-	Registered []apperr.Problem  `json:"registered,omitempty"`
+	Registered []apperr.Problem `json:"registered,omitempty"`
+	// Rejections are every problem of a master import's first
+	// MaxRejectedRows rejected rows (counts.rejected is their total); the
+	// rejections file has them all.
+	Rejections []apperr.Problem  `json:"rejections,omitempty"`
 	Files      map[string]string `json:"files,omitempty"`
 }
+
+// MaxRejectedRows is how many rejected rows of a master import a job's
+// view lists.
+const MaxRejectedRows = 100
 
 func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -224,6 +232,10 @@ func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if j.Kind == job.MasterImport && j.Counts["rejected"] > 0 {
+		if v.Rejections, err = master.Rejections(r.Context(), h.jobs.Store(), id, MaxRejectedRows); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
 		v.Files["rejections"] = "/admin/jobs/" + id + "/rejections.csv"
 	}
 	if j.Kind == job.Issuance && j.State == job.Done {
@@ -275,7 +287,7 @@ func (h *handler) jobFile(w http.ResponseWriter, r *http.Request) {
 	var write func(cw *csvio.Writer) error
 	switch {
 	case j.Kind == job.MasterImport && name == "rejections.csv":
-		write = func(cw *csvio.Writer) error { return master.RejectionsCSV(r.Context(), h.jobs.Store(), id, cw) }
+		write = func(cw *csvio.Writer) error { return master.RejectionsCSV(r.Context(), h.jobs.Store(), j, cw) }
 	case j.Kind == job.Issuance && name == "accounts.csv" && j.Owner == principal(r).UserID:
 		if j.State != job.Done {
 			httpapi.WriteError(w, r, apperr.New(apperr.Conflict, "アカウントの作成が終わっていません。", "the accounts are not issued yet"))

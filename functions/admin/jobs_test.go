@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
@@ -128,7 +130,8 @@ func TestMasterImportJobRejectionsDownloadable(t *testing.T) {
 	c := national(t, e)
 	loadMasters(t, e, c)
 	data := institutionsCSV(3, 51000000)
-	data = append(data, []byte("1351000000,重複病院,,,,,,,clinic,13,13101,1301\r\n1351000009,,,,,,,,clinic,13,13101,1301\r\n")...)
+	data = append(data, []byte("1351000000,重複病院,,,,,,,clinic,13,13101,1301\r\n1351000009,,,,,,,,clinic,13,13101,1301\r\n"+
+		"1351000010,笑顔😀病院,,123-45678,,,abc,,clinic,13,13101,1301\r\n")...)
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -140,9 +143,32 @@ func TestMasterImportJobRejectionsDownloadable(t *testing.T) {
 		t.Fatalf("multipart create = %d %s", r.Status, r.Body)
 	}
 	got, _ := waitJob(t, c, r.String("jobId"))
-	if jobCounts(got) != "created 3 updated 0 unchanged 0 rejected 2" {
+	if jobCounts(got) != "created 3 updated 0 unchanged 0 rejected 3" {
 		t.Fatalf("counts: %s", got.Body)
 	}
+
+	// The job's view lists every problem of the rejected rows.
+	var view struct {
+		Rejections []apperr.Problem `json:"rejections"`
+	}
+	if err := json.Unmarshal(got.Body, &view); err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, p := range view.Rejections {
+		listed = append(listed, fmt.Sprintf("%d %s %s", p.Row, p.Column, p.Message))
+	}
+	wantListed := []string{
+		"5 A列（医療機関コード） 医療機関コード：1351000000 は2行目と重複しています。",
+		"6 B列（名称） 名称を入力してください。",
+		"7 B列（名称） 名称：環境依存文字「😀」は使用できません。",
+		"7 D列（郵便番号） 郵便番号は7桁（123-4567）で入力してください。",
+		"7 G列（許可病床数） 許可病床数：0以上の整数で入力してください。",
+	}
+	if strings.Join(listed, "\n") != strings.Join(wantListed, "\n") {
+		t.Errorf("listed rejections:\n%s\nwant:\n%s", strings.Join(listed, "\n"), strings.Join(wantListed, "\n"))
+	}
+
 	files, _ := got.JSON["files"].(map[string]any)
 	link, _ := files["rejections"].(string)
 	if link == "" {
@@ -150,14 +176,28 @@ func TestMasterImportJobRejectionsDownloadable(t *testing.T) {
 	}
 	dl := c.Do("GET", link, nil)
 	rows, _, err := csvio.Read(dl.Body, 1<<20)
-	if err != nil || dl.Status != 200 || len(rows) != 3 {
+	if err != nil || dl.Status != 200 || len(rows) != 4 {
 		t.Fatalf("rejections = %d %q (%v)", dl.Status, dl.Body, err)
 	}
-	if rows[1].Field(0) != "5" || !strings.Contains(rows[1].Field(2), "2行目と重複") || rows[1].Field(3) != "1351000000" {
+	wantHeader := "行,理由,医療機関コード,名称,カナ,郵便番号,住所,電話番号,許可病床数,保険医療機関コード,区分,都道府県コード,市区町村コード,保健所コード"
+	if got := strings.Join(rows[0].Fields, ","); got != wantHeader {
+		t.Errorf("header %q, want %q", got, wantHeader)
+	}
+	for _, row := range rows[1:] {
+		if len(row.Fields) != len(rows[0].Fields) {
+			t.Errorf("row %q has %d cells, the header %d", row.Fields, len(row.Fields), len(rows[0].Fields))
+		}
+	}
+	if rows[1].Field(0) != "5" || !strings.Contains(rows[1].Field(1), "2行目と重複") || rows[1].Field(2) != "1351000000" {
 		t.Errorf("first rejection %q, want row 5, a duplicate of row 2, with its cells", rows[1].Fields)
 	}
-	if rows[2].Field(0) != "6" || rows[2].Field(1) != "B列（名称）" {
-		t.Errorf("second rejection %q, want row 6 column B列（名称）", rows[2].Fields)
+	if rows[2].Field(0) != "6" || rows[2].Field(1) != "名称を入力してください。" {
+		t.Errorf("second rejection %q, want row 6 naming 名称", rows[2].Fields)
+	}
+	reasons := strings.Split(rows[3].Field(1), "\n")
+	if rows[3].Field(0) != "7" || len(reasons) != 3 || !strings.HasPrefix(reasons[0], "名称：") ||
+		!strings.HasPrefix(reasons[1], "郵便番号") || !strings.HasPrefix(reasons[2], "許可病床数：") || rows[3].Field(3) != "笑顔😀病院" {
+		t.Errorf("third rejection %q, want row 7 with three reasons naming 名称, 郵便番号 and 許可病床数", rows[3].Fields)
 	}
 }
 

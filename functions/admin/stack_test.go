@@ -116,7 +116,9 @@ func issueJob(t *testing.T, c *authtest.Client, data []byte) authtest.Response {
 	return got
 }
 
-// rejections lists the rejected rows of an import job as "row:column".
+// rejections lists the problems of an import job's rejected rows, as the
+// job's view gives them, as "row:column"; the rejections file must list
+// the same rows, each as wide as its header.
 func rejections(t *testing.T, c *authtest.Client, job authtest.Response) []string {
 	t.Helper()
 	r := c.Do("GET", "/admin/jobs/"+job.String("id")+"/rejections.csv", nil)
@@ -127,9 +129,25 @@ func rejections(t *testing.T, c *authtest.Client, job authtest.Response) []strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var inFile []string
 	for _, row := range rows[1:] {
-		out = append(out, row.Field(0)+":"+row.Field(1))
+		if len(row.Fields) != len(rows[0].Fields) {
+			t.Errorf("rejections.csv row %q has %d cells, its header %d", row.Fields, len(row.Fields), len(rows[0].Fields))
+		}
+		inFile = append(inFile, row.Field(0))
+	}
+	listed, _ := job.JSON["rejections"].([]any)
+	var out, inView []string
+	for _, p := range listed {
+		p, _ := p.(map[string]any)
+		row := fmt.Sprint(p["row"])
+		out = append(out, row+":"+fmt.Sprint(p["column"]))
+		if len(inView) == 0 || inView[len(inView)-1] != row {
+			inView = append(inView, row)
+		}
+	}
+	if strings.Join(inFile, " ") != strings.Join(inView, " ") {
+		t.Errorf("rows in rejections.csv %v, in the job's view %v", inFile, inView)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/httpapi"
 	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -24,6 +26,40 @@ type handler struct {
 	// timing does not tell whether the ID exists (mail is sent only if so).
 	resetFloor time.Duration
 	gate       *maintenance.Gate // closes the routes during maintenance windows
+	names      masterNames       // the names of the user's jurisdiction, for /auth/me
+}
+
+// masterNames reads the names of a few master records (codes by kind) at
+// once; absent ones are left out.
+type masterNames interface {
+	Names(ctx context.Context, codes map[master.Kind]string) (map[master.Kind]string, error)
+}
+
+// scopeNames are the names of the user's prefecture, health centre and
+// institution (所属), for pages that show them instead of codes.
+type scopeNames struct {
+	Prefecture   string `json:"prefecture,omitempty"`
+	HealthCenter string `json:"healthCenter,omitempty"`
+	Institution  string `json:"institution,omitempty"`
+}
+
+// scopeNamesOf reads the names of u's jurisdiction; nil when it has none,
+// or when they cannot be read (the answer goes on without them).
+func (h *handler) scopeNamesOf(ctx context.Context, u auth.User) *scopeNames {
+	codes := map[master.Kind]string{master.Prefectures: u.PrefectureCode, master.HealthCenters: u.HealthCenterCode,
+		master.Institutions: u.InstitutionCode}
+	if h.names == nil || (u.PrefectureCode == "" && u.HealthCenterCode == "" && u.InstitutionCode == "") {
+		return nil
+	}
+	got, err := h.names.Names(ctx, codes)
+	if err != nil {
+		h.logger.Error("read scope names", "user_id", u.ID, "error", err.Error())
+		return nil
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	return &scopeNames{Prefecture: got[master.Prefectures], HealthCenter: got[master.HealthCenters], Institution: got[master.Institutions]}
 }
 
 func (h *handler) routes() http.Handler {
@@ -209,8 +245,9 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 	}
 	body := struct {
 		meBody
-		Session sessionBody `json:"session"`
-	}{meOf(u), sessionOf(s, h.sessions.Config())}
+		ScopeNames *scopeNames `json:"scopeNames,omitempty"`
+		Session    sessionBody `json:"session"`
+	}{meOf(u), h.scopeNamesOf(r.Context(), u), sessionOf(s, h.sessions.Config())}
 	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 

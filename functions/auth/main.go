@@ -42,6 +42,7 @@ type settings struct {
 	tables         dynamo.AuthTables
 	auditTable     string
 	systemTable    string
+	mastersTable   string
 	secret         []byte
 	mailFrom       string
 	voiceOrigin    string
@@ -57,6 +58,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		tables:         dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")},
 		auditTable:     e.Need("AUDIT_TABLE"),
 		systemTable:    e.Need("SYSTEM_TABLE"),
+		mastersTable:   e.Need("MASTERS_TABLE"),
 		secret:         []byte(e.Need("AUTH_SECRET")),
 		mailFrom:       e.Need("MAIL_FROM"),
 		appBaseURL:     strings.TrimSuffix(e.Need("APP_BASE_URL"), "/"),
@@ -97,5 +99,6 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	}
 	return &handler{svc: svc, sessions: session.NewManager(store, sessCfg), allowedOrigins: s.allowedOrigins, logger: logger,
 		resetFloor: 1500 * time.Millisecond,
-		gate:       maintenance.NewGate(dynamo.NewWindowStore(db, s.systemTable, nil), s.cacheFor, nil)}, nil
+		gate:       maintenance.NewGate(dynamo.NewWindowStore(db, s.systemTable, nil), s.cacheFor, nil),
+		names:      dynamo.NewMasterStore(db, s.mastersTable)}, nil
 }

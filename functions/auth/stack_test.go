@@ -251,8 +251,9 @@ func TestCodesRefused(t *testing.T) {
 
 	t.Run("wrong code", func(t *testing.T) {
 		ch, code := start()
-		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)}); r.Status != 401 {
-			t.Errorf("wrong code = %d, want 401", r.Status)
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)}); r.Status != 401 ||
+			codeRefusal(r) != "code open 4 確認コードが正しくありません。もう一度入力してください。" {
+			t.Errorf("wrong code = %d %s, want 401 asking for the code again, 4 attempts left", r.Status, r.Body)
 		}
 		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": "12ab56"}); r.Status != 400 || r.ErrorField() != "code" {
 			t.Errorf("malformed code = %d %s, want 400 on code", r.Status, r.Body)
@@ -266,15 +267,20 @@ func TestCodesRefused(t *testing.T) {
 		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 200 {
 			t.Fatalf("first use = %d", r.Status)
 		}
-		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 {
-			t.Errorf("second use = %d, want 401", r.Status)
+		if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": code}); r.Status != 401 || codeRefusal(r) != " closed  "+closedMessage {
+			t.Errorf("second use = %d %s, want 401 asking to log in again", r.Status, r.Body)
 		}
 	})
 	t.Run("five tries per challenge, and a resend gives no more", func(t *testing.T) {
 		ch, code := start()
 		for i := range 5 {
-			if r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)}); r.Status != 401 {
-				t.Fatalf("try %d = %d", i+1, r.Status)
+			r := c.Do("POST", "/auth/verify", map[string]string{"challengeId": ch, "code": wrong(code)})
+			want := fmt.Sprintf("code open %d 確認コードが正しくありません。もう一度入力してください。", 4-i)
+			if i == 4 {
+				want = " closed  " + closedMessage // the last attempt is spent
+			}
+			if r.Status != 401 || codeRefusal(r) != want {
+				t.Fatalf("try %d = %d %s, want %q", i+1, r.Status, r.Body, want)
 			}
 		}
 		n := len(e.Moto.Mails(u.Mail))
@@ -305,6 +311,24 @@ func TestCodesRefused(t *testing.T) {
 		}
 		clearFailures(t, e, u)
 	})
+}
+
+// closedMessage is the answer to a code whose challenge is spent.
+const closedMessage = "確認コードの有効期限が切れたか、入力できる回数を超えました。もう一度ログインしてください。"
+
+// codeRefusal is a refused code's error as "field challenge attemptsLeft
+// message": the page asks for the code again while the challenge is open.
+func codeRefusal(r authtest.Response) string {
+	e, _ := r.JSON["error"].(map[string]any)
+	d, _ := e["detail"].(map[string]any)
+	return fmt.Sprintf("%s %s %s %s", r.ErrorField(), d["challenge"], valueOr(d["attemptsLeft"]), e["message"])
+}
+
+func valueOr(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
 }
 
 func TestGrowingDelayAndLock(t *testing.T) {

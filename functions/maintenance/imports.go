@@ -61,13 +61,8 @@ func (o *operator) importMaster(ctx context.Context, kind master.Kind, data []by
 	}
 	res := importReply{JobID: j.ID, State: j.State, Kind: kind, Encoding: j.Params["encoding"], Created: j.Counts["created"],
 		Updated: j.Counts["updated"], Unchanged: j.Counts["unchanged"], Rejected: j.Counts["rejected"]}
-	rows, err := o.jobs.Store().Rows(ctx, j.ID, master.RejectionPrefix, "", job.MaxProblems)
-	if err != nil {
+	if res.Rejections, err = master.Rejections(ctx, o.jobs.Store(), j.ID, job.MaxProblems); err != nil {
 		return importReply{}, err
-	}
-	for _, r := range rows {
-		res.Rejections = append(res.Rejections, apperr.Problem{Row: r.Line, Field: r.Fields["field"], Column: r.Fields["column"],
-			Message: r.Fields["message"], MessageEn: r.Fields["messageEn"]})
 	}
 	return res, nil
 }

@@ -104,13 +104,13 @@ func rangeOf(r *http.Request, kind string) (string, string, error) {
 	if m := q.Get("month"); m != "" && kind == survey.DailyKind.Name {
 		first, err := time.ParseInLocation("2006-01", m, survey.JST)
 		if err != nil || first.Format("2006-01") != m {
-			return "", "", apperr.InvalidField("month", "month は YYYY-MM で指定してください。", "month must be YYYY-MM")
+			return "", "", apperr.InvalidField("month", "月は 2026-01 のように指定してください。", "month must be YYYY-MM")
 		}
 		return first.Format(survey.DayLayout), first.AddDate(0, 1, -1).Format(survey.DayLayout), nil
 	}
 	from, to := q.Get("from"), q.Get("to")
 	if from == "" || to == "" {
-		return "", "", apperr.InvalidField("from", "from と to（日次調査は month も可）を指定してください。", "give from and to (or month for daily surveys)")
+		return "", "", apperr.InvalidField("from", "期間の開始と終了（日次調査は月でも可）を指定してください。", "give from and to (or month for daily surveys)")
 	}
 	return from, to, nil
 }

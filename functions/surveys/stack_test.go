@@ -216,8 +216,9 @@ func TestDailyValidation(t *testing.T) {
 		t.Errorf("occupied above secured = %d %s", r.Status, r.Body)
 	}
 	msg, _ := r.JSON["error"].(map[string]any)["message"].(string)
-	if !strings.Contains(msg, "beds.covidOccupied") || !strings.Contains(msg, "beds.covidSecured") {
-		t.Errorf("message %q does not name both fields", msg)
+	// Named by their labels; the internal paths are in the field and rule.
+	if !strings.Contains(msg, "「確保病床のうち使用中」（5）") || !strings.Contains(msg, "「新型コロナ確保病床数」（4）") || strings.Contains(msg, "beds.") {
+		t.Errorf("message %q does not name both fields by their labels alone", msg)
 	}
 
 	five := dailyBody(0, 20)
@@ -399,6 +400,14 @@ func TestWeeklySurvey(t *testing.T) {
 	next := string(survey.WeekOf(time.Now().AddDate(0, 0, 7)))
 	if r := c.Do("PUT", "/surveys/institutions/"+a.code+"/weekly/"+next, map[string]any{"items": items}); r.Status != 400 || r.ErrorField() != "week" {
 		t.Errorf("next week = %d %s", r.Status, r.Body)
+	}
+	// There is no week 60: refused in Japanese words, not shown as a week.
+	for _, method := range []string{"GET", "PUT"} {
+		r := c.Do(method, "/surveys/institutions/"+a.code+"/weekly/2026-W60", map[string]any{"items": items})
+		msg, _ := r.JSON["error"].(map[string]any)["message"].(string)
+		if r.Status != 400 || r.ErrorField() != "week" || !strings.HasPrefix(msg, "2026年の週は第1週から第53週までです") {
+			t.Errorf("%s week 60 = %d %s", method, r.Status, r.Body)
+		}
 	}
 	r = c.Do("GET", "/surveys/institutions/"+a.code+"/latest", nil)
 	if w, _ := r.JSON["weekly"].(map[string]any); w["period"] != week {

@@ -159,7 +159,8 @@ func (s *Service) finishFactorChange(ctx context.Context, c Client, sess session
 	if err != nil {
 		return User{}, err
 	}
-	if err := s.spendAttempt(ctx, ch); err != nil {
+	attempts, err := s.spendAttempt(ctx, ch)
+	if err != nil {
 		return User{}, err
 	}
 	step, ok, err := s.checkCode(User{TOTPLastStep: -1}, ch, ch.TOTPSecret, code)
@@ -167,7 +168,7 @@ func (s *Service) finishFactorChange(ctx context.Context, c Client, sess session
 		return User{}, err
 	}
 	if !ok {
-		return User{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
+		return User{}, s.wrongCode(ctx, c, u, ch, attempts)
 	}
 	if err := s.store.ConsumeChallenge(ctx, ch.ID); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {

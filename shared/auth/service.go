@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,8 +111,37 @@ type Client struct {
 var errBadCredentials = apperr.New(apperr.Unauthenticated,
 	"利用者IDまたはパスワードが正しくありません。", "wrong user ID or password")
 
-var errBadCode = apperr.New(apperr.Unauthenticated,
-	"認証コードが正しくないか、有効期限が切れています。もう一度ログインしてください。", "wrong or expired code")
+// errBadCode refuses a code whose challenge cannot be answered any more
+// (expired, used, out of attempts, or the account may not log in now):
+// the user must start again. Its detail "challenge" is "closed".
+var errBadCode = &apperr.Error{Code: apperr.Unauthenticated,
+	Message:   "確認コードの有効期限が切れたか、入力できる回数を超えました。もう一度ログインしてください。",
+	MessageEn: "the code expired or was tried too often: log in again", Detail: map[string]string{"challenge": "closed"}}
+
+// errWrongCode refuses a wrong code while its challenge can still be
+// answered: the user types the code again on the same page. It names the
+// field "code"; its detail "challenge" is "open", with "attemptsLeft".
+func errWrongCode(left int) error {
+	return &apperr.Error{Code: apperr.Unauthenticated, Field: "code",
+		Message: "確認コードが正しくありません。もう一度入力してください。", MessageEn: "wrong code: enter it again",
+		Detail: map[string]string{"challenge": "open", "attemptsLeft": strconv.Itoa(left)}}
+}
+
+// wrongCode counts a wrong code (attempts of the challenge already spent)
+// against the account and its source, as every failure, and answers
+// errWrongCode while the challenge can still be answered, errBadCode once
+// it cannot (its last attempt, its expiry, or the lock this failure
+// brought).
+func (s *Service) wrongCode(ctx context.Context, c Client, u User, ch Challenge, attempts int) error {
+	n, err := s.failures(ctx, c, u, audit.CodeFailed)
+	if err != nil {
+		return err
+	}
+	if left := s.cfg.MaxCodeAttempts - attempts; left > 0 && n < s.cfg.LockAfter && s.cfg.Now().Before(ch.ExpiresAt) {
+		return errWrongCode(left)
+	}
+	return errBadCode
+}
 
 func (s *Service) record(ctx context.Context, c Client, userID, action string, detail map[string]string) error {
 	err := s.audit.Record(ctx, audit.Event{At: s.cfg.Now(), UserID: userID, Action: action,
@@ -187,18 +217,24 @@ func (s *Service) blocked(u User, src source) (string, bool) {
 // fail counts a confirmed failure against the account and its source, and
 // records it.
 func (s *Service) fail(ctx context.Context, c Client, u User, action string) error {
+	_, err := s.failures(ctx, c, u, action)
+	return err
+}
+
+// failures is fail that also returns the account's consecutive failures.
+func (s *Service) failures(ctx context.Context, c Client, u User, action string) (int, error) {
 	now := s.cfg.Now()
 	n, err := s.store.RecordFailure(ctx, u.ID, now, s.cfg.LockAfter)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := s.store.Count(ctx, s.sourceKey(u.ID, c), now, now.Add(sourceExpiry), 0); err != nil {
-		return err
+		return 0, err
 	}
 	if err := s.record(ctx, c, u.ID, action, map[string]string{"failures": fmt.Sprint(n)}); err != nil {
-		return err
+		return 0, err
 	}
-	return s.lockedNow(ctx, c, u.ID, n)
+	return n, s.lockedNow(ctx, c, u.ID, n)
 }
 
 // lockedNow, when n confirmed failures have reached the lock (already
@@ -465,12 +501,13 @@ func (s *Service) answerable(ch Challenge, purpose Purpose) bool {
 // spendAttempt counts a try against the challenge before the code is
 // compared, so parallel guesses cannot share one count: the sixth try of a
 // challenge is refused whether or not earlier ones were right.
-func (s *Service) spendAttempt(ctx context.Context, ch Challenge) error {
-	_, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts)
+// It returns the attempts spent, this one included.
+func (s *Service) spendAttempt(ctx context.Context, ch Challenge) (int, error) {
+	n, err := s.store.FailChallenge(ctx, ch.ID, s.cfg.MaxCodeAttempts)
 	if apperr.CodeOf(err) == apperr.Conflict {
-		return errBadCode
+		return 0, errBadCode
 	}
-	return err
+	return n, err
 }
 
 // checkCode compares code with the challenge; for TOTP it returns the step
@@ -527,7 +564,8 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 	if ch.Method != u.Method {
 		return Started{}, errBadCode // the factor changed since the code was sent
 	}
-	if err := s.spendAttempt(ctx, ch); err != nil {
+	attempts, err := s.spendAttempt(ctx, ch)
+	if err != nil {
 		return Started{}, err
 	}
 	step, ok, err := s.checkCode(u, ch, u.TOTPSecret, code)
@@ -538,7 +576,7 @@ func (s *Service) Verify(ctx context.Context, c Client, challengeID, code string
 		if err := s.ipFailed(ctx, "login", c); err != nil {
 			return Started{}, err
 		}
-		return Started{}, firstErr(s.fail(ctx, c, u, audit.CodeFailed), errBadCode)
+		return Started{}, s.wrongCode(ctx, c, u, ch, attempts)
 	}
 	sess, token, err := s.newSession(u)
 	if err != nil {

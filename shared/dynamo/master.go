@@ -135,6 +135,45 @@ func (s *MasterStore) GetRecords(ctx context.Context, kind master.Kind, codes []
 	return out, nil
 }
 
+// Names reads the names of a few records of different masters (codes by
+// kind; an empty code is skipped) with one BatchGetItem, as of the last
+// second (eventually consistent: names change rarely). Absent records are
+// left out.
+func (s *MasterStore) Names(ctx context.Context, codes map[master.Kind]string) (map[master.Kind]string, error) {
+	var keys []map[string]types.AttributeValue
+	for kind, code := range codes {
+		if code != "" {
+			keys = append(keys, map[string]types.AttributeValue{"pk": str(masterPK(kind, code)), "sk": str("current")})
+		}
+	}
+	out := map[master.Kind]string{}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys,
+		ProjectionExpression: aws.String("#kind, #fields.#name"), ExpressionAttributeNames: map[string]string{"#kind": "kind", "#fields": "fields", "#name": "name"}}}
+	for attempt := 0; len(req[s.table].Keys) > 0; attempt++ {
+		if attempt > 4 {
+			return nil, fmt.Errorf("batch get %s: keys left unprocessed", s.table)
+		}
+		if attempt > 0 {
+			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, wrap("batch get master names", err)
+		}
+		for _, item := range res.Responses[s.table] {
+			var it masterItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, wrap("decode master name", err)
+			}
+			if name := it.Fields["name"]; name != "" {
+				out[master.Kind(it.Kind)] = name
+			}
+		}
+		req = res.UnprocessedKeys
+	}
+	return out, nil
+}
+
 // CreateRecord stores a new record; Conflict if the code exists.
 func (s *MasterStore) CreateRecord(ctx context.Context, r master.Record) error {
 	item, err := attributevalue.MarshalMap(toMasterItem(r, "current"))

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -105,6 +106,9 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 			return false, err
 		}
 		h.imp, h.jobID = h.s.NewImport(j.Principal(), Kind(j.Params["kind"]), cols, j.ID), j.ID
+		if _, ok := j.Params[columnsParam]; !ok {
+			j.Params[columnsParam] = strings.Join(headerLabels(Kind(j.Params["kind"]), cols), ",")
+		}
 	}
 	rows, pos, err := h.files.Next(ctx, j, ImportChunk)
 	if err != nil {
@@ -118,12 +122,19 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 		return false, err
 	}
 	if len(res.Rejections) > 0 {
-		rej := make([]job.Row, len(res.Rejections))
-		for i, p := range res.Rejections {
-			// Keyed by line: a chunk done again overwrites its own rows.
-			rej[i] = job.Row{Key: fmt.Sprintf("%s%09d", RejectionPrefix, p.Row), Line: p.Row, Fields: map[string]string{
-				"column": p.Column, "field": p.Field, "message": p.Message, "messageEn": p.MessageEn, "raw": raw(rows, p.Row)}}
+		rej, err := rejectedRows(res.Rejections, rows)
+		if err != nil {
+			return false, err
 		}
+		columns := strings.Split(j.Params[columnsParam], ",")
+		for _, r := range rej {
+			// A row longer than the header gets unnamed columns, so that
+			// the rejections file's header covers every cell.
+			for n := len(rowCells(r)); len(columns) < n; {
+				columns = append(columns, "")
+			}
+		}
+		j.Params[columnsParam] = strings.Join(columns, ",")
 		if err := h.store.PutRows(ctx, j.ID, rej); err != nil {
 			return false, err
 		}
@@ -138,35 +149,136 @@ func (h *ImportJob) Step(ctx context.Context, j *job.Job) (bool, error) {
 	return false, nil
 }
 
-// raw is the rejected row's cells, joined by the unit separator (a
-// control character no accepted cell holds) for the rejections file.
-func raw(rows []csvio.Row, line int) string {
-	for _, r := range rows {
-		if r.Line == line {
-			return strings.Join(r.Fields, "\x1f")
+// unitSep joined the cells of rejected rows stored before they were kept
+// as JSON.
+const unitSep = "\x1f"
+
+// columnsParam is the job parameter that keeps the Japanese headers of the
+// file's columns, in the file's order and joined by commas (no header has
+// one), for the rejections file.
+const columnsParam = "columns"
+
+// headerLabels names the file's columns (cols, from its header) by their
+// Japanese headers; a column the schema does not know stays unnamed.
+func headerLabels(kind Kind, cols map[string]int) []string {
+	width := 0
+	for _, i := range cols {
+		width = max(width, i+1)
+	}
+	labels := make([]string, width)
+	for _, c := range schemas[kind] {
+		if i, ok := cols[c.key]; ok {
+			labels[i] = c.label()
 		}
 	}
-	return ""
+	return labels
 }
 
-// RejectionsCSV writes an import job's rejected rows for Excel: row,
-// column, reason, then the row's own cells.
-func RejectionsCSV(ctx context.Context, store job.Store, id string, w *csvio.Writer) error {
-	if err := w.Write([]string{"行", "列", "理由"}); err != nil {
+// rejectedRows groups a chunk's problems by row: one stored row per
+// rejected line (keyed by line, so a chunk done again overwrites its own
+// rows), with all its problems and its cells.
+func rejectedRows(problems []apperr.Problem, rows []csvio.Row) ([]job.Row, error) {
+	byLine := map[int][]apperr.Problem{}
+	var lines []int
+	for _, p := range problems {
+		if _, ok := byLine[p.Row]; !ok {
+			lines = append(lines, p.Row)
+		}
+		byLine[p.Row] = append(byLine[p.Row], p)
+	}
+	out := make([]job.Row, 0, len(lines))
+	for _, line := range lines {
+		ps := byLine[line]
+		enc, err := json.Marshal(ps)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, job.Row{Key: fmt.Sprintf("%s%09d", RejectionPrefix, line), Line: line, Fields: map[string]string{
+			"problems": string(enc), "cells": cellsOf(rows, line),
+			// The first problem alone, as rows stored before "problems" have it.
+			"column": ps[0].Column, "field": ps[0].Field, "message": ps[0].Message, "messageEn": ps[0].MessageEn}})
+	}
+	return out, nil
+}
+
+// rowProblems are the problems of one stored rejected row.
+func rowProblems(r job.Row) []apperr.Problem {
+	var ps []apperr.Problem
+	if enc := r.Fields["problems"]; enc != "" && json.Unmarshal([]byte(enc), &ps) == nil && len(ps) > 0 {
+		return ps
+	}
+	return []apperr.Problem{{Row: r.Line, Field: r.Fields["field"], Column: r.Fields["column"], Message: r.Fields["message"], MessageEn: r.Fields["messageEn"]}}
+}
+
+// cellsOf is the rejected row's cells as a JSON array (a rejected cell may
+// hold any character, a separator too).
+func cellsOf(rows []csvio.Row, line int) string {
+	for _, r := range rows {
+		if r.Line == line {
+			enc, _ := json.Marshal(r.Fields)
+			return string(enc)
+		}
+	}
+	return "[]"
+}
+
+// rowCells are the cells of a stored rejected row; rows stored before
+// "cells" have them in "raw", joined by unitSep.
+func rowCells(r job.Row) []string {
+	var cells []string
+	if enc := r.Fields["cells"]; enc != "" && json.Unmarshal([]byte(enc), &cells) == nil {
+		return cells
+	}
+	if raw := r.Fields["raw"]; raw != "" {
+		return strings.Split(raw, unitSep)
+	}
+	return nil
+}
+
+// Rejections returns every problem of an import job's first limit
+// rejected rows, by row and then column.
+func Rejections(ctx context.Context, store job.Store, id string, limit int) ([]apperr.Problem, error) {
+	rows, err := store.Rows(ctx, id, RejectionPrefix, "", limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []apperr.Problem
+	for _, r := range rows {
+		out = append(out, rowProblems(r)...)
+	}
+	return out, nil
+}
+
+// RejectionsCSV writes an import job's rejected rows for Excel: the row
+// number, every reason of the row (each naming its column), then the
+// row's own cells under the file's columns' Japanese headers.
+func RejectionsCSV(ctx context.Context, store job.Store, j job.Job, w *csvio.Writer) error {
+	var columns []string
+	if c, ok := j.Params[columnsParam]; ok {
+		columns = strings.Split(c, ",")
+	} else {
+		// Jobs from before the headers were kept: the schema's order.
+		for _, c := range schemas[Kind(j.Params["kind"])] {
+			columns = append(columns, c.label())
+		}
+	}
+	if err := w.Write(append([]string{"行", "理由"}, columns...)); err != nil {
 		return err
 	}
 	after := ""
 	for {
-		rows, err := store.Rows(ctx, id, RejectionPrefix, after, 1000)
+		rows, err := store.Rows(ctx, j.ID, RejectionPrefix, after, 1000)
 		if err != nil {
 			return err
 		}
 		for _, r := range rows {
-			rec := []string{strconv.Itoa(r.Line), r.Fields["column"], r.Fields["message"]}
-			if cells := r.Fields["raw"]; cells != "" {
-				rec = append(rec, strings.Split(cells, "\x1f")...)
+			var reasons []string
+			for _, p := range rowProblems(r) {
+				reasons = append(reasons, p.Message)
 			}
-			if err := w.Write(rec); err != nil {
+			cells := make([]string, len(columns))
+			copy(cells, rowCells(r))
+			if err := w.Write(append([]string{strconv.Itoa(r.Line), strings.Join(reasons, "\n")}, cells...)); err != nil {
 				return err
 			}
 			after = r.Key

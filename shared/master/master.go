@@ -91,20 +91,36 @@ type ImportResult struct {
 	Rejections []apperr.Problem `json:"rejections,omitempty"`
 }
 
-// reject records a rejected row, naming the column by its letter and its
-// Japanese header as the file has them ("C列（医療機関名）") and by key.
-func (im *Importer) reject(res *ImportResult, line int, key, ja, en string) {
+// reject records a rejected row with all its problems, each naming the
+// column by its letter and its Japanese header as the file has them
+// ("C列（医療機関名）") and by key; each reason starts with that header
+// (the references' reasons already do).
+func (im *Importer) reject(res *ImportResult, line int, problems ...cellProblem) {
 	res.Rejected++
-	column := key
-	for _, c := range schemas[im.kind] {
-		if c.key == key {
-			column = c.label()
-			if i, ok := im.cols[key]; ok {
-				column = csvio.ColumnLetter(i) + "列（" + c.label() + "）"
+	for _, p := range problems {
+		column := p.key
+		for _, c := range schemas[im.kind] {
+			if c.key == p.key {
+				column = c.label()
+				if i, ok := im.cols[p.key]; ok {
+					column = csvio.ColumnLetter(i) + "列（" + c.label() + "）"
+				}
 			}
 		}
+		res.Rejections = append(res.Rejections, apperr.Problem{Field: p.key, Row: line, Column: column,
+			Message: labelled(im.kind, p.key, p.ja), MessageEn: p.key + ": " + p.en})
 	}
-	res.Rejections = append(res.Rejections, apperr.Problem{Field: key, Row: line, Column: column, Message: ja, MessageEn: en})
+}
+
+// labelled starts a reason with the Japanese header of its column unless
+// it already names it.
+func labelled(kind Kind, key, ja string) string {
+	for _, c := range schemas[kind] {
+		if c.key == key && !strings.HasPrefix(ja, c.label()) {
+			return c.label() + "：" + ja
+		}
+	}
+	return ja
 }
 
 // CanImport refuses callers who may not import the kind of master.
@@ -159,24 +175,24 @@ func (im *Importer) Rows(ctx context.Context, rows []csvio.Row) (ImportResult, e
 	}
 	var goods []good
 	for _, row := range rows {
-		rec, col, ja, en := parseRow(im.kind, im.cols, row)
-		if ja != "" {
-			im.reject(&res, row.Line, col, ja, en)
+		rec, problems := parseRow(im.kind, im.cols, row)
+		if len(problems) > 0 {
+			im.reject(&res, row.Line, problems...)
 			continue
 		}
 		if first, dup := im.seen[rec.Code]; dup {
-			im.reject(&res, row.Line, "code", fmt.Sprintf("コード %s は %d行目と重複しています。", rec.Code, first), "duplicate code in the file")
+			im.reject(&res, row.Line, cellProblem{"code", fmt.Sprintf("%s は%d行目と重複しています。", rec.Code, first), "duplicate code in the file"})
 			continue
 		}
 		im.seen[rec.Code] = row.Line
 		// Jurisdiction first: the references' answers would tell about
 		// other prefectures' masters.
 		if !authz.Allowed(im.actor, authz.ManageMasters, rec.Scope()) {
-			im.reject(&res, row.Line, "prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction")
+			im.reject(&res, row.Line, cellProblem{"prefectureCode", "管轄外のデータは登録できません。", "outside your jurisdiction"})
 			continue
 		}
 		if col, ja, en := im.s.checkReferences(ctx, im.actor, im.lookups, rec); ja != "" {
-			im.reject(&res, row.Line, col, ja, en)
+			im.reject(&res, row.Line, cellProblem{col, ja, en})
 			continue
 		}
 		goods = append(goods, good{rec, row.Line})
@@ -234,13 +250,13 @@ func (im *Importer) Rows(ctx context.Context, rows []csvio.Row) (ImportResult, e
 		outcome, err := results[i].outcome, results[i].err
 		switch {
 		case apperr.CodeOf(err) == apperr.Forbidden:
-			im.reject(&res, g.line, "code", "このコードは管轄外に登録されています。", "the code is registered outside your jurisdiction")
+			im.reject(&res, g.line, cellProblem{"code", "このコードは管轄外に登録されています。", "the code is registered outside your jurisdiction"})
 		case apperr.CodeOf(err) == apperr.Conflict:
-			im.reject(&res, g.line, "code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again")
+			im.reject(&res, g.line, cellProblem{"code", "同時に他の更新があったため登録できませんでした。もう一度取り込んでください。", "changed concurrently; import again"})
 		case err != nil:
 			return res, err
 		case strings.HasPrefix(outcome, "duplicate#"):
-			im.reject(&res, g.line, "code", fmt.Sprintf("コード %s は %s行目と重複しています。", g.rec.Code, outcome[len("duplicate#"):]), "duplicate code in the file")
+			im.reject(&res, g.line, cellProblem{"code", fmt.Sprintf("%s は%s行目と重複しています。", g.rec.Code, outcome[len("duplicate#"):]), "duplicate code in the file"})
 		case outcome == "created":
 			res.Created++
 		case outcome == "updated":
@@ -329,10 +345,15 @@ func HeaderMap(kind Kind, header csvio.Row) (map[string]int, error) {
 	return cols, nil
 }
 
-// parseRow normalises and checks one row; on a problem it returns the
-// column key and the reason.
-func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, string, string) {
+// cellProblem is what is wrong with one cell of a row: the column key and
+// the reason, without the column's name.
+type cellProblem struct{ key, ja, en string }
+
+// parseRow normalises and checks one row; it returns every problem of the
+// row, in the order of the schema's columns.
+func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, []cellProblem) {
 	rec := Record{Kind: kind, Fields: map[string]string{}}
+	var problems []cellProblem
 	for _, c := range schemas[kind] {
 		i, ok := cols[c.key]
 		if !ok {
@@ -341,17 +362,19 @@ func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, st
 		raw := row.Field(i)
 		if r, bad := plaintext.Control(raw, false); bad {
 			ja, en := plaintext.Reason(r, false)
-			return Record{}, c.key, c.label() + "：" + ja, c.key + ": " + en
+			problems = append(problems, cellProblem{c.key, ja, en})
+			continue
 		}
 		if raw == "" {
 			if c.required {
-				return Record{}, c.key, c.label() + "を入力してください。", c.key + " is required"
+				problems = append(problems, cellProblem{c.key, c.label() + "を入力してください。", "required"})
 			}
 			continue
 		}
 		v, ja, en := c.check(raw)
 		if ja != "" {
-			return Record{}, c.key, c.label() + "：" + ja, c.key + ": " + en
+			problems = append(problems, cellProblem{c.key, ja, en})
+			continue
 		}
 		if v == "" {
 			continue
@@ -362,7 +385,10 @@ func parseRow(kind Kind, cols map[string]int, row csvio.Row) (Record, string, st
 		}
 		rec.Fields[c.key] = v
 	}
-	return rec, "", "", ""
+	if len(problems) > 0 {
+		return Record{}, problems
+	}
+	return rec, nil
 }
 
 // Reader reads one master record; NotFound when absent.
@@ -462,9 +488,10 @@ func FieldsFrom(kind Kind, in map[string]string) (Record, error) {
 	}
 	cols["code"] = len(row.Fields)
 	row.Fields = append(row.Fields, "0000000000") // placeholder; checked by the caller
-	rec, col, ja, en := parseRow(kind, cols, row)
-	if ja != "" {
-		return Record{}, apperr.InvalidField(col, ja, en)
+	rec, problems := parseRow(kind, cols, row)
+	if len(problems) > 0 {
+		p := problems[0]
+		return Record{}, apperr.InvalidField(p.key, labelled(kind, p.key, p.ja), p.key+": "+p.en)
 	}
 	rec.Code = ""
 	return rec, nil

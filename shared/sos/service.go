@@ -476,10 +476,10 @@ func (s *Service) Day(ctx context.Context, p authz.Principal, prefecture, day st
 		return nil, err
 	}
 	if _, err := calendar.Parse(day); err != nil {
-		return nil, apperr.InvalidField("day", "day は YYYY-MM-DD で指定してください。", "day must be YYYY-MM-DD")
+		return nil, apperr.InvalidField("day", "日付は 2026-01-05 のように指定してください。", "day must be YYYY-MM-DD")
 	}
 	if status != "" && !status.Known() {
-		return nil, apperr.InvalidField("status", "status は draft, error, under_review, accepted のいずれかで指定してください。",
+		return nil, apperr.InvalidField("status", "状態は 未申請（draft）・エラー有り（error）・都道府県・国確認中（under_review）・受付完了（accepted）のいずれかで指定してください。",
 			"status must be one of draft, error, under_review, accepted")
 	}
 	rs, err := s.store.Day(ctx, prefecture, day)

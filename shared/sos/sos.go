@@ -218,7 +218,7 @@ func ParseInput(data []byte) (Input, error) {
 	dec := json.NewDecoder(bytesReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return Input{}, apperr.InvalidField("body", "入力の形式が正しくありません: "+err.Error(), "malformed body: "+err.Error())
+		return Input{}, apperr.InvalidField("body", "入力の形式が正しくありません。", "malformed body: "+err.Error())
 	}
 	return in, nil
 }
@@ -268,7 +268,7 @@ func Check(category string, items []Item, st survey.Status) []Problem {
 				continue
 			}
 			out = append(out, Problem{Condition: "③", Survey: "weekly", Field: "items." + string(it.Supply) + ".outlook",
-				Message:   fmt.Sprintf("③ 週次調査（%s）の「%s」の備蓄見通しが1週間以内または2〜3週間ではありません。", st.Weekly.Period, supplyLabel(it.Supply)),
+				Message:   fmt.Sprintf("③ 週次調査（%s）の「%s」の備蓄見通しが1週間以内または2〜3週間ではありません。", survey.Week(st.Weekly.Period).Label(), supplyLabel(it.Supply)),
 				MessageEn: fmt.Sprintf("condition 3: the weekly survey (%s) does not give an outlook of %s within 1 week or 2-3 weeks", st.Weekly.Period, it.Supply)})
 		}
 	}
@@ -281,7 +281,7 @@ func Check(category string, items []Item, st survey.Status) []Problem {
 			d.Patients.Confirmed+d.Patients.Suspected >= 1 || d.Beds.CovidAvailable >= 1 || d.Flags.DesignatedClinic || d.Flags.PCRAvailable) {
 			out = append(out, Problem{Condition: "②", Survey: "daily",
 				Field:     "tests.antigenQuantitative,tests.antigenQualitative,patients.confirmed,patients.suspected,beds.covidAvailable,flags.designatedClinic,flags.pcrAvailable",
-				Message:   fmt.Sprintf("② 最新の日次調査（%s）で、抗原定量・定性検査実施人数、入院中の患者（疑い含む）、新型コロナ患者受入可能数のいずれも1以上でなく、診療・検査医療機関のチェックもPCR検査「可能」もありません。", st.Daily.Period),
+				Message:   fmt.Sprintf("② 最新の日次調査（%s）で、抗原定量・定性検査実施人数、入院中の患者（疑い含む）、新型コロナ患者受入可能数のいずれも1以上でなく、診療・検査医療機関のチェックもPCR検査「可能」もありません。", survey.DayLabel(st.Daily.Period)),
 				MessageEn: fmt.Sprintf("condition 2: the latest daily survey (%s) shows no antigen tests, no COVID inpatients (incl. suspected), no COVID beds available, no designated-clinic flag and no PCR", st.Daily.Period)})
 		}
 		condition3()

@@ -1,6 +1,7 @@
 package sos
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
@@ -60,6 +61,26 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckMessagesNamePeriodsInJapanese(t *testing.T) {
+	zero := &survey.Record[survey.Daily]{Period: "2026-11-18", Version: 1}
+	weekly := &survey.Record[survey.Weekly]{Period: "2026-W49", Version: 1, Values: survey.Weekly{Items: map[survey.Supply]*survey.Stock{
+		survey.SurgicalMask: {Outlook: survey.OutlookFourWeeks}}}}
+	got := Check(master.CategoryHospital, []Item{{Supply: survey.SurgicalMask}}, survey.Status{Daily: zero, Weekly: weekly})
+	var msgs []string
+	for _, p := range got {
+		msgs = append(msgs, p.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"週次調査（2026年第49週）", "日次調査（2026年11月18日）"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("messages %q do not say %s", msgs, want)
+		}
+	}
+	if strings.Contains(all, "W49") || strings.Contains(all, "2026-11-18") {
+		t.Errorf("messages %q show ISO forms", msgs)
 	}
 }
 

@@ -127,7 +127,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 		n, ok := v.(json.Number)
 		ver, err := strconv.ParseInt(string(n), 10, 64)
 		if v != nil && (!ok || err != nil || ver < 0) {
-			probs = append(probs, problem("version", "type", "version は読み込んだ時のバージョン（0以上の整数）にしてください。",
+			probs = append(probs, problem("version", "type", "読み込んだ時の版（バージョン）が正しくありません。画面を読み込み直してください。",
 				"version must be the version you read (a whole number of 0 or more)"))
 		}
 		in.Version = ver
@@ -144,7 +144,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 			if f.kind == kindOptCount {
 				continue
 			}
-			probs = append(probs, problem(f.path, "required", fmt.Sprintf("「%s」（%s）を入力してください。", f.label, f.path), f.path+" is required"))
+			probs = append(probs, problem(f.path, "required", fmt.Sprintf("「%s」を入力してください。", f.label), f.path+" is required"))
 			continue
 		}
 		switch f.kind {
@@ -164,7 +164,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 			str, _ := v.(string)
 			i := slices.IndexFunc(f.choices, func(c Choice) bool { return c.Code == str })
 			if i < 0 {
-				probs = append(probs, problem(f.path, "enum", fmt.Sprintf("「%s」（%s）は %s のいずれかにしてください。", f.label, f.path, choiceList(f.choices, true)),
+				probs = append(probs, problem(f.path, "enum", fmt.Sprintf("「%s」は %s のいずれかにしてください。", f.label, choiceList(f.choices, true)),
 					fmt.Sprintf("%s must be one of %s", f.path, choiceList(f.choices, false))))
 				continue
 			}
@@ -172,7 +172,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 		case kindFlag:
 			b, ok := v.(bool)
 			if !ok {
-				probs = append(probs, problem(f.path, "type", fmt.Sprintf("「%s」（%s）は true か false にしてください。", f.label, f.path), f.path+" must be true or false"))
+				probs = append(probs, problem(f.path, "type", fmt.Sprintf("「%s」ははい・いいえのどちらかにしてください。", f.label), f.path+" must be true or false"))
 				continue
 			}
 			*f.flag(&in.Values) = b
@@ -190,7 +190,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 			n, ok := valid[w]
 			all = all && ok
 			whole += n
-			labels[i] = fmt.Sprintf("「%s」（%s）", s.label(w), w)
+			labels[i] = fmt.Sprintf("「%s」", s.label(w))
 		}
 		if !all || part <= whole {
 			continue
@@ -201,7 +201,7 @@ func decode[T any](s schema[T], data []byte) (Input[T], error) {
 			of += "の合計"
 		}
 		probs = append(probs, apperr.Problem{Field: r.part, Rule: "not_above:" + wholes,
-			Message:   fmt.Sprintf("「%s」（%s）は%s以下にしてください（%d > %d）。", s.label(r.part), r.part, of, part, whole),
+			Message:   fmt.Sprintf("「%s」（%d）は%s（%d）以下にしてください。", s.label(r.part), part, of, whole),
 			MessageEn: fmt.Sprintf("%s (%d) must not exceed %s (%d)", r.part, part, wholes, whole)})
 	}
 	if len(probs) > 0 {
@@ -251,14 +251,14 @@ func flatten(prefix string, m map[string]any, objects, known map[string]bool, le
 		if objects[path] && !strings.Contains(k, ".") {
 			sub, ok := v.(map[string]any)
 			if !ok {
-				*probs = append(*probs, problem(path, "type", fmt.Sprintf("%s はオブジェクトにしてください。", path), path+" must be an object"))
+				*probs = append(*probs, problem(path, "type", "送信された調査の形式が正しくありません（項目のまとまりが崩れています）。", path+" must be an object"))
 				continue
 			}
 			flatten(path, sub, objects, known, leaves, probs)
 			continue
 		}
 		if !known[path] || strings.Contains(k, ".") {
-			*probs = append(*probs, problem(path, "unknown", fmt.Sprintf("%s は調査の項目ではありません。", path), path+" is not a field of the survey"))
+			*probs = append(*probs, problem(path, "unknown", "調査にない項目が送信されました。", path+" is not a field of the survey"))
 			continue
 		}
 		leaves[path] = v
@@ -269,7 +269,7 @@ func flatten(prefix string, m map[string]any, objects, known map[string]bool, le
 func countOf(path, label string, v any) (int64, *apperr.Problem) {
 	num, ok := v.(json.Number)
 	if !ok {
-		p := problem(path, "type", fmt.Sprintf("「%s」（%s）は数値で入力してください。", label, path), path+" must be a number")
+		p := problem(path, "type", fmt.Sprintf("「%s」は数値で入力してください。", label), path+" must be a number")
 		return 0, &p
 	}
 	n, err := strconv.ParseInt(string(num), 10, 64)
@@ -277,13 +277,13 @@ func countOf(path, label string, v any) (int64, *apperr.Problem) {
 		// 3.0 is a whole number written oddly; 3.5 and 1e400 are not.
 		f, ferr := strconv.ParseFloat(string(num), 64)
 		if ferr != nil || f != float64(int64(f)) {
-			p := problem(path, "integer", fmt.Sprintf("「%s」（%s）は整数で入力してください。", label, path), path+" must be a whole number")
+			p := problem(path, "integer", fmt.Sprintf("「%s」は整数で入力してください。", label), path+" must be a whole number")
 			return 0, &p
 		}
 		n = int64(f)
 	}
 	if n < 0 || n > MaxCount {
-		p := problem(path, "range", fmt.Sprintf("「%s」（%s）は0〜%dの範囲で入力してください。", label, path, MaxCount),
+		p := problem(path, "range", fmt.Sprintf("「%s」は0〜%dの範囲で入力してください。", label, MaxCount),
 			fmt.Sprintf("%s must be from 0 to %d", path, MaxCount))
 		return 0, &p
 	}

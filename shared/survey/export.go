@@ -60,10 +60,10 @@ func (e Export) Check() error {
 		}
 		span, limit = WeeklyKind.span, MaxExportWeeks
 	default:
-		return apperr.InvalidField("kind", "調査の種類は daily か weekly です。", "kind must be daily or weekly")
+		return apperr.InvalidField("kind", "調査の種類は日次（daily）か週次（weekly）です。", "kind must be daily or weekly")
 	}
 	if e.To < e.From {
-		return apperr.InvalidField("to", "to は from 以降にしてください。", "to must not be before from")
+		return apperr.InvalidField("to", "終了は開始以降にしてください。", "to must not be before from")
 	}
 	if n := span(e.From, e.To); n > limit {
 		unit, unitEn := "日", "days"

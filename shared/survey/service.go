@@ -234,7 +234,7 @@ func (s *Service[T]) Range(ctx context.Context, p authz.Principal, code, from, t
 		return nil, err
 	}
 	if to < from {
-		return nil, apperr.InvalidField("to", "to は from 以降にしてください。", "to must not be before from")
+		return nil, apperr.InvalidField("to", "終了は開始以降にしてください。", "to must not be before from")
 	}
 	if n := s.kind.span(from, to); n > s.kind.MaxRange {
 		return nil, apperr.InvalidField("to", fmt.Sprintf("一度に読める期間は%d件までです。", s.kind.MaxRange),

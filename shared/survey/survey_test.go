@@ -3,6 +3,7 @@ package survey
 import (
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,10 @@ func fieldsOf(err error) []string {
 	return out
 }
 
+// internalKey is a JSON member or path in a message: ASCII words such as
+// beds.covidOccupied, version or staffing.
+var internalKey = regexp.MustCompile(`[a-z][A-Za-z]*(\.[a-z][A-Za-z]*)+|\b(version|staffing|beds|week|day|from|to|month)\b`)
+
 func TestParseDaily(t *testing.T) {
 	five := goodDaily()
 	for path, v := range map[string]any{"beds.covidOccupied": 21, "patients.ecmo": 4, "tests.pcr": 41, "staffing": "tired", "beds.icu": -1} {
@@ -111,6 +116,10 @@ func TestParseDaily(t *testing.T) {
 				for _, p := range e.Problems {
 					if p.Message == "" || p.MessageEn == "" || p.Field == "" {
 						t.Errorf("problem without a field or a message: %+v", p)
+					}
+					// Users read labels; the field already names the path.
+					if internalKey.MatchString(p.Message) {
+						t.Errorf("Japanese message %q shows an internal key", p.Message)
 					}
 				}
 			}
@@ -204,6 +213,57 @@ func TestCheckDay(t *testing.T) {
 	// 15:30 UTC on the 10th is 00:30 on the 11th in Japan.
 	if err := CheckDay("date", "2026-05-11", now.Add(time.Hour), 90); err != nil {
 		t.Errorf("the 11th at 00:30 JST: %v", err)
+	}
+}
+
+func TestRuleMessageNamesLabelsAndValues(t *testing.T) {
+	_, err := ParseDaily(encode(t, with(goodDaily(), "beds.covidOccupied", 21)))
+	e := apperr.As(err)
+	if e == nil || len(e.Problems) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	want := "「確保病床のうち使用中」（21）は「新型コロナ確保病床数」（20）以下にしてください。"
+	if got := e.Problems[0].Message; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	if got := e.Problems[0].MessageEn; !strings.Contains(got, "beds.covidOccupied") {
+		t.Errorf("English message %q should keep the path", got)
+	}
+}
+
+func TestWeekMessagesAndLabels(t *testing.T) {
+	for _, tc := range []struct{ field, week, want string }{
+		{"week", "2026-W60", "2026年の週は第1週から第53週までです（週は 2026-W53 のように指定してください）。"},
+		{"week", "2027-W53", "2027年の週は第1週から第52週までです（週は 2027-W52 のように指定してください）。"},
+		{"week", "W05", "週は 2026-W05 のように指定してください。"},
+		{"from", "2026-W+5", "開始週は 2026-W05 のように指定してください。"},
+		{"to", "2026-W00", "2026年の週は第1週から第53週までです（終了週は 2026-W53 のように指定してください）。"},
+	} {
+		_, err := ParseWeek(tc.field, tc.week)
+		e := apperr.As(err)
+		if e == nil || e.Field != tc.field || e.Message != tc.want {
+			t.Errorf("ParseWeek(%q, %q) = %v, want field %s %q", tc.field, tc.week, err, tc.field, tc.want)
+		}
+	}
+	if _, err := ParseDay("day", "2026/01/05"); apperr.As(err) == nil || apperr.As(err).Message != "日付は 2026-01-05 のように指定してください。" {
+		t.Errorf("ParseDay = %v", err)
+	}
+	for _, tc := range []struct{ in, want string }{{"2026-W49", "2026年第49週"}, {"2026-W05", "2026年第5週"}, {"junk", "junk"}} {
+		if got := Week(tc.in).Label(); got != tc.want {
+			t.Errorf("Week(%q).Label() = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := DayLabel("2026-01-05"); got != "2026年1月5日" {
+		t.Errorf("DayLabel = %q", got)
+	}
+	for y, want := range map[int]int{2020: 53, 2021: 52, 2026: 53, 2027: 52} {
+		if got := WeeksIn(y); got != want {
+			t.Errorf("WeeksIn(%d) = %d, want %d", y, got, want)
+		}
+	}
+	now := time.Date(2026, 5, 10, 3, 0, 0, 0, time.UTC)
+	if e := apperr.As(CheckWeek("week", "2026-W21", now, 90)); e == nil || e.Message != "未来の週（2026年第21週）の調査は入力できません。" {
+		t.Errorf("future week = %v", e)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -21,8 +22,11 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
-	At      time.Time // zero when the service does not say
-	seq     int
+	// At is when the message was sent: the voice stand-in's time, or,
+	// for mails and SMS (moto keeps no times), when the mailbox first saw
+	// it.
+	At  time.Time
+	seq int // the message's place among those of its kind, oldest 0
 }
 
 // Sources are where the sent messages are read: moto (SES and SNS) and the
@@ -32,8 +36,93 @@ type Sources struct {
 	Voice string
 }
 
-// Read returns every message sent, newest first.
-func Read(ctx context.Context, src Sources) ([]Message, error) {
+// Box reads the sent messages and remembers when it first saw each one,
+// so that mails, SMS and calls are listed together, newest first, although
+// moto keeps only their order within each kind. Watch makes the times
+// close to the real ones; each Read notes new messages too.
+type Box struct {
+	src Sources
+	now func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // by kind, place and content
+}
+
+// NewBox returns a Box over src; now is the clock (time.Now when nil).
+func NewBox(src Sources, now func() time.Time) *Box {
+	if now == nil {
+		now = time.Now
+	}
+	return &Box{src: src, now: now, seen: map[string]time.Time{}}
+}
+
+// Read returns every message sent, newest first: by when it was first
+// seen, then, for messages first seen together, by their order within
+// their kind (newest first) and the voice stand-in's own times.
+func (b *Box) Read(ctx context.Context) ([]Message, error) {
+	out, err := read(ctx, b.src)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	now := b.now()
+	first := make([]time.Time, len(out))
+	for i, m := range out {
+		// The content is in the key: a restarted moto numbers its
+		// messages from 0 again.
+		key := fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", m.Kind, m.seq, m.To, m.Subject, m.Body)
+		t, ok := b.seen[key]
+		if !ok {
+			t = now
+			b.seen[key] = t
+		}
+		first[i] = t
+		if m.At.IsZero() {
+			out[i].At = t
+		}
+	}
+	b.mu.Unlock()
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool {
+		i, j := order[x], order[y]
+		if !first[i].Equal(first[j]) {
+			return first[i].After(first[j])
+		}
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		if out[i].Kind == out[j].Kind {
+			return out[i].seq > out[j].seq
+		}
+		return false
+	})
+	sorted := make([]Message, len(out))
+	for x, i := range order {
+		sorted[x] = out[i]
+	}
+	return sorted, nil
+}
+
+// Watch reads the sources every interval until ctx ends, so that a message
+// is stamped within an interval of being sent even when nobody looks.
+func (b *Box) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = b.Read(ctx) // a source that is down is read again next time
+		}
+	}
+}
+
+// read returns every message sent, unsorted.
+func read(ctx context.Context, src Sources) ([]Message, error) {
 	var moto struct {
 		SES struct {
 			Message []struct {
@@ -80,18 +169,8 @@ func Read(ctx context.Context, src Sources) ([]Message, error) {
 			out = append(out, Message{Kind: "音声通話", To: m.To, Body: m.Body, At: m.SentAt, seq: i})
 		}
 	}
-	// moto keeps each kind in the order sent but has no times: newest first
-	// within each kind, mails, then SMS, then calls.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Kind != out[j].Kind {
-			return kindOrder[out[i].Kind] < kindOrder[out[j].Kind]
-		}
-		return out[i].seq > out[j].seq
-	})
 	return out, nil
 }
-
-var kindOrder = map[string]int{"メール": 0, "SMS": 1, "音声通話": 2}
 
 func getJSON(ctx context.Context, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -120,19 +199,19 @@ h1{font-size:1.5rem}.msg{border:1px solid #999;border-radius:8px;padding:.75rem 
 </style></head><body>
 <h1>ローカルの受信箱（{{len .}}件）</h1>
 <p>このマシンで動いているシステムが送ったメール・SMS・音声通話です（新しい順、5秒ごとに更新）。実際には送られていません。</p>
-{{range .}}<section class="msg"><p class="meta"><span class="kind">{{.Kind}}</span>宛先 {{.To}}{{if not .At.IsZero}}　{{.At.Format "2006/01/02 15:04:05"}}{{end}}</p>
+{{range .}}<section class="msg"><p class="meta"><span class="kind">{{.Kind}}</span>宛先 {{.To}}{{if not .At.IsZero}}　{{.At.Local.Format "2006/01/02 15:04:05"}}{{end}}</p>
 {{if .Subject}}<h2 class="meta">件名 {{.Subject}}</h2>{{end}}<pre>{{.Body}}</pre></section>
 {{else}}<p>まだ何も送られていません。</p>{{end}}
 </body></html>`))
 
 // Handler serves the mailbox page.
-func Handler(src Sources) http.Handler {
+func Handler(box *Box) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		msgs, err := Read(r.Context(), src)
+		msgs, err := box.Read(r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -143,14 +222,19 @@ func Handler(src Sources) http.Handler {
 	})
 }
 
+// WatchInterval is how often a served mailbox reads its sources.
+const WatchInterval = 250 * time.Millisecond
+
 // Serve serves the mailbox on a free loopback port until ctx ends and
-// returns its URL.
+// returns its URL; it watches the sources meanwhile.
 func Serve(ctx context.Context, src Sources) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: Handler(src), ReadHeaderTimeout: 5 * time.Second}
+	box := NewBox(src, nil)
+	srv := &http.Server{Handler: Handler(box), ReadHeaderTimeout: 5 * time.Second}
+	go box.Watch(ctx, WatchInterval)
 	go func() { _ = srv.Serve(l) }()
 	go func() {
 		<-ctx.Done()
