@@ -127,7 +127,7 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	}
 	checkPage(t, ctx, "manage-masters-result")
 	rejections := value(t, ctx, chromedp.Evaluate[string](`fetch(document.getElementById('rejections-link').href).then(r => r.ok ? r.text() : 'status ' + r.status)`, chromedp.EvalAwaitPromise))
-	if !strings.Contains(rejections, "行,列,理由") || !strings.Contains(rejections, "許可病床数") {
+	if !strings.Contains(rejections, "行,理由,") || !strings.Contains(rejections, "許可病床数") {
 		t.Errorf("the rejected rows CSV:\n%s", rejections)
 	}
 
