@@ -276,7 +276,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	if got := value(t, ctx, chromedp.Location()); !strings.Contains(got, "next=%2Fdaily") {
 		t.Errorf("the login page after the session ended is %s, want next=/daily", got)
 	}
-	if got := value(t, ctx, chromedp.Text("#notice")); !strings.Contains(got, "一定時間操作がなかったため") {
+	if got := value(t, ctx, chromedp.Text("#notice")); !strings.Contains(got, "セッションの有効期限が切れたか、ログアウトされました") {
 		t.Errorf("the login page says %q after the session ended", got)
 	}
 	checkPage(t, ctx, "login-expired")

@@ -63,6 +63,7 @@ export const clock = { skew: 0 };
 // sessionSeen is set once this page has shown a logged-in user: a 401
 // after that means the session ended under them.
 let sessionSeen = false;
+let accountId = '';
 
 /**
  * toLogin sends the browser to the login page, to come back here after;
@@ -196,6 +197,7 @@ export const roleNames = {
 /** showAccount fills the header with the logged-in user and wires logout. */
 export function showAccount(me) {
   sessionSeen = true;
+  accountId = me.userId || '';
   if (me.session) watchSession(me.session);
   document.getElementById('account-name').textContent = `${me.name} さん`;
   document.getElementById('account').hidden = false;
@@ -230,4 +232,16 @@ export function forgetDrafts(userId) {
  */
 export function normalizeUserId(typed) {
   return String(typed || '').normalize('NFKC').replace(/\s+/g, '').toUpperCase();
+}
+
+/**
+ * savedBy says who saved first, from a 409's detail: the logged-in user
+ * themselves (in another tab or window), or another person by name when
+ * the API gives it, else by user ID.
+ */
+export function savedBy(detail) {
+  const d = detail || {};
+  if (!d.updatedBy) return '';
+  if (d.updatedBy === accountId) return 'あなた自身（別の画面）';
+  return d.updatedByName ? `${d.updatedByName}さん（利用者ID ${d.updatedBy}）` : `利用者ID ${d.updatedBy} の方`;
 }

@@ -1,6 +1,6 @@
 // 緊急配布要請の登録・編集: save (未申請), システムチェック&申請, delete a
 // draft; an accepted request (受付完了) is shown read-only.
-import { api, notice, formatDateTime, toLogin, draftKey } from '../api.js';
+import { api, notice, formatDateTime, toLogin, draftKey, savedBy } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { me, requestPath, startBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
 
@@ -179,7 +179,8 @@ function failed(err) {
     reload.className = 'button button-primary';
     reload.textContent = '最新の内容を読み込む';
     reload.addEventListener('click', () => reread());
-    const by = err.detail && err.detail.updatedBy ? para(`更新した利用者：${err.detail.updatedBy}`) : '';
+    const who = savedBy(err.detail);
+    const by = para(`別の画面または別の方が先に保存しました${who ? `（保存したのは${who}）` : ''}。`);
     const hint = para('「最新の内容を読み込む」を押すと、この画面で入力した内容は破棄されます。');
     result.replaceChildren();
     const box = document.createElement('div');
