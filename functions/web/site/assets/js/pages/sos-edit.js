@@ -2,7 +2,7 @@
 // draft; an accepted request (受付完了) is shown read-only.
 import { api, notice, formatDateTime, toLogin, draftKey, savedBy } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { me, requestPath, startBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
+import { me, requestPath, startBanner, refreshBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
 
 const form = document.getElementById('sos-form');
 const result = document.getElementById('result');
@@ -87,8 +87,12 @@ function render(r) {
 
 function countComment() {
   const left = maxComment - length(form.elements.comment.value);
-  commentLeft.textContent = String(left);
-  commentLeft.className = left < 0 ? 'error-text' : '';
+  // Never a negative count: over the limit, by how much, as an error.
+  commentLeft.textContent = String(Math.max(0, left));
+  document.getElementById('comment-within').hidden = left < 0;
+  const over = document.getElementById('comment-over');
+  over.hidden = left >= 0;
+  over.textContent = left < 0 ? `${-left}文字多すぎます` : '';
 }
 
 // What is typed is kept in the browser until it is saved, so that a
@@ -255,6 +259,7 @@ async function apply() {
   }
   render(r);
   applied(r);
+  refreshBanner();
 }
 
 async function remove() {
