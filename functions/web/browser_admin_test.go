@@ -252,6 +252,11 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	until(t, ctx, `!!`+row(out[1].Field(0))+` && !!`+row(out[2].Field(0)), "the new accounts in the list")
 	checkPage(t, ctx, "manage-accounts")
 	value(t, ctx, chromedp.Evaluate[any](row(out[1].Field(0))+`.querySelector('button').click()`))
+	until(t, ctx, `!!document.querySelector('#users .confirm') && document.querySelector('#users .confirm').textContent.includes('利用を停止します')`, "the stop's confirmation")
+	if got, err := e.Store.GetUser(context.Background(), out[1].Field(0)); err != nil || got.Status == auth.StatusStopped {
+		t.Errorf("stopped before the confirmation: %s (%v)", got.Status, err)
+	}
+	value(t, ctx, chromedp.Evaluate[any](row(out[1].Field(0))+`.querySelector('.button-danger').click()`))
 	until(t, ctx, `document.getElementById('notice').textContent.includes('利用停止しました')`, "the stop's answer")
 	if got, err := e.Store.GetUser(context.Background(), out[1].Field(0)); err != nil || got.Status != auth.StatusStopped {
 		t.Errorf("after 利用停止: %s (%v)", got.Status, err)
