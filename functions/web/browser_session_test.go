@@ -322,7 +322,10 @@ func TestQRCodeAndMaintenancePageInTheBrowser(t *testing.T) {
 	firstLoginInBrowser(t, ctx, e, u, initial, "/settings/factor", "#factor-form")
 
 	// The authenticator app: its QR code drawn in the page, the key beside.
+	// The form shows before the page has read the current method (which it
+	// then checks): a choice made earlier would be undone.
 	within(t, ctx,
+		pollTrue(`document.getElementById('current-factor').textContent !== ''`),
 		chromedp.Click("#m-totp"),
 		chromedp.SendKeys("#currentPassword", authtest.GoodPassword),
 		chromedp.Click("#factor-form button[type=submit]"),
