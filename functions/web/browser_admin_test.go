@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 )
@@ -250,6 +252,11 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	until(t, ctx, `!!`+row(out[1].Field(0))+` && !!`+row(out[2].Field(0)), "the new accounts in the list")
 	checkPage(t, ctx, "manage-accounts")
 	value(t, ctx, chromedp.Evaluate[any](row(out[1].Field(0))+`.querySelector('button').click()`))
+	until(t, ctx, `!!document.querySelector('#users .confirm') && document.querySelector('#users .confirm').textContent.includes('利用を停止します')`, "the stop's confirmation")
+	if got, err := e.Store.GetUser(context.Background(), out[1].Field(0)); err != nil || got.Status == auth.StatusStopped {
+		t.Errorf("stopped before the confirmation: %s (%v)", got.Status, err)
+	}
+	value(t, ctx, chromedp.Evaluate[any](row(out[1].Field(0))+`.querySelector('.button-danger').click()`))
 	until(t, ctx, `document.getElementById('notice').textContent.includes('利用停止しました')`, "the stop's answer")
 	if got, err := e.Store.GetUser(context.Background(), out[1].Field(0)); err != nil || got.Status != auth.StatusStopped {
 		t.Errorf("after 利用停止: %s (%v)", got.Status, err)
@@ -276,6 +283,39 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 		t.Errorf("a window ending before it starts: %q", msg)
 	}
 	checkPage(t, ctx, "manage-maintenance-error")
+
+	// A window that starts now: the page asks before sending. During the
+	// window the other pages show the notice with a link to this page,
+	// which still lists the window (no /auth/me) and ends it.
+	t.Cleanup(func() { endOpenWindows(t, nationalClient(t, e)) })
+	now := time.Now().In(jst)
+	do(t, ctx,
+		chromedp.SetValue("#start", now.Format("2006-01-02T15:04")),
+		chromedp.SetValue("#end", now.Add(10*time.Minute).Format("2006-01-02T15:04")),
+		chromedp.Click("#create button[type=submit]"),
+		chromedp.WaitVisible("#start-warning"))
+	if msg := value(t, ctx, chromedp.Text("#start-warning")); !strings.Contains(msg, "開始時刻を過ぎています。保存するとすぐにメンテナンスが始まり") {
+		t.Errorf("a window starting now asks %q", msg)
+	}
+	if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#windows tr').length`)); n != 0 {
+		t.Errorf("before the confirmation %d windows are listed", n)
+	}
+	do(t, ctx, chromedp.Click("#start-go"))
+	until(t, ctx, `document.getElementById('notice').textContent.includes('メンテナンスを予定しました')`, "the window saved")
+	time.Sleep(1100 * time.Millisecond) // the functions' cache of windows
+	do(t, ctx, chromedp.Navigate(base+"/manage/non-responders"), chromedp.WaitVisible("#maintenance a[href='/manage/maintenance']"))
+	if s := value(t, ctx, chromedp.Text("#maintenance a")); s != "管理者の方はこちら" {
+		t.Errorf("the maintenance notice links to the maintenance page as %q", s)
+	}
+	do(t, ctx, chromedp.Click("#maintenance a"))
+	waitForPage(t, ctx, "/manage/maintenance")
+	do(t, ctx, chromedp.WaitVisible("#windows button"))
+	if s := value(t, ctx, chromedp.Text("#windows button")); s != "今すぐ終了する" {
+		t.Errorf("the active window's button says %q", s)
+	}
+	do(t, ctx, chromedp.Click("#windows button"))
+	until(t, ctx, `document.getElementById('notice').textContent.includes('メンテナンスを終了しました') && !document.getElementById('empty').hidden`, "the window ended")
+	time.Sleep(1100 * time.Millisecond)
 	do(t, ctx, chromedp.Navigate(base+"/manage/non-responders"), chromedp.WaitVisible("#filter"),
 		chromedp.SendKeys("#prefectureCode", "13"),
 		chromedp.Click("#filter button[type=submit]"))
@@ -287,4 +327,27 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 		t.Errorf("the CSV link is %q", href)
 	}
 	checkPage(t, ctx, "manage-non-responders")
+}
+
+// endOpenWindows ends every maintenance window not ended yet, so that a
+// failed check leaves the shared stack open to the other tests.
+func endOpenWindows(t *testing.T, admin *authtest.Client) {
+	t.Helper()
+	r := admin.Do("GET", "/admin/maintenance-windows", nil)
+	var page struct {
+		Windows []struct {
+			ID      string `json:"id"`
+			EndedAt string `json:"endedAt"`
+		} `json:"windows"`
+	}
+	if err := json.Unmarshal(r.Body, &page); err != nil {
+		t.Errorf("list maintenance windows = %d %s", r.Status, r.Body)
+		return
+	}
+	for _, w := range page.Windows {
+		if w.EndedAt == "" {
+			admin.Do("POST", "/admin/maintenance-windows/"+w.ID+"/end", nil)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
 }

@@ -276,7 +276,7 @@ func TestSessionWarningAndReturnInTheBrowser(t *testing.T) {
 	if got := value(t, ctx, chromedp.Location()); !strings.Contains(got, "next=%2Fdaily") {
 		t.Errorf("the login page after the session ended is %s, want next=/daily", got)
 	}
-	if got := value(t, ctx, chromedp.Text("#notice")); !strings.Contains(got, "一定時間操作がなかったため") {
+	if got := value(t, ctx, chromedp.Text("#notice")); !strings.Contains(got, "セッションの有効期限が切れたか、ログアウトされました") {
 		t.Errorf("the login page says %q after the session ended", got)
 	}
 	checkPage(t, ctx, "login-expired")
@@ -325,7 +325,10 @@ func TestQRCodeAndMaintenancePageInTheBrowser(t *testing.T) {
 	firstLoginInBrowser(t, ctx, e, u, initial, "/settings/factor", "#factor-form")
 
 	// The authenticator app: its QR code drawn in the page, the key beside.
+	// The form shows before the page has read the current method (which it
+	// then checks): a choice made earlier would be undone.
 	within(t, ctx,
+		pollTrue(`document.getElementById('current-factor').textContent !== ''`),
 		chromedp.Click("#m-totp"),
 		chromedp.SendKeys("#currentPassword", authtest.GoodPassword),
 		chromedp.Click("#factor-form button[type=submit]"),

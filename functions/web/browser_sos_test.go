@@ -121,6 +121,24 @@ func TestSOSInTheBrowser(t *testing.T) {
 	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
 	waitUntil(t, ctx, shows("#count", "まだありません"))
 	waitUntil(t, ctx, shows("#sos-window", "締切まであと"))
+	// The deadline passes: the banner reads the next window and shows it,
+	// never the closed one. The API's answers are played by the page
+	// here: the first a window closing in 3 seconds, then the next day's.
+	value(t, ctx, chromedp.Evaluate[any](`(async () => {
+	  const sos = await import(document.querySelector('script[type=module]').src.replace(/pages\/[^/]+\.js$/, 'sos.js'));
+	  const real = window.fetch;
+	  const answers = [{businessDay: '2030-01-07', deadline: new Date(Date.now() + 3000).toISOString()},
+	    {businessDay: '2030-01-08', deadline: new Date(Date.now() + 3600000).toISOString()}];
+	  window.fetch = (u, o) => String(u).endsWith('/sos/window')
+	    ? Promise.resolve(new Response(JSON.stringify(answers.length > 1 ? answers.shift() : answers[0]), {headers: {'Content-Type': 'application/json'}}))
+	    : real(u, o);
+	  await sos.refreshBanner();
+	  window.restoreFetch = () => { window.fetch = real; return sos.refreshBanner(); };
+	})()`, chromedp.EvalAwaitPromise))
+	waitUntil(t, ctx, shows("#sos-window", "2030年1月7日（月） 13:00締切分（締切まであと1分）"))
+	waitUntil(t, ctx, shows("#sos-window", "受付中：2030年1月8日（火） 13:00締切分（締切まであと1時間0分）"))
+	value(t, ctx, chromedp.Evaluate[any](`window.restoreFetch()`, chromedp.EvalAwaitPromise))
+	waitUntil(t, ctx, shows("#sos-window", "締切まであと"))
 	if b := value(t, ctx, chromedp.Text(".sos-banner")); !strings.Contains(b, "!!!ご回答期限!!! 当日13:00まで") || !strings.Contains(b, "※毎日の回答が必要というわけではございません") {
 		t.Errorf("the banner says %q", b)
 	}
@@ -155,6 +173,21 @@ func TestSOSInTheBrowser(t *testing.T) {
 	if saved.Status != 200 || saved.String("status") != "draft" || !strings.Contains(string(saved.Body), `"quantity":120`) || saved.String("comment") != "在庫が残りわずかです。" {
 		t.Fatalf("the saved request: %d %s", saved.Status, saved.Body)
 	}
+	// Over the limit the counter says by how much, as an error, never a
+	// negative count.
+	over := value(t, ctx, chromedp.Evaluate[string](`(() => {
+	  const c = document.getElementById('f-comment');
+	  const was = c.value;
+	  c.value = 'あ'.repeat(1003);
+	  c.dispatchEvent(new Event('input', {bubbles: true}));
+	  const got = [document.getElementById('comment-hint').innerText, document.getElementById('comment-over').className].join('|');
+	  c.value = was;
+	  c.dispatchEvent(new Event('input', {bubbles: true}));
+	  return got;
+	})()`))
+	if over != "1000文字以内（3文字多すぎます）|error-text" {
+		t.Errorf("a comment 3 characters too long: the hint says %q", over)
+	}
 
 	// システムチェック&申請: eligible, so 都道府県・国確認中 with its business day.
 	do(t, ctx, chromedp.Click("#apply"))
@@ -180,6 +213,10 @@ func TestSOSInTheBrowser(t *testing.T) {
 	pa, paInitial := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	firstLoginInBrowser(t, ctx, e, pa, paInitial, "/sos-review?day="+day, "#filter")
 	waitUntil(t, ctx, shows("#rows", title))
+	// The status filter names the statuses as the rows show them.
+	if opts := value(t, ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#status option')].map(o => o.textContent).join('|')`)); opts != "すべて|都道府県・国確認中|都道府県確認済|受付完了|エラー有り" {
+		t.Errorf("the status filter offers %q", opts)
+	}
 	checkSOSPage(t, ctx, "sos-review")
 	// The day's list as Excel CSV, linked from the page.
 	waitUntil(t, ctx, shows("#export", "ダウンロード"))
@@ -320,6 +357,7 @@ func TestSOSErrorsInTheBrowser(t *testing.T) {
 	}
 	do(t, ctx, chromedp.SendKeys("#f-comment", "こちらの入力"), chromedp.Click("#save"))
 	waitUntil(t, ctx, shows("#result .conflict", "他の方が更新しました"))
+	waitUntil(t, ctx, shows("#result .conflict", "別の画面または別の方が先に保存しました（保存したのはあなた自身（別の画面））"))
 	checkSOSPage(t, ctx, "sos-edit-conflict")
 	do(t, ctx, chromedp.Click("#result .conflict button"))
 	waitUntil(t, ctx, shows("#notice", "最新の内容を読み込みました"))

@@ -305,7 +305,34 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 	if st := value(t, ctx, chromedp.Text("#state")); !strings.Contains(st, "未回答") {
 		t.Errorf("a day without a survey says %q", st)
 	}
+	// No earlier survey to copy: the counts start empty, not at 0.
+	if filled := value(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#daily .input-count')].filter(el => el.value !== '').map(el => el.name)`)); len(filled) != 0 {
+		t.Errorf("a first survey starts with values in %v", filled)
+	}
 	checkPage(t, ctx, "daily")
+	// A count showing 0 is retyped, not appended to.
+	do(t, ctx, chromedp.SetValue("#f-beds-covidAvailable", "0"), chromedp.Click("#f-beds-covidAvailable"), chromedp.SendKeys("#f-beds-covidAvailable", "１２０"))
+	if v := value(t, ctx, chromedp.Value("#f-beds-covidAvailable")); v != "１２０" {
+		t.Errorf("typing １２０ into a field showing 0 gives %q", v)
+	}
+	// The save button's bar hides no field: the last one scrolled to the
+	// bottom is above the bar, on a phone and on a desktop.
+	for _, w := range []int64{360, 1366} {
+		do(t, ctx, chromedp.EmulateViewport(w, 740))
+		hidden := value(t, ctx, chromedp.Evaluate[string](`(() => {
+		  window.scrollTo(0, document.body.scrollHeight);
+		  const bar = document.querySelector('#daily .save-bar').getBoundingClientRect();
+		  const last = [...document.querySelectorAll('#daily .field')].at(-1).getBoundingClientRect();
+		  const bg = getComputedStyle(document.querySelector('#daily .save-bar')).backgroundColor;
+		  if (last.bottom > bar.top + 1) return 'the last field ends at ' + last.bottom + ', the bar starts at ' + bar.top;
+		  if (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent') return 'the bar is transparent';
+		  return '';
+		})()`))
+		if hidden != "" {
+			t.Errorf("at %d px: %s", w, hidden)
+		}
+	}
+	do(t, ctx, chromedp.EmulateViewport(1366, 768))
 
 	// A part above its whole is refused at its field.
 	value(t, ctx, chromedp.Evaluate[any](`(`+fillDaily+`)(5)`))
@@ -335,7 +362,7 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 		chromedp.SetValue("#f-beds-covidAvailable", "7"),
 		chromedp.Click("#daily button[type=submit]"),
 		chromedp.WaitVisible(".conflict"))
-	if msg := value(t, ctx, chromedp.Text(".conflict")); !strings.Contains(msg, "先に保存しました") {
+	if msg := value(t, ctx, chromedp.Text(".conflict")); !strings.Contains(msg, "別の画面または別の方が先に保存しました（保存したのはあなた自身（別の画面））") {
 		t.Errorf("the conflict says %q", msg)
 	}
 	checkPage(t, ctx, "daily-conflict")
@@ -350,7 +377,18 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Click("#daily button[type=submit]"))
-	loginInBrowser(t, ctx, e, u, authtest.GoodPassword)
+	waitForPage(t, ctx, "/login")
+	if got := value(t, ctx, chromedp.Text("#notice")); !strings.Contains(got, "セッションの有効期限が切れたか、ログアウトされました") {
+		t.Errorf("the login page after the session ended says %q", got)
+	}
+	// The ID as typed by hand: full-width, lower-case, with a space.
+	typed := " " + strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' {
+			return r + 0xFEE0
+		}
+		return r
+	}, u.ID[:4]) + strings.ToLower(u.ID[4:])
+	loginInBrowser(t, ctx, e, auth.User{ID: typed, Mail: u.Mail}, authtest.GoodPassword)
 	do(t, ctx, chromedp.WaitVisible("#daily"))
 	if st := value(t, ctx, chromedp.Text("#state")); !strings.Contains(st, "復元しました") {
 		t.Errorf("after logging in again the page says %q", st)
@@ -360,6 +398,13 @@ func TestDailySurveyInTheBrowser(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Click("#daily button[type=submit]"))
 	saved(t, ctx)
+
+	// A day still to come is refused at once, with no form.
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily?date=2099-01-01"))
+	waitUntil(t, ctx, `document.getElementById('state').textContent.includes('未来の日の調査は入力できません')`)
+	if visible := value(t, ctx, chromedp.Evaluate[bool](`!document.getElementById('daily').hidden`)); visible {
+		t.Errorf("a future day shows the form")
+	}
 
 	// 週次調査: outlooks chosen, the optional counts left empty but one.
 	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/weekly"), chromedp.WaitVisible("#weekly"))

@@ -18,8 +18,12 @@ export class ApiError extends Error {
   }
 }
 
-/** api sends a request to the API and returns its JSON answer. */
-export async function api(method, path, body) {
+/**
+ * api sends a request to the API and returns its JSON answer. With
+ * opts.ownMaintenance the caller handles a maintenance 503 itself instead
+ * of the whole page being replaced by the maintenance notice.
+ */
+export async function api(method, path, body, opts = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -44,7 +48,7 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
-    if (res.status === 503) showMaintenance(err);
+    if (res.status === 503 && !opts.ownMaintenance) showMaintenance(err);
     throw err;
   }
   return data;
@@ -56,11 +60,18 @@ export async function api(method, path, body) {
  */
 export const clock = { skew: 0 };
 
+// sessionSeen is set once this page has shown a logged-in user: a 401
+// after that means the session ended under them.
+let sessionSeen = false;
+let accountId = '';
+
 /**
  * toLogin sends the browser to the login page, to come back here after;
- * reason 'expired' tells the user why.
+ * reason 'expired' tells the user why. A page that had a session gives
+ * that reason by default.
  */
 export function toLogin(reason) {
+  if (!reason && sessionSeen) reason = 'expired';
   const q = new URLSearchParams();
   const next = location.pathname + location.search;
   if (next !== '/') q.set('next', next);
@@ -131,7 +142,14 @@ function showMaintenance(err) {
   again.className = 'button button-secondary';
   again.textContent = '再読み込み';
   again.addEventListener('click', () => location.reload());
-  box.replaceChildren(h, msg, end, after, again);
+  // National administrators end a window from a page that stays open.
+  const admin = document.createElement('p');
+  admin.className = 'maintenance-admin';
+  const link = document.createElement('a');
+  link.href = '/manage/maintenance';
+  link.textContent = '管理者の方はこちら';
+  admin.append(link);
+  box.replaceChildren(h, msg, end, after, again, admin);
   document.getElementById('notice')?.replaceChildren();
   document.title = 'メンテナンス中 | G-MIS 医療機関等情報支援システム';
   main.focus();
@@ -180,6 +198,8 @@ export const roleNames = {
 
 /** showAccount fills the header with the logged-in user and wires logout. */
 export function showAccount(me) {
+  sessionSeen = true;
+  accountId = me.userId || '';
   if (me.session) watchSession(me.session);
   document.getElementById('account-name').textContent = `${me.name} さん`;
   document.getElementById('account').hidden = false;
@@ -205,4 +225,25 @@ export function forgetDrafts(userId) {
     const k = localStorage.key(i);
     if (k && k.startsWith(prefix)) localStorage.removeItem(k);
   }
+}
+
+/**
+ * normalizeUserId is a typed user ID as issued: full-width letters and
+ * digits made half-width (NFKC), spaces dropped, letters upper-case (the
+ * IDs are generated from upper-case letters and digits).
+ */
+export function normalizeUserId(typed) {
+  return String(typed || '').normalize('NFKC').replace(/\s+/g, '').toUpperCase();
+}
+
+/**
+ * savedBy says who saved first, from a 409's detail: the logged-in user
+ * themselves (in another tab or window), or another person by name when
+ * the API gives it, else by user ID.
+ */
+export function savedBy(detail) {
+  const d = detail || {};
+  if (!d.updatedBy) return '';
+  if (d.updatedBy === accountId) return 'あなた自身（別の画面）';
+  return d.updatedByName ? `${d.updatedByName}さん（利用者ID ${d.updatedBy}）` : `利用者ID ${d.updatedBy} の方`;
 }

@@ -1,6 +1,6 @@
 // What the 緊急配布要請 (SOS) pages share: the deadline banner, the
 // request's paths, its status in words and its read-only view.
-import { api, showAccount, toLogin, notice, formatDate, formatDateTime } from './api.js';
+import { api, clock, showAccount, toLogin, notice, formatDate, formatDateTime } from './api.js';
 
 /** me reads the logged-in user, sending to login when there is none. */
 export async function me() {
@@ -58,25 +58,47 @@ export function deadlineOf(day) {
   return new Date(day + 'T13:00:00+09:00');
 }
 
-/** startBanner fills the banner's time left to the open window's deadline, each minute. */
-export async function startBanner() {
+// banner is the deadline banner's state: the open window as last read
+// and the timer of its next redraw.
+const banner = { w: null, timer: 0, retry: 0 };
+
+// serverNow is the server's clock: the window's deadline is the server's.
+const serverNow = () => Date.now() + clock.skew;
+
+async function drawBanner() {
   const el = document.getElementById('sos-window');
   if (!el) return;
-  let w;
-  const load = async () => {
-    try { w = await api('GET', '/sos/window'); } catch { w = null; }
-  };
-  const show = async () => {
-    if (w && new Date(w.deadline) <= new Date()) await load();
-    if (!w) { el.textContent = ''; return; }
-    const left = Math.max(0, Math.floor((new Date(w.deadline) - new Date()) / 60000));
-    const h = Math.floor(left / 60);
-    const m = left % 60;
-    el.textContent = `受付中：${dayName(w.businessDay)} 13:00締切分（締切まであと${h > 0 ? h + '時間' : ''}${m}分）`;
-  };
-  await load();
-  await show();
-  setInterval(show, 60000);
+  clearTimeout(banner.timer);
+  const w = banner.w;
+  if (!w) { el.textContent = ''; return; }
+  const left = new Date(w.deadline).getTime() - serverNow();
+  if (left <= 0) {
+    // The window closed: never show it as still open; read the next one,
+    // again a little later while the answer is still the closed one.
+    el.textContent = `${dayName(w.businessDay)} 13:00締切分の受付を締め切りました。次の受付を確認しています…`;
+    banner.retry = Math.min((banner.retry || 1000) * 2, 30000);
+    banner.timer = setTimeout(refreshBanner, banner.retry);
+    return;
+  }
+  banner.retry = 0;
+  const mins = Math.ceil(left / 60000);
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  el.textContent = `受付中：${dayName(w.businessDay)} 13:00締切分（締切まであと${h > 0 ? h + '時間' : ''}${m}分）`;
+  // Redraw when the minutes shown change, and at the deadline itself.
+  banner.timer = setTimeout(drawBanner, (left % 60000) + 50);
+}
+
+/** refreshBanner reads the open window again (after an apply, or a deadline) and redraws the banner. */
+export async function refreshBanner() {
+  try { banner.w = await api('GET', '/sos/window'); } catch { banner.w = null; }
+  await drawBanner();
+}
+
+/** startBanner fills the banner's time left to the open window's deadline, redrawn each minute. */
+export async function startBanner() {
+  if (!document.getElementById('sos-window')) return;
+  await refreshBanner();
 }
 
 /** supplyNames maps each supply's code to its name, from the page. */

@@ -1,5 +1,5 @@
 // A survey's form page: daily (a JST day) or weekly (an ISO week).
-import { api, showAccount, toLogin, notice, formatDateTime, draftKey } from './api.js';
+import { api, showAccount, toLogin, notice, formatDateTime, draftKey, savedBy } from './api.js';
 import { showErrors, clearErrors, busy } from './form.js';
 
 /**
@@ -93,6 +93,13 @@ async function load() {
   input.max = limits.max;
   input.min = limits.min;
   dayForm.hidden = false;
+  // A day (or week) still to come cannot be answered: say so at once,
+  // with no form to fill in vain.
+  if (period > limits.max) {
+    return setState(kind === 'daily'
+      ? '未来の日の調査は入力できません。今日までの日を選んでください。'
+      : '先の週の調査は入力できません。今週までの週を選んでください。', 'warning');
+  }
   key = draftKey(me.userId, kind, code, period);
   let rec;
   try {
@@ -108,7 +115,9 @@ async function load() {
     version = saved.version;
     setState(`保存していない入力（${formatDateTime(saved.at)}）を復元しました。内容を確認して保存してください。`, 'warning');
   } else {
-    fill(rec.values || {});
+    // A draft with no earlier survey to copy holds zero values, not
+    // answers: the fields start empty so that 必須 catches what is missed.
+    fill(rec.draft && !rec.copiedFrom ? {} : rec.values || {});
     if (rec.draft && rec.copiedFrom) {
       setState(`未回答です。${periodName(rec.copiedFrom)}の回答を写しています。今の状況に合わせて確認し、保存してください。`, 'warning');
     } else if (rec.draft) {
@@ -121,6 +130,13 @@ async function load() {
 }
 
 form.addEventListener('input', () => key && keepDraft());
+
+// A count is retyped, not added to: its content is selected on focus, so
+// that typing 120 over a 0 gives 120, not 0120.
+form.addEventListener('focusin', (ev) => {
+  const el = ev.target;
+  if (el.classList && el.classList.contains('input-count')) setTimeout(() => { if (document.activeElement === el) el.select(); }, 0);
+});
 
 dayForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -168,7 +184,7 @@ function conflict(err) {
   box.tabIndex = -1;
   const p = document.createElement('p');
   p.textContent = d.updatedAt
-    ? `この調査は、${formatDateTime(d.updatedAt)} に別の人（${d.updatedBy || '不明'}）が先に保存しました。あなたの入力はまだ保存されていません。`
+    ? `この調査は、${formatDateTime(d.updatedAt)} に別の画面または別の方が先に保存しました${savedBy(d) ? `（保存したのは${savedBy(d)}）` : ''}。あなたの入力はまだ保存されていません。`
     : err.message;
   const theirs = document.createElement('button');
   theirs.type = 'button';

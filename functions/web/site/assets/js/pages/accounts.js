@@ -5,6 +5,7 @@ import { whoami, adminRoles, row, headings } from '../manage.js';
 const $ = (id) => document.getElementById(id);
 const actionNames = { stop: '利用停止', resume: '再開', unlock: 'ロック解除' };
 let canManage = false;
+let myId = '';
 let query = null;
 
 function stateText(u) {
@@ -44,23 +45,29 @@ async function act(u, action, tr) {
   }
 }
 
-// actions are the buttons of one account; 削除 asks first, in place.
+// actions are the buttons of one account; 利用停止 and 削除 ask first, in
+// place. The administrator's own account gets none of them: the API
+// refuses stopping or deleting oneself.
 function actions(u, tr) {
   const box = document.createElement('div');
   box.className = 'actions';
+  if (u.userId === myId) {
+    box.textContent = 'ご自身のアカウントです';
+    return box;
+  }
   const normal = () => {
     const list = [];
     if (u.status === 'stopped') list.push(button('再開', 'button-secondary', () => act(u, 'resume', tr)));
-    else list.push(button('利用停止', 'button-secondary', () => act(u, 'stop', tr)));
+    else list.push(button('利用停止', 'button-secondary', () => confirm(`${u.name}（${u.userId}）の利用を停止します。この利用者はログインできなくなります。よろしいですか。`, '利用停止する', 'stop')));
     if (u.locked) list.push(button('ロック解除', 'button-secondary', () => act(u, 'unlock', tr)));
-    list.push(button('削除', 'button-danger', confirm));
+    list.push(button('削除', 'button-danger', () => confirm(`${u.name}（${u.userId}）を削除します。元に戻せません。よろしいですか。`, '削除する', 'delete')));
     box.replaceChildren(...list);
   };
-  const confirm = () => {
+  const confirm = (question, yesText, action) => {
     const q = document.createElement('p');
     q.className = 'confirm';
-    q.textContent = `${u.name}（${u.userId}）を削除します。元に戻せません。よろしいですか。`;
-    const yes = button('削除する', 'button-danger', () => act(u, 'delete', tr));
+    q.textContent = question;
+    const yes = button(yesText, 'button-danger', () => act(u, action, tr));
     const no = button('やめる', 'button-secondary', () => { normal(); box.querySelector('button')?.focus(); });
     box.replaceChildren(q, yes, no);
     no.focus();
@@ -95,6 +102,7 @@ async function load() {
   const me = await whoami([...adminRoles, 'institution_manager']);
   if (!me) return;
   canManage = adminRoles.includes(me.role);
+  myId = me.userId;
   $('page').hidden = false;
   const by = me.institutionCode ? 'institutionCode' : me.healthCenterCode ? 'healthCenterCode' : 'prefectureCode';
   $('by').value = by;

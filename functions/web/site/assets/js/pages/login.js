@@ -1,20 +1,21 @@
-import { api, nextPage, notice } from '../api.js';
+import { api, nextPage, notice, normalizeUserId } from '../api.js';
 import { showErrors, required, busy } from '../form.js';
 import { showNotices } from '../notices.js';
 
 if (new URLSearchParams(location.search).get('reason') === 'expired') {
-  notice('一定時間操作がなかったため、ログアウトしました。もう一度ログインすると、元の画面に戻ります。入力中の内容は、このブラウザに保存されています。', 'warning');
+  notice('セッションの有効期限が切れたか、ログアウトされました。もう一度ログインしてください。元の画面に戻ります。入力中の内容は、このブラウザに保存されています。', 'warning');
 }
 showNotices(document.getElementById('announcements'));
 
 const form = document.getElementById('login');
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
+  form.userId.value = normalizeUserId(form.userId.value);
   const missing = required(form);
   if (missing.length) return showErrors(form, missing);
   busy(form, async () => {
     try {
-      const userId = form.userId.value.trim();
+      const userId = form.userId.value;
       const res = await api('POST', '/auth/login', { userId, password: form.password.value });
       sessionStorage.setItem('gmis.challenge', JSON.stringify({ ...res, userId, next: nextPage() }));
       location.assign('/login/code');

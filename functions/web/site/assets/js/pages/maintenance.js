@@ -1,6 +1,6 @@
-import { api, notice, toLogin } from '../api.js';
+import { api, notice, toLogin, showAccount } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { whoami, when, row } from '../manage.js';
+import { when, row } from '../manage.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,10 +16,11 @@ function endButton(w) {
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {
-      await api('POST', `/admin/maintenance-windows/${encodeURIComponent(w.id)}/end`);
+      await api('POST', `/admin/maintenance-windows/${encodeURIComponent(w.id)}/end`, undefined, own);
       notice('メンテナンスを終了しました。', 'success');
       await list();
     } catch (err) {
+      if (err.status === 401) return toLogin();
       notice(err.message, 'warning');
       b.disabled = false;
     }
@@ -27,8 +28,13 @@ function endButton(w) {
   return b;
 }
 
+// This page works during a maintenance window, when everything but the
+// maintenance-window routes answers 503 (/auth/me too): the role is told
+// by GET /admin/maintenance-windows, and a 503 is this page's to show.
+const own = { ownMaintenance: true };
+
 async function list() {
-  const page = await api('GET', '/admin/maintenance-windows');
+  const page = await api('GET', '/admin/maintenance-windows', undefined, own);
   const now = Date.now();
   const open = (page.windows || []).filter((w) => !w.endedAt && new Date(w.end).getTime() > now);
   const body = $('windows');
@@ -42,15 +48,29 @@ async function list() {
 }
 
 async function load() {
-  const me = await whoami(['national']);
-  if (!me) return;
-  $('page').hidden = false;
   try {
     await list();
   } catch (err) {
-    notice(err.message, 'warning');
+    $('loading').hidden = true;
+    if (err.status === 401) return toLogin();
+    if (err.status === 403) {
+      const me = await api('GET', '/auth/me', undefined, own).catch(() => null);
+      if (me && me.mustChangePassword) return location.assign('/password/change?first=1');
+      return notice('このページを利用する権限がありません。', 'warning');
+    }
+    return notice(err.message, 'warning');
   }
+  $('loading').hidden = true;
+  $('page').hidden = false;
+  // The header's account name, when the session API answers (not during a
+  // window); the page does not wait for it.
+  api('GET', '/auth/me', undefined, own).then(showAccount).catch(() => {});
   const form = $('create');
+  let confirmed = false;
+  const unconfirm = () => { confirmed = false; $('start-warning').hidden = true; };
+  $('start').addEventListener('input', unconfirm);
+  $('start-go').addEventListener('click', () => { confirmed = true; $('start-warning').hidden = true; form.requestSubmit(); });
+  $('start-cancel').addEventListener('click', () => { unconfirm(); $('start').focus(); });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const missing = [];
@@ -58,11 +78,21 @@ async function load() {
     if (!$('end').value) missing.push({ field: 'end', message: '終了日時を入力してください。' });
     if (missing.length) return showErrors(form, missing);
     clearErrors(form);
+    // A window starting now or earlier closes the system at once: say so
+    // and ask, in the page, before sending.
+    const starts = new Date($('start').value + ':00+09:00').getTime();
+    if (starts <= Date.now() && !confirmed) {
+      $('start-warning').hidden = false;
+      $('start-go').focus();
+      return;
+    }
+    confirmed = false;
     busy(form, async () => {
       try {
-        const w = await api('POST', '/admin/maintenance-windows', { start: jst($('start').value), end: jst($('end').value), message: $('message').value });
+        const w = await api('POST', '/admin/maintenance-windows', { start: jst($('start').value), end: jst($('end').value), message: $('message').value }, own);
         notice(`メンテナンスを予定しました（${when(w.start)} 〜 ${when(w.end)}）。`, 'success');
         form.reset();
+        $('start-warning').hidden = true;
         await list();
       } catch (err) {
         if (err.status === 401) return toLogin();

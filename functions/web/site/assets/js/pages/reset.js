@@ -1,4 +1,4 @@
-import { api, notice } from '../api.js';
+import { api, notice, normalizeUserId } from '../api.js';
 import { showErrors, required, busy } from '../form.js';
 import { watch } from '../policy.js';
 
@@ -25,11 +25,12 @@ watch(confirmForm.newPassword, document.getElementById('newPassword-rules'));
 
 requestForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
+  requestForm.userId.value = normalizeUserId(requestForm.userId.value);
   const missing = required(requestForm);
   if (missing.length) return showErrors(requestForm, missing);
   busy(requestForm, async () => {
     try {
-      await api('POST', '/auth/password-reset/request', { userId: requestForm.userId.value.trim() });
+      await api('POST', '/auth/password-reset/request', { userId: requestForm.userId.value });
       requestForm.hidden = true;
       notice('登録されている利用者IDであれば、再設定のためのリンクをメールで送りました。メールが届かない場合は、所属の管理者にお問い合わせください。', 'success');
     } catch (err) {

@@ -1,8 +1,8 @@
 // 緊急配布要請の登録・編集: save (未申請), システムチェック&申請, delete a
 // draft; an accepted request (受付完了) is shown read-only.
-import { api, notice, formatDateTime, toLogin, draftKey } from '../api.js';
+import { api, notice, formatDateTime, toLogin, draftKey, savedBy } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { me, requestPath, startBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
+import { me, requestPath, startBanner, refreshBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
 
 const form = document.getElementById('sos-form');
 const result = document.getElementById('result');
@@ -87,8 +87,12 @@ function render(r) {
 
 function countComment() {
   const left = maxComment - length(form.elements.comment.value);
-  commentLeft.textContent = String(left);
-  commentLeft.className = left < 0 ? 'error-text' : '';
+  // Never a negative count: over the limit, by how much, as an error.
+  commentLeft.textContent = String(Math.max(0, left));
+  document.getElementById('comment-within').hidden = left < 0;
+  const over = document.getElementById('comment-over');
+  over.hidden = left >= 0;
+  over.textContent = left < 0 ? `${-left}文字多すぎます` : '';
 }
 
 // What is typed is kept in the browser until it is saved, so that a
@@ -179,7 +183,8 @@ function failed(err) {
     reload.className = 'button button-primary';
     reload.textContent = '最新の内容を読み込む';
     reload.addEventListener('click', () => reread());
-    const by = err.detail && err.detail.updatedBy ? para(`更新した利用者：${err.detail.updatedBy}`) : '';
+    const who = savedBy(err.detail);
+    const by = para(`別の画面または別の方が先に保存しました${who ? `（保存したのは${who}）` : ''}。`);
     const hint = para('「最新の内容を読み込む」を押すと、この画面で入力した内容は破棄されます。');
     result.replaceChildren();
     const box = document.createElement('div');
@@ -254,6 +259,7 @@ async function apply() {
   }
   render(r);
   applied(r);
+  refreshBanner();
 }
 
 async function remove() {
