@@ -144,7 +144,12 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 	// ago, with more.
 	today := survey.Today(time.Now())
 	ua, pa := account(a)
-	firstLoginInBrowser(t, ctx, e, ua, pa, "/daily", "#daily")
+	firstLoginInBrowser(t, ctx, e, ua, pa, "/", "#me")
+	// Home names where the user belongs, from the masters.
+	if got := value(t, ctx, chromedp.Text("#me-scope")); got != "大分県（44） / 大分市保健所（4401） / 大分中央病院（4400000001）" {
+		t.Errorf("home's 所属 = %q", got)
+	}
+	do(t, ctx, chromedp.Navigate(e.Stack.APIURL+"/daily"), chromedp.WaitVisible("#daily"))
 	value(t, ctx, chromedp.Evaluate[any](`(`+fillDaily+`)(5)`))
 	do(t, ctx,
 		chromedp.SetValue("#f-beds-covidAvailable", "4"),

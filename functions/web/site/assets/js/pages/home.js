@@ -21,10 +21,13 @@ async function load() {
   document.getElementById('me-name').textContent = me.name;
   document.getElementById('me-id').textContent = me.userId;
   document.getElementById('me-role').textContent = roleNames[me.role] || me.role;
+  // Names from the masters where the API found them, the code beside.
+  const names = me.scopeNames || {};
+  const part = (label, code, name) => code && (name ? `${name}（${code}）` : `${label} ${code}`);
   document.getElementById('me-scope').textContent = [
-    me.prefectureCode && `都道府県 ${me.prefectureCode}`,
-    me.healthCenterCode && `保健所 ${me.healthCenterCode}`,
-    me.institutionCode && `医療機関 ${me.institutionCode}`,
+    part('都道府県', me.prefectureCode, names.prefecture),
+    part('保健所', me.healthCenterCode, names.healthCenter),
+    part('医療機関', me.institutionCode, names.institution),
   ].filter(Boolean).join(' / ') || '全国';
   const f = me.secondFactor || {};
   document.getElementById('me-factor').textContent = `${methods[f.method] || ''} ${f.destination || ''}`.trim();
