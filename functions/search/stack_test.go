@@ -670,8 +670,11 @@ func TestImportedInstitutionsAreFound(t *testing.T) {
 		t.Fatalf("import job = %s", done.Body)
 	}
 	rej := pref.Do("GET", "/admin/jobs/"+id+"/rejections.csv", nil)
-	if rej.Status != 200 || !strings.Contains(string(rej.Body), "G列（緯度）") {
-		t.Errorf("rejections.csv = %d %s, want the row rejected naming G列（緯度）", rej.Status, rej.Body)
+	if rej.Status != 200 || !strings.Contains(string(rej.Body), "3,\"緯度は") || !strings.Contains(string(rej.Body), "経度は") {
+		t.Errorf("rejections.csv = %d %s, want row 3 rejected for its latitude and longitude", rej.Status, rej.Body)
+	}
+	if got := fmt.Sprint(done.JSON["rejections"]); !strings.Contains(got, "G列（緯度）") || !strings.Contains(got, "H列（経度）") {
+		t.Errorf("the job's rejections = %s, want G列（緯度） and H列（経度）", got)
 	}
 	rs := results(t, query(pref, "q="+url.QueryEscape("ﾐﾅﾄ")))
 	if len(rs) != 1 || rs[0]["code"] != "3700000002" || rs[0]["latitude"] != 34.35 {
