@@ -89,3 +89,24 @@ func TestValidPrefecture(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenWindowNamesTheLastClosed(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, calendar.JST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for now, want := range map[string][2]string{
+		"2026-12-01 12:59": {"2026-12-01", "2026-11-30"}, // before the deadline: today's is open
+		"2026-12-01 13:00": {"2026-12-02", "2026-12-01"}, // today's just closed
+		"2026-11-23 14:00": {"2026-11-24", "2026-11-20"}, // a Monday holiday: Friday's closed last
+		"2026-12-31 10:00": {"2027-01-04", "2026-12-28"}, // the year end
+	} {
+		w := OpenWindow(at(now))
+		if w.BusinessDay != want[0] || w.LastClosedDay != want[1] {
+			t.Errorf("at %s: open %s, last closed %s; want %v", now, w.BusinessDay, w.LastClosedDay, want)
+		}
+	}
+}

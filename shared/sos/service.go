@@ -161,13 +161,17 @@ type Window struct {
 	BusinessDay string    `json:"businessDay"`
 	Deadline    time.Time `json:"deadline"`
 	SecondsLeft int64     `json:"secondsLeft"`
+	// LastClosedDay is the business day of the window closed last (the
+	// one before BusinessDay): what reviewers look at once it closed.
+	LastClosedDay string `json:"lastClosedDay"`
 }
 
 // OpenWindow returns the window a request applied now would join.
 func OpenWindow(now time.Time) Window {
 	day := calendar.BusinessDayOf(now)
 	dl := calendar.Deadline(day)
-	return Window{BusinessDay: calendar.Format(day), Deadline: dl, SecondsLeft: int64(dl.Sub(now) / time.Second)}
+	return Window{BusinessDay: calendar.Format(day), Deadline: dl, SecondsLeft: int64(dl.Sub(now) / time.Second),
+		LastClosedDay: calendar.Format(calendar.PrevBusinessDay(day))}
 }
 
 // Window answers the open window.

@@ -102,15 +102,16 @@ async function show() {
   showExport(pref, day, status);
 }
 
-// defaultDay is the window reviewers most likely want: today's once it
-// closed at 13:00 on a weekday, else the open one.
+// defaultDay is the window reviewers most likely want: the one that closed
+// today at 13:00, else the open one. The server's business calendar
+// decides (holidays and the year end included), not the browser.
 async function defaultDay() {
-  let open = '';
-  try { open = (await api('GET', '/sos/window')).businessDay; } catch { /* the picker stays empty */ }
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Tokyo', weekday: 'short', hour: 'numeric', hourCycle: 'h23' })
-    .formatToParts(new Date()).map((p) => [p.type, p.value]));
-  const weekday = !['Sat', 'Sun'].includes(parts.weekday);
-  return open && open !== today() && weekday && Number(parts.hour) >= 13 ? today() : open;
+  try {
+    const w = await api('GET', '/sos/window');
+    return w.lastClosedDay === today() ? w.lastClosedDay : w.businessDay;
+  } catch {
+    return ''; // the picker stays empty
+  }
 }
 
 async function load() {
