@@ -227,3 +227,21 @@ export function row(tbody, texts, labels = headings(tbody)) {
   tbody.append(tr);
   return tr;
 }
+
+/**
+ * finished follows a job of an upload page (#progress, #errors, #result)
+ * to its end: the job when done, or null once a failed job's problems
+ * are shown.
+ */
+export async function finished(id) {
+  const $ = (el) => document.getElementById(el);
+  $('errors').hidden = true;
+  $('result').hidden = true;
+  const j = await watch(id, (j) => showProgress($('progress'), j));
+  if (j.state === 'failed') {
+    showProblems($('errors'), j);
+    $('errors').focus();
+    return null;
+  }
+  return j;
+}

@@ -1,6 +1,6 @@
 import { api, notice, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy, required } from '../form.js';
-import { whoami, sendFile, watch, showProgress, showProblems, countsList } from '../manage.js';
+import { whoami, sendFile, watch, showProgress, finished, countsList } from '../manage.js';
 
 const $ = (id) => document.getElementById(id);
 const resultNames = { created: '作成したアカウント', alreadyRegistered: '登録済みのため作成しなかった行' };
@@ -14,14 +14,8 @@ function remember(params) {
 }
 
 async function follow(id) {
-  $('errors').hidden = true;
-  $('result').hidden = true;
-  const j = await watch(id, (j) => showProgress($('progress'), j));
-  if (j.state === 'failed') {
-    showProblems($('errors'), j);
-    $('errors').focus();
-    return;
-  }
+  const j = await finished(id);
+  if (!j) return;
   countsList($('result-counts'), j.counts, resultNames);
   // A cumulative form sent again: its people already registered, by row.
   const registered = j.registered || [];

@@ -1,19 +1,13 @@
 import { notice, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy, required } from '../form.js';
-import { whoami, sendFile, watch, showProgress, showProblems, countsList, masterNames } from '../manage.js';
+import { whoami, sendFile, finished, countsList, masterNames } from '../manage.js';
 
 const $ = (id) => document.getElementById(id);
 const countNames = { created: '新規', updated: '更新', unchanged: '変更なし', rejected: '除外' };
 
 async function follow(id) {
-  $('errors').hidden = true;
-  $('result').hidden = true;
-  const j = await watch(id, (j) => showProgress($('progress'), j));
-  if (j.state === 'failed') {
-    showProblems($('errors'), j);
-    $('errors').focus();
-    return;
-  }
+  const j = await finished(id);
+  if (!j) return;
   $('result-kind').textContent = masterNames[(j.params || {}).kind] || '';
   countsList($('result-counts'), j.counts, countNames);
   const file = j.files && j.files.rejections;
