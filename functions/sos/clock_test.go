@@ -55,7 +55,7 @@ func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock) string {
 	svc := sos.NewService(sos.Deps{Store: store, Reader: store, Surveys: dynamo.NewSurveyStatusStore(db, fnEnv["SURVEYS_TABLE"]),
 		Insts: dynamo.NewMasterStore(db, fnEnv["MASTERS_TABLE"]), Audit: httpapi.Audited(e.Audit),
 		Mail: notify.New(ep.SESClient(), nil, nil, notify.Config{MailFrom: fnEnv["MAIL_FROM"]}), Accounts: e.Store,
-		Directory: userNames{e.Store}, Now: clock.Now})
+		Directory: e.Store, Now: clock.Now})
 	h := &handler{svc: svc, gate: maintenance.NewGate(dynamo.NewWindowStore(db, fnEnv["SYSTEM_TABLE"], nil), time.Second, nil),
 		audit: httpapi.Audited(e.Audit), sessions: session.NewManager(e.Store, session.Config{}),
 		allowedOrigins: strings.Split(fnEnv["ALLOWED_ORIGINS"], ","), logger: slog.New(slog.DiscardHandler), now: clock.Now}

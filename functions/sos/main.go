@@ -62,15 +62,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger,
 	svc := sos.NewService(sos.Deps{Store: sosStore, Reader: sosStore, Surveys: dynamo.NewSurveyStatusStore(db, surveysTable),
 		Insts: dynamo.NewMasterStore(db, mastersTable), Audit: auditLog,
 		Mail:     notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}),
-		Accounts: store, Directory: userNames{store}, Now: now})
+		Accounts: store, Directory: store, Now: now})
 	return &handler{svc: svc, gate: maintenance.NewGate(dynamo.NewWindowStore(db, systemTable, nil), cacheFor, nil), audit: auditLog,
 		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: now}, nil
-}
-
-// userNames answers the names of accounts from the users table.
-type userNames struct{ store *dynamo.AuthStore }
-
-func (u userNames) UserName(ctx context.Context, id string) (string, error) {
-	usr, err := u.store.GetUser(ctx, id)
-	return usr.Name, err
 }

@@ -615,3 +615,43 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 	}
 	return key, nil
 }
+
+// UserNames answers the names of accounts ids, read with BatchGetItem (100
+// keys a call); an ID with no account, or an account without a name, is
+// left out.
+func (s *AuthStore) UserNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	seen := map[string]bool{}
+	var keys []map[string]types.AttributeValue
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, map[string]types.AttributeValue{"userId": str(id)})
+		}
+	}
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]types.KeysAndAttributes{s.tables.Users: {Keys: keys[start:min(start+100, len(keys))],
+			ProjectionExpression: aws.String("userId, #n"), ExpressionAttributeNames: map[string]string{"#n": "name"}}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			}
+			if attempt == 6 {
+				return nil, fmt.Errorf("dynamodb user names: keys left unprocessed")
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, wrap("user names", err)
+			}
+			for _, item := range res.Responses[s.tables.Users] {
+				id, _ := item["userId"].(*types.AttributeValueMemberS)
+				name, _ := item["name"].(*types.AttributeValueMemberS)
+				if id != nil && name != nil && name.Value != "" {
+					out[id.Value] = name.Value
+				}
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gmis-oss/gmis/shared/apperr"
@@ -64,7 +63,9 @@ func (r *Request) note(at time.Time, by, action string) {
 
 // Directory finds an account's name (the applicant shown to reviewers).
 type Directory interface {
-	UserName(ctx context.Context, id string) (string, error)
+	// UserNames answers the names of accounts; one without a name, or
+	// deleted, is left out.
+	UserNames(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // Detail is what a reviewer sees of a request: the request with its
@@ -107,8 +108,8 @@ func (s *Service) person(ctx context.Context, id string) *Person {
 	p := &Person{UserID: id}
 	if s.directory != nil {
 		// A deleted account leaves the ID: the request stays readable.
-		if name, err := s.directory.UserName(ctx, id); err == nil {
-			p.Name = name
+		if names, err := s.directory.UserNames(ctx, []string{id}); err == nil {
+			p.Name = names[id]
 		}
 	}
 	return p
@@ -137,36 +138,26 @@ func (s *Service) ReviewDetail(ctx context.Context, p authz.Principal, code, id 
 		Surveys: LatestSurveysView{Daily: st.Daily, Weekly: st.Weekly}}, nil
 }
 
-// names finds the names of accounts ids, a few at a time; an account
-// without a name (or deleted) is shown by its ID.
+// names finds the names of accounts ids in one batched read; an account
+// without a name (or deleted), or all of them if the read fails, is shown
+// by its ID.
 func (s *Service) names(ctx context.Context, ids []string) map[string]string {
 	out := map[string]string{}
-	var todo []string
 	for _, id := range ids {
-		if _, ok := out[id]; !ok && id != "" {
+		if id != "" {
 			out[id] = id
-			todo = append(todo, id)
 		}
 	}
-	if s.directory == nil {
+	if s.directory == nil || len(out) == 0 {
 		return out
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, id := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if name, err := s.directory.UserName(ctx, id); err == nil && name != "" {
-				mu.Lock()
-				out[id] = name
-				mu.Unlock()
-			}
-		}()
+	found, err := s.directory.UserNames(ctx, ids)
+	if err != nil {
+		return out
 	}
-	wg.Wait()
+	for id, name := range found {
+		out[id] = name
+	}
 	return out
 }
 
