@@ -5,15 +5,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
@@ -25,10 +22,9 @@ import (
 	"github.com/gmis-oss/gmis/shared/invoke"
 	"github.com/gmis-oss/gmis/shared/issuance"
 	"github.com/gmis-oss/gmis/shared/job"
-	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/master"
 	"github.com/gmis-oss/gmis/shared/notify"
-	"github.com/gmis-oss/gmis/shared/session"
+	"github.com/gmis-oss/gmis/shared/platform"
 	"github.com/gmis-oss/gmis/shared/uploads"
 )
 
@@ -44,41 +40,30 @@ func main() {
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
 	e := env.New(getenv)
-	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE"), Audit: e.Need("AUDIT_TABLE")}
-	auditTable, mastersTable, systemTable := e.Need("AUDIT_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE")
+	mastersTable := e.Need("MASTERS_TABLE")
 	surveysTable := e.Need("SURVEYS_TABLE") // the search's read model, kept with each institution write
 	secret, mailFrom := []byte(e.Need("AUTH_SECRET")), e.Need("MAIL_FROM")
 	voiceOrigin := e.Get("VOICE_ORIGINATION_IDENTITY")
 	appURL := strings.TrimSuffix(e.Need("APP_BASE_URL"), "/")
-	origins := e.List("ALLOWED_ORIGINS")
-	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
-	cacheFor := e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second)
 	jobsTable, bucket, jobsFunction := e.Need("JOBS_TABLE"), e.Need("UPLOADS_BUCKET"), e.Need("JOBS_FUNCTION")
-	if err := e.Err(); err != nil {
+	b, err := platform.Load(ctx, e)
+	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	store := dynamo.NewAuthStore(db, tables)
-	log := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
-	sessCfg.Ended = auth.RecordExpiry(log, time.Now)
+	cfg, db, store, log := b.AWS, b.DB, b.Users, b.Audit
 	// The voice origin only tells issuance whether method 3 may be chosen;
 	// this function places no calls.
 	mailer := notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom, VoiceOrigin: voiceOrigin})
-	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{Session: sessCfg})
+	accounts, err := auth.NewService(store, log, mailer, secret, auth.Config{Session: b.Session})
 	if err != nil {
 		return nil, err
 	}
 	masters := dynamo.NewMasterStore(db, mastersTable).WithSearch(surveysTable)
-	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: tables.Users, Masters: mastersTable, Audit: auditTable}, nil)
+	movers := dynamo.NewAccountMover(db, store, dynamo.MoveTables{Users: b.Tables.Users, Masters: mastersTable, Audit: b.Tables.Audit}, nil)
 	bulk, err := issuance.NewService(accounts, store, masters, log, mailer, secret, appURL+"/", nil)
 	if err != nil {
 		return nil, err
 	}
-	windows := dynamo.NewWindowStore(db, systemTable, nil)
 	files := uploads.New(s3.NewFromConfig(cfg), bucket)
 	jobStore := dynamo.NewJobStore(db, jobsTable)
 	jobs := job.NewService(jobStore, invoke.NewJobs(awslambda.NewFromConfig(cfg), jobsFunction), files, map[job.Kind]job.Check{
@@ -86,7 +71,7 @@ func build(ctx context.Context, getenv func(string) string, logger *slog.Logger)
 	return &handler{
 		jobs: jobs, files: files,
 		accounts: accounts, users: store, masters: master.NewService(masters, movers, log, nil), bulk: bulk,
-		windows: windows, gate: maintenance.NewGate(windows, cacheFor, nil), audit: log,
-		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
+		windows: b.Windows, gate: b.Gate, audit: log,
+		sessions: b.Sessions, allowedOrigins: b.Origins, logger: logger, now: time.Now,
 	}, nil
 }

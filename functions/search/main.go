@@ -6,23 +6,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
-	"github.com/gmis-oss/gmis/shared/maintenance"
+	"github.com/gmis-oss/gmis/shared/platform"
 	"github.com/gmis-oss/gmis/shared/seal"
 	"github.com/gmis-oss/gmis/shared/search"
-	"github.com/gmis-oss/gmis/shared/session"
 	"github.com/gmis-oss/gmis/shared/survey"
 )
 
@@ -38,28 +33,17 @@ func main() {
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*handler, error) {
 	e := env.New(getenv)
-	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
-	surveysTable, systemTable, auditTable := e.Need("SURVEYS_TABLE"), e.Need("SYSTEM_TABLE"), e.Need("AUDIT_TABLE")
+	surveysTable := e.Need("SURVEYS_TABLE")
 	secret := []byte(e.Need("AUTH_SECRET"))
-	origins := e.List("ALLOWED_ORIGINS")
 	staleDays := e.Int("SEARCH_STALE_DAYS", search.DefaultStaleDays)
-	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
-	cacheFor := e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second)
-	if err := e.Err(); err != nil {
+	b, err := platform.Load(ctx, e)
+	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	store := dynamo.NewAuthStore(db, tables)
-	auditLog := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
-	sessCfg.Ended = auth.RecordExpiry(auditLog, time.Now)
-	svc := search.NewService(dynamo.NewSearchStore(db, surveysTable), dynamo.NewSurveyStore(db, surveysTable, survey.DailyKind),
+	svc := search.NewService(dynamo.NewSearchStore(b.DB, surveysTable), dynamo.NewSurveyStore(b.DB, surveysTable, survey.DailyKind),
 		search.Config{StaleDays: staleDays, CursorKey: seal.DeriveKey(secret, "search-cursor")})
 	return &handler{
-		search: svc, gate: maintenance.NewGate(dynamo.NewWindowStore(db, systemTable, nil), cacheFor, nil), audit: auditLog,
-		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: time.Now,
+		search: svc, gate: b.Gate, audit: b.Audit,
+		sessions: b.Sessions, allowedOrigins: b.Origins, logger: logger, now: time.Now,
 	}, nil
 }

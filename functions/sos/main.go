@@ -6,23 +6,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
-	"github.com/gmis-oss/gmis/shared/auth"
 	"github.com/gmis-oss/gmis/shared/dynamo"
 	"github.com/gmis-oss/gmis/shared/env"
 	"github.com/gmis-oss/gmis/shared/httpapi"
-	"github.com/gmis-oss/gmis/shared/maintenance"
 	"github.com/gmis-oss/gmis/shared/notify"
-	"github.com/gmis-oss/gmis/shared/session"
+	"github.com/gmis-oss/gmis/shared/platform"
 	"github.com/gmis-oss/gmis/shared/sos"
 )
 
@@ -38,31 +33,21 @@ func main() {
 
 func build(ctx context.Context, getenv func(string) string, logger *slog.Logger, now func() time.Time) (*handler, error) {
 	e := env.New(getenv)
-	tables := dynamo.AuthTables{Users: e.Need("USERS_TABLE"), Sessions: e.Need("SESSIONS_TABLE"), AuthState: e.Need("AUTH_STATE_TABLE")}
-	sosTable, surveysTable, mastersTable, systemTable, auditTable := e.Need("SOS_TABLE"), e.Need("SURVEYS_TABLE"), e.Need("MASTERS_TABLE"), e.Need("SYSTEM_TABLE"), e.Need("AUDIT_TABLE")
+	sosTable, surveysTable, mastersTable := e.Need("SOS_TABLE"), e.Need("SURVEYS_TABLE"), e.Need("MASTERS_TABLE")
 	mailFrom := e.Need("MAIL_FROM")
-	origins := e.List("ALLOWED_ORIGINS")
-	sessCfg := session.Config{Idle: e.Duration("SESSION_IDLE_TIMEOUT", 3*time.Hour), Absolute: e.Duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour)}
-	cacheFor := e.Seconds("MAINTENANCE_CACHE_SECONDS", 30*time.Second)
-	if err := e.Err(); err != nil {
+	b, err := platform.Load(ctx, e)
+	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	store := dynamo.NewAuthStore(db, tables)
-	auditLog := httpapi.Audited(dynamo.NewAuditLog(db, auditTable))
-	sessCfg.Ended = auth.RecordExpiry(auditLog, time.Now)
+	db, store := b.DB, b.Users
 	// An apply reads the institution, the request and its surveys in one
 	// BatchGetItem and joins the window in one transaction with its audit
 	// record.
-	sosStore := dynamo.NewSOSStore(db, sosTable).WithApply(auditTable, mastersTable, surveysTable)
+	sosStore := dynamo.NewSOSStore(db, sosTable).WithApply(b.Tables.Audit, mastersTable, surveysTable)
 	svc := sos.NewService(sos.Deps{Store: sosStore, Reader: sosStore, Surveys: dynamo.NewSurveyStatusStore(db, surveysTable),
-		Insts: dynamo.NewMasterStore(db, mastersTable), Audit: auditLog,
-		Mail:     notify.New(ses.NewFromConfig(cfg), nil, nil, notify.Config{MailFrom: mailFrom}),
+		Insts: dynamo.NewMasterStore(db, mastersTable), Audit: b.Audit,
+		Mail:     notify.New(ses.NewFromConfig(b.AWS), nil, nil, notify.Config{MailFrom: mailFrom}),
 		Accounts: store, Directory: store, Now: now})
-	return &handler{svc: svc, gate: maintenance.NewGate(dynamo.NewWindowStore(db, systemTable, nil), cacheFor, nil), audit: auditLog,
-		sessions: session.NewManager(store, sessCfg), allowedOrigins: origins, logger: logger, now: now}, nil
+	return &handler{svc: svc, gate: b.Gate, audit: b.Audit,
+		sessions: b.Sessions, allowedOrigins: b.Origins, logger: logger, now: now}, nil
 }
