@@ -6,6 +6,7 @@ package authtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gmis-oss/gmis/infra/local/services"
 	"github.com/gmis-oss/gmis/shared/session"
 )
 
@@ -110,33 +112,10 @@ type Moto struct {
 	Endpoint string
 }
 
-type motoData struct {
-	SES struct {
-		Message []struct {
-			Body         string `json:"body"`
-			Subject      string `json:"subject"`
-			Destinations struct {
-				ToAddresses []string `json:"ToAddresses"`
-			} `json:"destinations"`
-		} `json:"Message"`
-	} `json:"ses"`
-	SNS struct {
-		SMS []struct {
-			Message     string `json:"message"`
-			PhoneNumber string `json:"phone_number"`
-		} `json:"SMS"`
-	} `json:"sns"`
-}
-
-func (m Moto) data() motoData {
+func (m Moto) data() services.MotoData {
 	m.T.Helper()
-	resp, err := http.Get(m.Endpoint + "/moto-api/data.json")
+	d, err := services.ReadMoto(context.Background(), m.Endpoint)
 	if err != nil {
-		m.T.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var d motoData
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
 		m.T.Fatal(err)
 	}
 	return d

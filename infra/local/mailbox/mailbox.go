@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/gmis-oss/gmis/infra/local/services"
 )
 
 // Message is one thing sent, as the page shows it.
@@ -123,24 +125,8 @@ func (b *Box) Watch(ctx context.Context, interval time.Duration) {
 
 // read returns every message sent, unsorted.
 func read(ctx context.Context, src Sources) ([]Message, error) {
-	var moto struct {
-		SES struct {
-			Message []struct {
-				Body         string `json:"body"`
-				Subject      string `json:"subject"`
-				Destinations struct {
-					ToAddresses []string `json:"ToAddresses"`
-				} `json:"destinations"`
-			} `json:"Message"`
-		} `json:"ses"`
-		SNS struct {
-			SMS []struct {
-				Message     string `json:"message"`
-				PhoneNumber string `json:"phone_number"`
-			} `json:"SMS"`
-		} `json:"sns"`
-	}
-	if err := getJSON(ctx, src.Moto+"/moto-api/data.json", &moto); err != nil {
+	moto, err := services.ReadMoto(ctx, src.Moto)
+	if err != nil {
 		return nil, err
 	}
 	var out []Message
