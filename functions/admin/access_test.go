@@ -89,7 +89,7 @@ func TestNoExistenceOraclesForLowRoles(t *testing.T) {
 		if r := upload(t, c, "/admin/jobs?type=master-import&kind=health-centers", []byte(row), nil); r.Status != 403 || strings.Contains(string(r.Body), "1399") {
 			t.Errorf("%s importing masters = %d %s, want 403", role, r.Status, r.Body)
 		}
-		if r := upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{withMail(person(1, "2710000001"))})), nil); r.Status != 403 || strings.Contains(string(r.Body), "problems") {
+		if r := upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", []map[string]string{withMail(person(1, "2710000001"))})), nil); r.Status != 403 || strings.Contains(string(r.Body), "problems") {
 			t.Errorf("%s issuing accounts = %d %s, want 403", role, r.Status, r.Body)
 		}
 		if r := c.Do("POST", "/admin/institutions", map[string]any{"fields": map[string]string{"name": "x", "category": "hospital", "prefectureCode": "13", "healthCenterCode": "2701"}}); r.Status != 403 {
@@ -110,7 +110,7 @@ func TestNoExistenceOraclesForLowRoles(t *testing.T) {
 	c27 := e.LoginChanged(t, p27, pw27)
 	problemOf := func(inst string) string {
 		t.Helper()
-		r := issueJob(t, c27, []byte(form([]map[string]string{withMail(person(1, inst))})))
+		r := issueJob(t, c27, []byte(authtest.ApplicationForm("", []map[string]string{withMail(person(1, inst))})))
 		problems, _ := r.JSON["problems"].([]any)
 		var out []string
 		for _, p := range problems {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 )
@@ -30,7 +31,7 @@ func TestAdministratorActionsAreAudited(t *testing.T) {
 
 	// The notice mail carries the initial password: from then on it is
 	// deleted, and the CSV downloaded afterwards does not show it.
-	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, "1310000002"))})))
+	r := issueJob(t, c, []byte(authtest.ApplicationForm("", []map[string]string{withMail(person(1, "1310000002"))})))
 	if r.String("state") != "done" {
 		t.Fatalf("issue = %d %s", r.Status, r.Body)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/gmis-oss/gmis/shared/authtest"
 )
 
 func TestPathParametersGet400NamingThem(t *testing.T) {
@@ -72,7 +74,7 @@ func TestControlCharactersAreRefusedInTextFields(t *testing.T) {
 	before := usersOf(t, e, inst)
 	p := withMail(person(1, inst))
 	p["B"] = "申請\x00花子"
-	up := issueJob(t, c, []byte(form([]map[string]string{p})))
+	up := issueJob(t, c, []byte(authtest.ApplicationForm("", []map[string]string{p})))
 	problems, _ := up.JSON["problems"].([]any)
 	if up.String("state") != "failed" || len(problems) != 1 || problems[0].(map[string]any)["row"] != float64(2) ||
 		!strings.HasPrefix(toString(problems[0].(map[string]any)["column"]), "B列") ||

@@ -9,6 +9,7 @@ import (
 	"github.com/gmis-oss/gmis/shared/apperr"
 	"github.com/gmis-oss/gmis/shared/audit"
 	"github.com/gmis-oss/gmis/shared/auth"
+	"github.com/gmis-oss/gmis/shared/authtest"
 	"github.com/gmis-oss/gmis/shared/authz"
 	"github.com/gmis-oss/gmis/shared/csvio"
 )
@@ -34,7 +35,7 @@ func TestIssuanceJobOf2000AccountsAndTheirNoticeMails(t *testing.T) {
 	const inst = "1310000005"
 	tag := fmt.Sprint(time.Now().UnixNano() % 1000000)
 	before := usersOf(t, e, inst)
-	file := "医療機関等情報支援システム 利用申請様式\r\n" + form(bigForm(2000, inst, tag))
+	file := "医療機関等情報支援システム 利用申請様式\r\n" + authtest.ApplicationForm("", bigForm(2000, inst, tag))
 
 	began := time.Now()
 	r := upload(t, c, "/admin/jobs?type=issuance", []byte(file), nil)
@@ -121,7 +122,7 @@ func TestIssuanceJobWithOneBadRowCreatesNothing(t *testing.T) {
 	before := usersOf(t, e, inst)
 	rows := bigForm(2000, inst, fmt.Sprint(time.Now().UnixNano()%1000000))
 	rows[1499]["C"] = "+1 415 555 0100"
-	r := upload(t, c, "/admin/jobs?type=issuance", []byte(form(rows)), nil)
+	r := upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", rows)), nil)
 	got, _ := waitJob(t, c, r.String("jobId"))
 	problems, _ := got.JSON["problems"].([]any)
 	if got.String("state") != "failed" || len(problems) != 1 {
@@ -147,14 +148,14 @@ func TestIssuanceJobRestoresALeadingZeroExcelDropped(t *testing.T) {
 	p := withMail(person(1, "110000001"))
 	p["K"], p["D"], p["AM"] = "101", "zero-"+tag+"@hospital.example.jp", "zero-"+tag+"@hospital.example.jp"
 	before := usersOf(t, e, "0110000001")
-	r := upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{p})), nil)
+	r := upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", []map[string]string{p})), nil)
 	got, _ := waitJob(t, c, r.String("jobId"))
 	if got.String("state") != "done" || usersOf(t, e, "0110000001")-before != 1 {
 		t.Errorf("form with 110000001: %.400s", got.Body)
 	}
 	q := withMail(person(2, "110009999"))
 	q["K"] = "101"
-	r = upload(t, c, "/admin/jobs?type=issuance", []byte(form([]map[string]string{q})), nil)
+	r = upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", []map[string]string{q})), nil)
 	got, _ = waitJob(t, c, r.String("jobId"))
 	if got.String("state") != "failed" || !strings.Contains(string(got.Body), "先頭の0") {
 		t.Errorf("form with an unknown short code: %.400s", got.Body)
@@ -173,7 +174,7 @@ func TestResubmittedCumulativeFormIssuesOnlyTheNewRows(t *testing.T) {
 	tag := fmt.Sprint(time.Now().UnixNano() % 1000000)
 	rows := bigForm(2, inst, "cum"+tag)
 	rows[1]["B"] = "同名 花子" + tag
-	r := upload(t, c, "/admin/jobs?type=issuance", []byte(form(rows)), nil)
+	r := upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", rows)), nil)
 	first, _ := waitJob(t, c, r.String("jobId"))
 	if first.String("state") != "done" {
 		t.Fatalf("first form: %.400s", first.Body)
@@ -189,7 +190,7 @@ func TestResubmittedCumulativeFormIssuesOnlyTheNewRows(t *testing.T) {
 	more[0]["B"] = rows[1]["B"] // the same name, another mail: another person
 	more[1]["B"], more[2]["B"] = "同名 次郎"+tag, "同名 次郎"+tag
 	rows[0]["D"] = strings.ToUpper(rows[0]["D"]) // mails compare without case
-	r = upload(t, c, "/admin/jobs?type=issuance", []byte(form(append(rows, more...))), nil)
+	r = upload(t, c, "/admin/jobs?type=issuance", []byte(authtest.ApplicationForm("", append(rows, more...))), nil)
 	got, _ := waitJob(t, c, r.String("jobId"))
 	counts, _ := got.JSON["counts"].(map[string]any)
 	if got.String("state") != "done" || counts["created"] != float64(3) || counts["alreadyRegistered"] != float64(2) || got.JSON["rowsTotal"] != float64(5) {

@@ -282,25 +282,6 @@ func TestAddAndEditInstitution(t *testing.T) {
 	}
 }
 
-// form builds an application form (システム利用申請様式) CSV: a header row
-// and one row per map of column letter → value.
-func form(rows []map[string]string) string {
-	cols := 40 // A … AN
-	var b strings.Builder
-	header := make([]string, cols)
-	header[csvio.ColumnIndex("B")] = "利用者名"
-	header[csvio.ColumnIndex("AN")] = "二要素認証手段コード"
-	b.WriteString(strings.Join(header, ",") + "\r\n")
-	for _, r := range rows {
-		fields := make([]string, cols)
-		for col, v := range r {
-			fields[csvio.ColumnIndex(col)] = v
-		}
-		b.WriteString(strings.Join(fields, ",") + "\r\n")
-	}
-	return b.String()
-}
-
 func person(i int, inst string) map[string]string {
 	hc := "1301"
 	if strings.HasPrefix(inst, "133") {
@@ -376,7 +357,7 @@ func TestBulkIssuanceOf200Accounts(t *testing.T) {
 	for i := range 200 {
 		rows = append(rows, withMail(person(i+1, inst)))
 	}
-	sjis, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(form(rows)))
+	sjis, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(authtest.ApplicationForm("", rows)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +475,7 @@ func TestFormErrorsAreAllNamedAndNothingIsCreated(t *testing.T) {
 	vetAs09["K"] = "1302"
 	rows := []map[string]string{good, badName, badPhone, badMailAndMethod, unknownInst, wrongHC, smsToLandline, dup, vetAs09}
 
-	r := issueJob(t, c, []byte(form(rows)))
+	r := issueJob(t, c, []byte(authtest.ApplicationForm("", rows)))
 	if r.String("state") != "failed" {
 		t.Fatalf("issuance job = %d %s", r.Status, r.Body)
 	}
@@ -515,7 +496,7 @@ func TestAdminOfAnotherPrefectureCannotIssue(t *testing.T) {
 	c := e.LoginChanged(t, admin, pw)
 	const inst = "1310000005"
 	before := usersOf(t, e, inst)
-	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, inst))})))
+	r := issueJob(t, c, []byte(authtest.ApplicationForm("", []map[string]string{withMail(person(1, inst))})))
 	if r.String("state") != "failed" || !strings.Contains(string(r.Body), "管轄外") {
 		t.Errorf("upload for prefecture 13 by a prefecture-27 admin = %d %s", r.Status, r.Body)
 	}

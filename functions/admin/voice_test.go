@@ -41,7 +41,7 @@ func TestVoiceNeedsAnOriginationIdentity(t *testing.T) {
 	admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 	c := e.LoginChanged(t, admin, pw)
 
-	r := issueJob(t, c, []byte(form([]map[string]string{withMail(person(1, "1310000002")), voiceRow(2, "1310000002")})))
+	r := issueJob(t, c, []byte(authtest.ApplicationForm("", []map[string]string{withMail(person(1, "1310000002")), voiceRow(2, "1310000002")})))
 	if r.String("state") != "failed" {
 		t.Fatalf("form with method 3 = %d %s, want a failed job", r.Status, r.Body)
 	}
@@ -69,7 +69,7 @@ func TestVoiceNeedsAnOriginationIdentity(t *testing.T) {
 		loadMasters(t, e, national(t, e))
 		admin, pw := e.Account(t, auth.NewAccount{Role: authz.PrefectureAdmin, PrefectureCode: "13"})
 		c := e.LoginChanged(t, admin, pw)
-		if r := issueJob(t, c, []byte(form([]map[string]string{voiceRow(3, "1310000002")}))); r.String("state") != "done" {
+		if r := issueJob(t, c, []byte(authtest.ApplicationForm("", []map[string]string{voiceRow(3, "1310000002")}))); r.String("state") != "done" {
 			t.Errorf("form with method 3 = %d %s, want the account issued", r.Status, r.Body)
 		}
 	})

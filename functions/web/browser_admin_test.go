@@ -20,25 +20,8 @@ import (
 	"github.com/gmis-oss/gmis/shared/csvio"
 )
 
-// applicationForm builds a システム利用申請様式 CSV: a title line as Excel
-// forms have, the header row, and one row per map of column letter → value.
-func applicationForm(rows []map[string]string) string {
-	const cols = 40 // A … AN
-	var b strings.Builder
-	b.WriteString("医療機関等情報支援システム 利用申請様式\r\n")
-	header := make([]string, cols)
-	header[csvio.ColumnIndex("B")] = "利用者名"
-	header[csvio.ColumnIndex("AN")] = "二要素認証手段コード"
-	b.WriteString(strings.Join(header, ",") + "\r\n")
-	for _, r := range rows {
-		fields := make([]string, cols)
-		for col, v := range r {
-			fields[csvio.ColumnIndex(col)] = v
-		}
-		b.WriteString(strings.Join(fields, ",") + "\r\n")
-	}
-	return b.String()
-}
+// formTitle is the title line Excel forms have above their header row.
+const formTitle = "医療機関等情報支援システム 利用申請様式"
 
 // applicant is a row of the form: a user of institution 1310000002 with
 // a name and mail of their own.
@@ -138,7 +121,7 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	tag := fmt.Sprint(time.Now().UnixNano() % 1000000)
 	rows := []map[string]string{applicant(1, tag), applicant(2, tag)}
 	rows[1]["C"] = "+1 415 555 0100"
-	bad, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(applicationForm(rows)))
+	bad, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte(authtest.ApplicationForm(formTitle, rows)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +154,7 @@ func TestAdminPagesInTheBrowser(t *testing.T) {
 	// The fixed file (UTF-8 with a BOM) issues the accounts; the password
 	// CSV downloads from the page and lists them.
 	rows[1]["C"] = "03-5555-0002"
-	if err := os.WriteFile(goodFile, append([]byte("\ufeff"), applicationForm(rows)...), 0o600); err != nil {
+	if err := os.WriteFile(goodFile, append([]byte("\ufeff"), authtest.ApplicationForm(formTitle, rows)...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx,

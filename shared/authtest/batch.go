@@ -2,11 +2,13 @@ package authtest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/gmis-oss/gmis/shared/csvio"
 )
 
 // BatchWrite loads items into table with BatchWriteItem, 25 at a time,
@@ -38,4 +40,27 @@ func BatchWrite(b testing.TB, db *dynamodb.Client, table string, items []map[str
 	}
 	close(chunks)
 	wg.Wait()
+}
+
+// ApplicationForm builds an application form (システム利用申請様式) CSV as
+// Excel saves it: title, if any, on a line of its own above the header row,
+// then one row per map of column letter → value.
+func ApplicationForm(title string, rows []map[string]string) string {
+	const cols = 40 // A … AN
+	var b strings.Builder
+	if title != "" {
+		b.WriteString(title + "\r\n")
+	}
+	header := make([]string, cols)
+	header[csvio.ColumnIndex("B")] = "利用者名"
+	header[csvio.ColumnIndex("AN")] = "二要素認証手段コード"
+	b.WriteString(strings.Join(header, ",") + "\r\n")
+	for _, r := range rows {
+		fields := make([]string, cols)
+		for col, v := range r {
+			fields[csvio.ColumnIndex(col)] = v
+		}
+		b.WriteString(strings.Join(fields, ",") + "\r\n")
+	}
+	return b.String()
 }
