@@ -24,26 +24,9 @@ import (
 // this process with a clock they move, against the same DynamoDB Local and
 // moto as the stack tests.
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // clockServer serves the auth routes with clock as their time, seen from
 // sourceIP (as API Gateway would report it).
-func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock, sourceIP string, cfg auth.Config) *authtest.Client {
+func clockServer(t *testing.T, e *authtest.Env, clock *authtest.Clock, sourceIP string, cfg auth.Config) *authtest.Client {
 	t.Helper()
 	var fnEnv map[string]string
 	for _, f := range e.Stack.Template.Functions {
@@ -74,8 +57,8 @@ func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock, sourceIP strin
 
 // futureClock starts far from the wall clock, so that rate-limit windows of
 // other tests sharing the tables do not overlap this one's.
-func futureClock(offset time.Duration) *fakeClock {
-	return &fakeClock{t: time.Now().Add(offset).Truncate(time.Second)}
+func futureClock(offset time.Duration) *authtest.Clock {
+	return authtest.NewClock(time.Now().Add(offset).Truncate(time.Second))
 }
 
 func loginWith(t *testing.T, e *authtest.Env, c *authtest.Client, u auth.User, pw string) authtest.Response {
@@ -219,7 +202,7 @@ func TestAddressIsLimitedByFailuresNotLogins(t *testing.T) {
 	e := stackEnv(t)
 	// At the start of a one-minute window, so that the failures below fall
 	// in one window: across a boundary the estimate weights the earlier one.
-	clock := &fakeClock{t: time.Now().Add(144 * time.Hour).Truncate(time.Minute).Add(5 * time.Second)}
+	clock := authtest.NewClock(time.Now().Add(144 * time.Hour).Truncate(time.Minute).Add(5 * time.Second))
 	c := clockServer(t, e, clock, "198.51.100.6", auth.Config{IPLimit: 3, IPWindow: time.Minute})
 	// A ward logging in from one address: more logins than the limit.
 	for range 2 {

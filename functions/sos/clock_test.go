@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,26 +26,9 @@ import (
 // the 13:00 JST deadline on any day. Sessions and surveys go through the
 // stack on the wall clock.
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // clockServer serves the sos routes with clock as the service's time and
 // returns its base URL.
-func clockServer(t *testing.T, e *authtest.Env, clock *fakeClock) string {
+func clockServer(t *testing.T, e *authtest.Env, clock *authtest.Clock) string {
 	t.Helper()
 	fnEnv := e.Stack.FunctionEnv("SosFunction")
 	ep := e.Stack.Endpoints
@@ -134,7 +116,7 @@ func TestDeadlineThroughTheHandler(t *testing.T) {
 	addInstitution(t, e, in)
 	c := staff(t, e, in)
 	eligible(t, c, in)
-	clock := &fakeClock{}
+	clock := &authtest.Clock{}
 	base := clockServer(t, e, clock)
 	ic := on(base, c)
 	nat := on(base, admin(t, e, authz.National, ""))
@@ -188,7 +170,7 @@ func TestEditAfterCloseIsMarked(t *testing.T) {
 	addInstitution(t, e, in)
 	c := staff(t, e, in)
 	eligible(t, c, in)
-	clock := &fakeClock{}
+	clock := &authtest.Clock{}
 	base := clockServer(t, e, clock)
 	ic := on(base, c)
 	rev := on(base, admin(t, e, authz.PrefectureAdmin, "14"))
