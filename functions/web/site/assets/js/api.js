@@ -196,6 +196,28 @@ export const roleNames = {
   institution_user: '医療機関 利用者',
 };
 
+/**
+ * signedIn is the logged-in user, shown in the header; or null once the
+ * page has gone to login (no session), to the first password change, or
+ * told why it could not ask (through failed, a warning notice by default).
+ */
+export async function signedIn(failed = (message) => notice(message, 'warning')) {
+  let me;
+  try {
+    me = await api('GET', '/auth/me');
+  } catch (err) {
+    if (err.status === 401) toLogin();
+    else failed(err.message);
+    return null;
+  }
+  if (me.mustChangePassword) {
+    location.assign('/password/change?first=1');
+    return null;
+  }
+  showAccount(me);
+  return me;
+}
+
 /** showAccount fills the header with the logged-in user and wires logout. */
 export function showAccount(me) {
   sessionSeen = true;

@@ -1,6 +1,6 @@
 // What the administrators' pages (/manage/...) share: the logged-in
 // administrator, files sent as jobs, and a job's progress and result.
-import { api, ApiError, showAccount, toLogin, notice, formatDateTime } from './api.js';
+import { api, ApiError, signedIn, toLogin, notice, formatDateTime } from './api.js';
 
 /** adminRoles are the roles with the administrators' menu. */
 export const adminRoles = ['national', 'prefecture_admin', 'health_center_admin'];
@@ -10,19 +10,8 @@ export const adminRoles = ['national', 'prefecture_admin', 'health_center_admin'
  * it says why (or goes to the login page) and returns null.
  */
 export async function whoami(roles = adminRoles) {
-  let me;
-  try {
-    me = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) toLogin();
-    else notice(err.message, 'warning');
-    return null;
-  }
-  if (me.mustChangePassword) {
-    location.assign('/password/change?first=1');
-    return null;
-  }
-  showAccount(me);
+  const me = await signedIn();
+  if (!me) return null;
   document.getElementById('loading')?.setAttribute('hidden', '');
   if (!roles.includes(me.role)) {
     notice('このページを利用する権限がありません。', 'warning');

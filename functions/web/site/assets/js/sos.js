@@ -1,24 +1,8 @@
 // What the 緊急配布要請 (SOS) pages share: the deadline banner, the
 // request's paths, its status in words and its read-only view.
-import { api, clock, showAccount, toLogin, notice, formatDate, formatDateTime } from './api.js';
+import { api, clock, formatDate, formatDateTime } from './api.js';
 
 /** me reads the logged-in user, sending to login when there is none. */
-export async function me() {
-  let u;
-  try {
-    u = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) toLogin();
-    else notice(err.message, 'warning');
-    return null;
-  }
-  if (u.mustChangePassword) {
-    location.assign('/password/change?first=1');
-    return null;
-  }
-  showAccount(u);
-  return u;
-}
 
 /** requestPath is the API path of an institution's requests, or of one. */
 export function requestPath(code, id, action) {

@@ -1,5 +1,5 @@
 // A survey's form page: daily (a JST day) or weekly (an ISO week).
-import { api, showAccount, toLogin, notice, formatDateTime, draftKey, savedBy } from './api.js';
+import { api, signedIn, toLogin, formatDateTime, draftKey, savedBy } from './api.js';
 import { showErrors, clearErrors, busy } from './form.js';
 
 /**
@@ -76,14 +76,8 @@ function keepDraft() {
 }
 
 async function load() {
-  try {
-    me = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) return toLogin();
-    return notice(err.message, 'warning');
-  }
-  if (me.mustChangePassword) return location.assign('/password/change?first=1');
-  showAccount(me);
+  me = await signedIn();
+  if (!me) return;
   document.getElementById('loading').hidden = true;
   code = me.institutionCode;
   if (!code) return setState('調査には医療機関の利用者が回答します。', 'warning');
@@ -132,11 +126,21 @@ async function load() {
 form.addEventListener('input', () => key && keepDraft());
 
 // A count is retyped, not added to: its content is selected on focus, so
-// that typing 120 over a 0 gives 120, not 0120.
+// that typing 120 over a 0 gives 120, not 0120. The click that focused it
+// would put the caret back on its mouseup, so that one mouseup is
+// cancelled.
+let justFocused = null;
 form.addEventListener('focusin', (ev) => {
   const el = ev.target;
-  if (el.classList && el.classList.contains('input-count')) setTimeout(() => { if (document.activeElement === el) el.select(); }, 0);
+  if (!el.classList || !el.classList.contains('input-count')) return;
+  el.select();
+  justFocused = el;
 });
+form.addEventListener('mouseup', (ev) => {
+  if (ev.target === justFocused) ev.preventDefault();
+  justFocused = null;
+});
+form.addEventListener('keydown', () => { justFocused = null; });
 
 dayForm.addEventListener('submit', (ev) => {
   ev.preventDefault();

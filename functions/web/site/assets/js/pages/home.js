@@ -1,4 +1,4 @@
-import { api, showAccount, toLogin, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
+import { api, signedIn, notice, roleNames, formatDate, formatTime, today, isoWeek } from '../api.js';
 import { homeSOS } from '../sos.js';
 import { showAdminMenu } from '../menu.js';
 import { showNotices } from '../notices.js';
@@ -6,15 +6,8 @@ import { showNotices } from '../notices.js';
 const methods = { mail: 'メール', sms: 'SMS', voice: '音声通話', totp: '認証アプリ' };
 
 async function load() {
-  let me;
-  try {
-    me = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) return toLogin();
-    return notice(err.message, 'warning');
-  }
-  if (me.mustChangePassword) return location.assign('/password/change?first=1');
-  showAccount(me);
+  const me = await signedIn();
+  if (!me) return;
   showNotices(document.getElementById('announcements'));
   if (new URLSearchParams(location.search).has('changed')) notice('パスワードを変更しました。', 'success');
   document.getElementById('loading').hidden = true;

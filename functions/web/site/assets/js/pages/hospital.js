@@ -1,7 +1,7 @@
 // 医療機関の詳細: GET /search/hospitals/{code} — the master fields, the
 // accepting status, its last 7 days and, where the API gives it, the whole
 // latest daily survey.
-import { api, showAccount, toLogin } from '../api.js';
+import { api, signedIn, toLogin } from '../api.js';
 import { el, badges, statusFacts, facts, telLink, categories, day, lastSearchKey, viewer } from '../hospitals.js';
 
 const code = new URLSearchParams(location.search).get('code') || '';
@@ -60,15 +60,8 @@ function showSurvey(values, status) {
 async function load() {
   const back = sessionStorage.getItem(lastSearchKey);
   if (back && back.startsWith('/hospitals?')) document.getElementById('back').href = back;
-  let me;
-  try {
-    me = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) return toLogin();
-    return problem(err.message);
-  }
-  if (me.mustChangePassword) return location.assign('/password/change?first=1');
-  showAccount(me);
+  const me = await signedIn(problem);
+  if (!me) return;
   if (!/^[0-9]{10}$/.test(code)) return problem('医療機関コード（半角数字10桁）が指定されていません。検索結果から医療機関を選んでください。');
   try {
     show(await api('GET', `/search/hospitals/${code}?${viewer(me)}`));

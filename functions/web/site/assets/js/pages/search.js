@@ -1,6 +1,6 @@
 // 病院検索: the search form, kept in the address bar's query so that back,
 // forward and reload keep it, and the results of GET /search/hospitals.
-import { api, showAccount, toLogin, notice } from '../api.js';
+import { api, signedIn, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
 import { el, badges, statusFacts, facts, telLink, categories, lastSearchKey, viewer } from '../hospitals.js';
 
@@ -200,14 +200,8 @@ window.addEventListener('popstate', () => {
 });
 
 async function load() {
-  try {
-    me = await api('GET', '/auth/me');
-  } catch (err) {
-    if (err.status === 401) return toLogin();
-    return notice(err.message, 'warning');
-  }
-  if (me.mustChangePassword) return location.assign('/password/change?first=1');
-  showAccount(me);
+  me = await signedIn();
+  if (!me) return;
   fill(new URLSearchParams(location.search));
   if (!form.prefecture.value) {
     announce('都道府県を選んで検索してください。');

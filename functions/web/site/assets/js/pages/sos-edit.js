@@ -1,8 +1,8 @@
 // 緊急配布要請の登録・編集: save (未申請), システムチェック&申請, delete a
 // draft; an accepted request (受付完了) is shown read-only.
-import { api, notice, formatDateTime, toLogin, draftKey, savedBy } from '../api.js';
+import { api, signedIn, notice, formatDateTime, toLogin, draftKey, savedBy } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { me, requestPath, startBanner, refreshBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
+import { requestPath, startBanner, refreshBanner, statusBadge, statusNotes, dayName, requestView, problemsList, supplyNames } from '../sos.js';
 
 const form = document.getElementById('sos-form');
 const result = document.getElementById('result');
@@ -274,7 +274,7 @@ async function remove() {
 }
 
 async function load() {
-  const u = await me();
+  const u = await signedIn();
   if (!u) return;
   if (!u.institutionCode) {
     document.getElementById('loading').hidden = true;

@@ -1,6 +1,6 @@
 // 緊急配布要請の一覧: the institution's requests, newest first, a page at a time.
-import { api, notice, formatDateTime } from '../api.js';
-import { me, requestPath, startBanner, statusBadge } from '../sos.js';
+import { api, signedIn, notice, formatDateTime } from '../api.js';
+import { requestPath, startBanner, statusBadge } from '../sos.js';
 
 const pageSize = 20;
 const rows = document.getElementById('rows');
@@ -53,7 +53,7 @@ async function show(n) {
 }
 
 async function load() {
-  const u = await me();
+  const u = await signedIn();
   if (!u) return;
   document.getElementById('loading').hidden = true;
   if (!u.institutionCode) {

@@ -1,10 +1,10 @@
 // 印刷用に表示: one request as a clean sheet; the print stylesheet in
 // app.css leaves out the site's header, footer and buttons.
-import { api, notice, formatDateTime } from '../api.js';
-import { me, requestPath, requestView } from '../sos.js';
+import { api, signedIn, notice, formatDateTime } from '../api.js';
+import { requestPath, requestView } from '../sos.js';
 
 async function load() {
-  const u = await me();
+  const u = await signedIn();
   if (!u) return;
   const q = new URLSearchParams(location.search);
   const id = q.get('id') || '';

@@ -1,8 +1,8 @@
 // 緊急配布要請の確認（詳細）: one request with its institution's latest
 // surveys; the prefecture records 都道府県確認済, the nation 受付完了.
-import { api, notice, formatDateTime } from '../api.js';
+import { api, signedIn, notice, formatDateTime } from '../api.js';
 import { showErrors, busy } from '../form.js';
-import { me, requestPath, statusBadge, dayName, factsOf, when, itemsList, problemsList, prefectureName, editedAfterClose } from '../sos.js';
+import { requestPath, statusBadge, dayName, factsOf, when, itemsList, problemsList, prefectureName, editedAfterClose } from '../sos.js';
 
 const q = new URLSearchParams(location.search);
 const code = q.get('code') || '';
@@ -140,7 +140,7 @@ async function reload() {
 }
 
 async function load() {
-  user = await me();
+  user = await signedIn();
   if (!user) return;
   if (!code || !id) {
     document.getElementById('loading').hidden = true;

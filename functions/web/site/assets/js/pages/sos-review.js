@@ -1,7 +1,7 @@
 // 緊急配布要請の確認: a business day's requests of a prefecture, or of every
 // prefecture for national administrators, filtered by status.
-import { api, notice, formatDateTime, today } from '../api.js';
-import { me, statusBadge, prefectures, prefectureName, editedAfterClose, dayName } from '../sos.js';
+import { api, signedIn, notice, formatDateTime, today } from '../api.js';
+import { statusBadge, prefectures, prefectureName, editedAfterClose, dayName } from '../sos.js';
 import { showErrors, busy } from '../form.js';
 
 const form = document.getElementById('filter');
@@ -115,7 +115,7 @@ async function defaultDay() {
 }
 
 async function load() {
-  user = await me();
+  user = await signedIn();
   if (!user) return;
   document.getElementById('loading').hidden = true;
   if (user.role !== 'national' && user.role !== 'prefecture_admin') {
