@@ -325,7 +325,8 @@ func TestHospitalSearchInTheBrowser(t *testing.T) {
 	loginInBrowser(t, ctx, e, ua, authtest.GoodPassword)
 	waitForPage(t, ctx, "/hospitals/detail")
 	// The browser keeps search answers for 30 seconds: B's answer for this
-	// address, without the figures, must not be the one A gets.
+	// address, without the figures, must not be the one A gets (answers
+	// vary by session cookie, and logout clears the cache).
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(wait, chromedp.WaitVisible("#survey")); err != nil {

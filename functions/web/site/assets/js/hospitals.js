@@ -2,17 +2,6 @@
 // category, its accepting status and when it was reported.
 import { formatDate, formatTime } from './api.js';
 
-/**
- * viewer names the user in a search request. The API lets the browser keep
- * its answers for 30 seconds, by address alone, and an answer holds what
- * that user may see (an institution's own figures): on a shared PC the
- * next user must not be served it, so each user asks at addresses of their
- * own. The API ignores the parameter.
- */
-export function viewer(me) {
-  return 'viewer=' + encodeURIComponent(me.userId);
-}
-
 /** lastSearchKey keeps the last search's address, for the way back from a detail. */
 export const lastSearchKey = 'gmis.search.last';
 

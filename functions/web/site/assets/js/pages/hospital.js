@@ -2,7 +2,7 @@
 // accepting status, its last 7 days and, where the API gives it, the whole
 // latest daily survey.
 import { api, signedIn, toLogin } from '../api.js';
-import { el, badges, statusFacts, facts, telLink, categories, day, lastSearchKey, viewer } from '../hospitals.js';
+import { el, badges, statusFacts, facts, telLink, categories, day, lastSearchKey } from '../hospitals.js';
 
 const code = new URLSearchParams(location.search).get('code') || '';
 const text = (id, v) => { document.getElementById(id).textContent = v == null || v === '' ? '—' : String(v); };
@@ -60,11 +60,10 @@ function showSurvey(values, status) {
 async function load() {
   const back = sessionStorage.getItem(lastSearchKey);
   if (back && back.startsWith('/hospitals?')) document.getElementById('back').href = back;
-  const me = await signedIn(problem);
-  if (!me) return;
+  if (!(await signedIn(problem))) return;
   if (!/^[0-9]{10}$/.test(code)) return problem('医療機関コード（半角数字10桁）が指定されていません。検索結果から医療機関を選んでください。');
   try {
-    show(await api('GET', `/search/hospitals/${code}?${viewer(me)}`));
+    show(await api('GET', `/search/hospitals/${code}`));
   } catch (err) {
     if (err.status === 401) return toLogin();
     if (err.status === 404) return problem('指定された医療機関は見つかりませんでした。');

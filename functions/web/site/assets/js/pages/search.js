@@ -2,7 +2,7 @@
 // forward and reload keep it, and the results of GET /search/hospitals.
 import { api, signedIn, toLogin } from '../api.js';
 import { showErrors, clearErrors, busy } from '../form.js';
-import { el, badges, statusFacts, facts, telLink, categories, lastSearchKey, viewer } from '../hospitals.js';
+import { el, badges, statusFacts, facts, telLink, categories, lastSearchKey } from '../hospitals.js';
 
 const form = document.getElementById('search-form');
 const list = document.getElementById('results');
@@ -93,7 +93,7 @@ async function run(q, next = false) {
   let page;
   more.disabled = true; // one page at a time: a double click must not show one twice
   try {
-    page = await busy(form, () => api('GET', `/search/hospitals?${params}&${viewer(me)}`));
+    page = await busy(form, () => api('GET', `/search/hospitals?${params}`));
   } catch (err) {
     if (mine !== seq) return;
     more.disabled = false;
