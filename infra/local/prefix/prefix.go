@@ -21,11 +21,18 @@ type Writer struct {
 	prefix []byte
 	mu     sync.Mutex
 	buf    []byte
+	skip   func(line []byte) bool
 }
 
 // NewWriter returns a Writer that writes to out.
 func NewWriter(out io.Writer, name string) *Writer {
 	return &Writer{out: out, prefix: []byte("[" + name + "] ")}
+}
+
+// Skipping leaves out the lines skip reports, and returns l.
+func (l *Writer) Skipping(skip func(line []byte) bool) *Writer {
+	l.skip = skip
+	return l
 }
 
 func (l *Writer) Write(p []byte) (int, error) {
@@ -58,6 +65,9 @@ func (l *Writer) Flush() {
 }
 
 func (l *Writer) emit(line []byte) {
+	if l.skip != nil && l.skip(line) {
+		return
+	}
 	out := make([]byte, 0, len(l.prefix)+len(line)+1)
 	out = append(append(append(out, l.prefix...), line...), '\n')
 	outputMu.Lock()

@@ -155,7 +155,7 @@ func (st *Stack) startServices(ctx context.Context) error {
 		ddb, ddbErr = services.StartDynamoDB(ctx, services.DynamoDBOptions{Root: st.opts.Root, DataDir: dataDir, Log: prefix.NewWriter(out, "dynamodb")})
 	})
 	wg.Go(func() {
-		moto, motErr = services.StartMoto(ctx, services.MotoOptions{Log: prefix.NewWriter(out, "moto")})
+		moto, motErr = services.StartMoto(ctx, services.MotoOptions{Log: prefix.NewWriter(out, "moto").Skipping(services.MotoDataRead)})
 	})
 	wg.Wait()
 	voice, voiceErr := services.StartVoice()
